@@ -1,0 +1,1 @@
+"""Detection: unfiled-site detections from other systems, handling, statistics, blacklists."""

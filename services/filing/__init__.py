@@ -1,0 +1,1 @@
+"""Filing: accounts and login, the entry wizard, records, changes; applies review outcomes."""

@@ -1,0 +1,1 @@
+"""Reporting: read models built from events: progress, filing queries, statistics, e-certificates."""

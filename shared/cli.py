@@ -1,0 +1,103 @@
+"""The `icp` command: run, migrate and administer the platform."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from shared import logs
+from shared.config import SERVICES, get_settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="icp", description="ICP 备案平台 (ICP filing platform)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run all five services, their workers and the console in one process")
+    up.add_argument("--port", type=int, default=None, help="HTTP port (default ICP_PORT or 8080)")
+
+    serve = sub.add_parser("serve", help="run one service, as Kubernetes does")
+    serve.add_argument("service", choices=SERVICES)
+    role = serve.add_mutually_exclusive_group()
+    role.add_argument("--api", action="store_true", help="HTTP API (and outbox relay) only")
+    role.add_argument("--worker", action="store_true", help="inbox consumer (and outbox relay) only")
+    serve.add_argument("--port", type=int, default=None)
+
+    sub.add_parser("migrate", help="apply every service's migrations")
+
+    admin = sub.add_parser("admin", help="administration")
+    asub = admin.add_subparsers(dest="admin_command", required=True)
+    cp = asub.add_parser("create-provider", help="create a provider (tenant)")
+    cp.add_argument("--name", required=True)
+    cp.add_argument("--province", required=True, help="province code, e.g. BJ")
+    cp.add_argument("--id", dest="provider_id")
+    tok = asub.add_parser("token", help="print a session token (operators' and tests' escape hatch)")
+    tok.add_argument("--role", default="admin", choices=["admin", "bureau", "provider", "sponsor"])
+    tok.add_argument("--user", default="admin")
+    tok.add_argument("--provider-id")
+    tok.add_argument("--province")
+
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
+
+    if args.command == "up":
+        from shared.runtime import serve as run
+
+        asyncio.run(run(settings, list(SERVICES), "all", port=args.port or settings.port, allow_embedded=True))
+    elif args.command == "serve":
+        from shared.runtime import serve as run
+
+        r = "api" if args.api else "worker" if args.worker else "all"
+        asyncio.run(run(settings, [args.service], r, port=args.port or settings.port, allow_embedded=False))
+    elif args.command == "migrate":
+        asyncio.run(_migrate(settings))
+    elif args.command == "admin":
+        asyncio.run(_admin(settings, args))
+
+
+async def _migrate(settings) -> None:
+    from shared.runtime import Runtime, resolve_endpoints
+
+    ep = await resolve_endpoints(settings, allow_embedded=True)
+    rt = Runtime(settings, ep, list(SERVICES))
+    await rt.migrate()
+    print("migrations applied:", ", ".join(SERVICES))
+    if ep.embedded_pg is not None:
+        ep.embedded_pg.cleanup()
+
+
+async def _admin(settings, args) -> None:
+    from shared.auth import Role, issue_token, new_principal
+
+    if args.admin_command == "token":
+        p = new_principal(
+            user_id=args.user, role=Role(args.role), username=args.user, ttl=settings.token_ttl,
+            provider_id=args.provider_id, province=args.province,
+        )
+        print(issue_token(settings.secret_key, p))
+        return
+    if args.admin_command == "create-provider":
+        from services.filing.handlers import register_provider
+        from services.filing.model import ProviderIn
+        from shared import db
+        from shared.outbox import Outbox
+        from shared.runtime import Runtime, resolve_endpoints
+        from shared.service import ServiceContext
+
+        ep = await resolve_endpoints(settings, allow_embedded=False)
+        await Runtime(settings, ep, ["filing"]).migrate()
+        pool = await db.create_pool(ep.dsn, "filing", min_size=1, max_size=2)
+        try:
+            ctx = ServiceContext("filing", settings, pool, Outbox("filing"), transport=None)  # type: ignore[arg-type]
+            out = await register_provider(
+                ctx, ProviderIn(name=args.name, province=args.province, provider_id=args.provider_id), actor="cli"
+            )
+            print(out.model_dump_json())
+        finally:
+            await pool.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,61 @@
+"""Settings from ICP_* environment variables.
+
+Every knob an operator may turn lives here, so README's configuration table and the
+Kubernetes ConfigMap have one source.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SERVICES = ("filing", "importer", "verification", "reporting", "detection")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ICP_", extra="ignore")
+
+    env: str = Field("dev", description="dev | test | prod; test enables test-only helpers")
+    database_url: str | None = Field(None, description="PostgreSQL DSN; unset → local or embedded")
+    amqp_url: str | None = Field(None, description="RabbitMQ URL; unset → local or in-process")
+    secret_key: str = Field("dev-insecure-secret-change-me", description="HMAC key for session tokens")
+    log_level: str = "info"
+    log_format: str = Field("json", description="json | console")
+    port: int = 8080
+    host: str = "0.0.0.0"
+    data_dir: str = Field(".icp", description="embedded PostgreSQL data and local files")
+
+    # bus
+    prefetch: int = Field(200, description="unacknowledged deliveries per consumer")
+    consumer_batch: int = Field(100, description="deliveries handled in one database transaction")
+    delivery_limit: int = Field(20, description="x-delivery-limit of each inbox queue")
+    retry_delays: Annotated[list[float], NoDecode] = Field(default=[1, 5, 30, 120, 600], description="seconds between handler retries")
+    outbox_batch: int = Field(500, description="messages published per relay round (confirms in flight)")
+    outbox_poll_interval: float = Field(2.0, description="relay polling fallback, seconds")
+    outbox_retention_hours: float = Field(72, description="published outbox rows are purged after this")
+    shutdown_grace: float = Field(20.0, description="seconds to finish in-flight work on shutdown")
+
+    # auth
+    token_ttl: int = Field(8 * 3600, description="session lifetime, seconds")
+
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+
+    @field_validator("retry_delays", mode="before")
+    @classmethod
+    def _split(cls, v):
+        if isinstance(v, str):
+            return [float(x) for x in v.split(",") if x.strip()]
+        return v
+
+    @property
+    def is_test(self) -> bool:
+        return self.env == "test"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,128 @@
+"""PostgreSQL access: one asyncpg pool per service, per-schema migrations, transactions.
+
+Each service owns one schema. Migrations are the ordered `NNN_name.sql` files of the
+platform (`shared/migrations`, tables every service needs: outbox, inbox, revoked
+sessions) followed by the service's own `migrations/` folder. Applied versions are kept
+in `<schema>.schema_migrations`; an advisory lock keyed on the schema makes two
+replicas that start together migrate once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+PLATFORM_MIGRATIONS = Path(__file__).parent / "migrations"
+_NAME = re.compile(r"^(\d{3,})_[\w-]+\.sql$")
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb travels as Python objects both ways.
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, schema: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose connections see `schema` first; SQL names tables unqualified."""
+    check_schema_name(schema)
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        server_settings={"search_path": f"{schema},public", "application_name": f"icp-{schema}"},
+    )
+
+
+async def connect(dsn: str, schema: str | None = None) -> asyncpg.Connection:
+    settings = {"search_path": f"{schema},public"} if schema else {}
+    conn = await asyncpg.connect(dsn, server_settings=settings)
+    await _init_connection(conn)
+    return conn
+
+
+def check_schema_name(schema: str) -> str:
+    if not _SCHEMA.match(schema):
+        raise ValueError(f"invalid schema name {schema!r}")
+    return schema
+
+
+@asynccontextmanager
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """One connection in one transaction: commit on success, roll back on any error."""
+    async with pool.acquire() as conn, conn.transaction():
+        yield conn
+
+
+def _migration_files(folder: Path, source: str) -> list[tuple[str, str, Path]]:
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.iterdir()):
+        m = _NAME.match(path.name)
+        if m:
+            found.append((source, path.stem, path))
+    versions = [f[1].split("_", 1)[0] for f in found]
+    if len(versions) != len(set(versions)):
+        raise RuntimeError(f"duplicate migration numbers in {folder}")
+    return found
+
+
+async def migrate(dsn_or_conn: str | asyncpg.Connection, schema: str, folder: Path | None) -> list[str]:
+    """Apply pending migrations of the platform and of `folder` to `schema`; return what ran.
+
+    Safe to run concurrently from several processes: the advisory lock serialises them and
+    the second finds nothing left to do.
+    """
+    check_schema_name(schema)
+    own = isinstance(dsn_or_conn, str)
+    conn = await asyncpg.connect(dsn_or_conn) if own else dsn_or_conn
+    lock_key = zlib.crc32(f"icp-migrate:{schema}".encode())
+    applied: list[str] = []
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", lock_key)
+        try:
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            await conn.execute(
+                f"""CREATE TABLE IF NOT EXISTS "{schema}".schema_migrations (
+                    source text NOT NULL, name text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (source, name))"""
+            )
+            done = {
+                (r["source"], r["name"])
+                for r in await conn.fetch(f'SELECT source, name FROM "{schema}".schema_migrations')
+            }
+            files = _migration_files(PLATFORM_MIGRATIONS, "platform")
+            if folder is not None:
+                files += _migration_files(folder, "service")
+            for source, name, path in files:
+                if (source, name) in done:
+                    continue
+                sql = path.read_text(encoding="utf-8")
+                async with conn.transaction():
+                    await conn.execute(f'SET LOCAL search_path TO "{schema}", public')
+                    await conn.execute(sql)
+                    await conn.execute(
+                        f'INSERT INTO "{schema}".schema_migrations (source, name) VALUES ($1, $2)',
+                        source,
+                        name,
+                    )
+                applied.append(f"{source}/{name}")
+                log.info("migration.applied", schema=schema, source=source, migration=name)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
+    finally:
+        if own:
+            await conn.close()
+    return applied

@@ -1,0 +1,112 @@
+"""Pydantic `Annotated` field types built on `shared.validate`.
+
+Each type runs the matching validator before pydantic's own type validation; an `InvalidValue`
+becomes a pydantic error of type "invalid" whose `msg` is exactly the Chinese message (no
+"Value error, " prefix), e.g.::
+
+    class SubjectIn(BaseModel):
+        mobile: Mobile
+        email: Email
+        name: text_field(100)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+
+from shared import codes
+from shared import validate as v
+
+ERROR_TYPE = "invalid"
+
+
+def as_pydantic(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Wrap a validator so that InvalidValue becomes PydanticCustomError('invalid', message)."""
+
+    def wrapper(value: Any) -> Any:
+        try:
+            return fn(value)
+        except v.InvalidValue as exc:
+            # The message goes through the context so braces in it are never treated as a template.
+            raise PydanticCustomError(ERROR_TYPE, "{reason}", {"reason": exc.message}) from None
+
+    wrapper.__name__ = getattr(fn, "__name__", "validator")
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _before(fn: Callable[[Any], Any]) -> BeforeValidator:
+    return BeforeValidator(as_pydantic(fn))
+
+
+CleanStr = Annotated[str, _before(v.normalize_text)]
+"""Any text, normalised (trimmed, full-width ASCII converted); may be empty."""
+
+Mobile = Annotated[str, _before(v.validate_mobile)]
+Landline = Annotated[str, _before(v.validate_landline)]
+Email = Annotated[str, _before(v.validate_email)]
+ResidentId = Annotated[str, _before(v.validate_resident_id)]
+Uscc = Annotated[str, _before(v.validate_uscc)]
+OrgCode = Annotated[str, _before(v.validate_org_code)]
+DomainName = Annotated[str, _before(lambda value: v.validate_domain(value).ascii)]
+"""A registrable domain, stored as its A-label (`xn--…` for Chinese names)."""
+Password = Annotated[str, _before(v.validate_password)]
+"""Sponsor password: ≥ 6 characters, not all digits; not normalised."""
+ProviderPassword = Annotated[str, _before(v.validate_provider_password)]
+WebsiteName = Annotated[str, _before(v.validate_website_name)]
+"""Website name with the nature-independent hard rules (nature rules need `validate_website_name`)."""
+FilingNo = Annotated[str, _before(v.validate_filing_number)]
+FlexibleDate = Annotated[dt.date, _before(v.parse_date)]
+"""A date given as date, 'YYYY-MM-DD', 'YYYY/MM/DD' or 'YYYYMMDD'."""
+ValidTo = Annotated[dt.date | Literal["LONG_TERM"], _before(v.parse_valid_to)]
+"""Document validity end: a date or LONG_TERM (also accepts 长期)."""
+
+
+def text_field(max_len: int, min_len: int = 1) -> Any:
+    """Required normalised text with length bounds, e.g. `name: text_field(100)`."""
+    return Annotated[str, _before(lambda value: v.require_text(value, max_len=max_len, min_len=min_len))]
+
+
+def optional_text_field(max_len: int) -> Any:
+    """Optional normalised text (empty -> ""), e.g. `remark: optional_text_field(500)`."""
+    return Annotated[str, _before(lambda value: v.validate_text(value, max_len=max_len, required=False))]
+
+
+def code_field(table: str) -> Any:
+    """A code of one code table, e.g. `nature: code_field('unit_natures')`."""
+    codes.columns(table)  # fail fast on an unknown table name
+
+    def check(value: Any) -> str:
+        text = v.normalize_text(value)
+        if not codes.is_valid(table, text):
+            raise v.InvalidValue("无效的代码" if text else "不能为空")
+        return text
+
+    return Annotated[str, _before(check)]
+
+
+__all__ = [
+    "CleanStr",
+    "DomainName",
+    "Email",
+    "FilingNo",
+    "FlexibleDate",
+    "Landline",
+    "Mobile",
+    "OrgCode",
+    "Password",
+    "ProviderPassword",
+    "ResidentId",
+    "Uscc",
+    "ValidTo",
+    "WebsiteName",
+    "as_pydantic",
+    "code_field",
+    "optional_text_field",
+    "text_field",
+]

@@ -1,0 +1,213 @@
+"""Publishing through the transactional outbox, and the relay that empties it.
+
+`Outbox.add(conn, payload)` writes the message in the caller's transaction and
+NOTIFYs the relay (delivered at commit). The relay claims a batch with
+`FOR UPDATE SKIP LOCKED` (so several replicas never publish the same row at the same
+time), publishes it with publisher confirms and `mandatory` (an unroutable message is an
+error), and marks the confirmed rows sent in the same transaction. A crash between
+confirm and commit republishes the batch; consumers dedupe by message id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from datetime import UTC, datetime
+
+import asyncpg
+import structlog
+
+from shared import logs
+from shared.bus import Outgoing, Transport, encode, headers_of
+from shared.contracts import Contract, Envelope, spec_of
+
+log = structlog.get_logger(__name__)
+
+
+def notify_channel(schema: str) -> str:
+    return f"icp_outbox_{schema}"
+
+
+class Outbox:
+    """The writing side, bound to one service (its producer name and schema)."""
+
+    def __init__(self, service: str, schema: str | None = None, exchange_prefix: str = "") -> None:
+        self.service = service
+        self.schema = schema or service
+        self.prefix = exchange_prefix
+
+    async def add(
+        self,
+        conn: asyncpg.Connection,
+        payload: Contract,
+        *,
+        provider_id: str | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> Envelope:
+        spec = spec_of(payload)
+        env = Envelope(
+            type=spec.type,
+            producer=self.service,
+            provider_id=provider_id,
+            correlation_id=correlation_id or logs.correlation_id.get() or logs.new_id(),
+            causation_id=causation_id or logs.causation_id.get(),
+            payload=payload.model_dump(mode="json"),
+        )
+        await conn.execute(
+            "INSERT INTO outbox (id, exchange, routing_key, body, headers) VALUES ($1, $2, $3, $4, $5)",
+            env.id,
+            self.prefix + spec.exchange,
+            spec.type,
+            encode(env),
+            headers_of(env),
+        )
+        await conn.execute("SELECT pg_notify($1, '')", notify_channel(self.schema))
+        return env
+
+    async def add_many(self, conn: asyncpg.Connection, payloads: list[Contract], **kw) -> list[Envelope]:
+        return [await self.add(conn, p, **kw) for p in payloads]
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        dsn: str,
+        schema: str,
+        transport: Transport,
+        *,
+        batch: int = 500,
+        poll_interval: float = 2.0,
+        retention_hours: float = 72,
+    ) -> None:
+        self.pool = pool
+        self.dsn = dsn
+        self.schema = schema
+        self.transport = transport
+        self.batch = batch
+        self.poll_interval = poll_interval
+        self.retention_hours = retention_hours
+        self.published = 0
+        self.failed = 0
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._last_purge = 0.0
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.schema}")
+
+    async def stop(self, grace: float = 20.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._task:
+            try:
+                await asyncio.wait_for(self._task, grace)
+            except TimeoutError:
+                self._task.cancel()
+            self._task = None
+        await self._close_listener()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _listen(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        try:
+            conn = await asyncpg.connect(self.dsn)
+            await conn.add_listener(notify_channel(self.schema), lambda *_: self._wake.set())
+            conn.add_termination_listener(lambda *_: self._wake.set())
+            self._listener = conn
+        except Exception as e:  # polling still covers us; try again next round
+            log.warning("outbox.listen_failed", schema=self.schema, error=repr(e))
+
+    async def _close_listener(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+            self._listener = None
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            await self._listen()
+            self._wake.clear()
+            try:
+                n = await self.drain_once()
+            except Exception as e:
+                log.warning("outbox.round_failed", schema=self.schema, error=repr(e))
+                n = 0
+                await asyncio.sleep(0.5)
+            if n >= self.batch:
+                continue  # more waiting: no pause
+            await self._maybe_purge()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    async def drain_once(self) -> int:
+        """Publish one batch; return how many rows it claimed."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                """SELECT seq, id, exchange, routing_key, body, headers, attempts FROM outbox
+                   WHERE published_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+                   ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED""",
+                self.batch,
+            )
+            if not rows:
+                return 0
+            msgs = [
+                Outgoing(str(r["id"]), r["exchange"], r["routing_key"], bytes(r["body"]), r["headers"] or {})
+                for r in rows
+            ]
+            results = await self.transport.publish_many(msgs)
+            ok = [r["seq"] for r, err in zip(rows, results, strict=True) if err is None]
+            if ok:
+                await conn.execute("UPDATE outbox SET published_at = now() WHERE seq = ANY($1)", ok)
+            bad = [(r, err) for r, err in zip(rows, results, strict=True) if err is not None]
+            for r, err in bad:
+                delay = min(60.0, 0.5 * 2 ** min(r["attempts"], 7))
+                await conn.execute(
+                    """UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+                       next_attempt_at = now() + make_interval(secs => $3) WHERE seq = $1""",
+                    r["seq"],
+                    repr(err)[:500],
+                    delay,
+                )
+            if bad:
+                log.warning(
+                    "outbox.publish_failed",
+                    schema=self.schema,
+                    failed=len(bad),
+                    first_error=repr(bad[0][1])[:200],
+                )
+            self.published += len(ok)
+            self.failed += len(bad)
+            return len(rows)
+
+    async def _maybe_purge(self) -> None:
+        now = time.monotonic()
+        if now - self._last_purge < 600:
+            return
+        self._last_purge = now
+        try:
+            await self.pool.execute(
+                "DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1)",
+                int(self.retention_hours),
+            )
+        except Exception as e:
+            log.warning("outbox.purge_failed", error=repr(e))
+
+    async def pending(self) -> int:
+        return await self.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+__all__ = ["Outbox", "OutboxRelay", "json", "notify_channel"]

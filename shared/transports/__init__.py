@@ -1,0 +1,1 @@
+"""Bus transports: RabbitMQ (`amqp`) and the in-process broker of the embedded run (`memory`)."""

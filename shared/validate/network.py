@@ -1,0 +1,235 @@
+"""Domain names, home-page URLs and IP ranges (DOMAIN §4.3, §4.4, §5.4, §5.5)."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import idna
+from publicsuffixlist import PublicSuffixList
+
+from ._text import InvalidValue, require_text
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# MIIT-approved TLDs (DOMAIN §5.4 item 5): the 2019 Beijing snapshot published by Tencent (S-QC).
+# ".中文域名" in that list stands for the Chinese-script TLDs; 公司/网络/网址 are assumed members.
+# Keep configurable: validators take `approved_tlds`.
+_APPROVED_TLD_LABELS = (
+    "com", "cn", "net", "中国", "公司", "网络", "网址",
+    "wang", "ren", "xin", "shop", "ltd", "vip", "ink", "club", "site", "biz", "fun", "online",
+    "store", "tech", "work", "law", "art", "love", "xyz", "group", "center", "chat", "city",
+    "company", "cool", "email", "fund", "gold", "guru", "pub", "run", "show", "social", "team",
+    "today", "video", "world", "zone", "life", "live", "plus", "info", "pro", "auto", "co",
+    "cloud", "fashion", "fit", "host", "link", "luxe", "mobi", "press", "space", "top",
+    "website", "yoga", "cc", "tv", "icu", "tel",
+)  # fmt: skip
+# Stored as A-labels ('中国' -> 'xn--fiqs8s').
+APPROVED_TLDS: frozenset[str] = frozenset(idna.encode(t).decode() for t in _APPROVED_TLD_LABELS)
+
+DOMAIN_MAX_LEN = 253
+_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", re.ASCII)
+_SCHEME_RE = re.compile(r"[a-z][a-z0-9+.-]*://", re.ASCII | re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A validated domain: `ascii` is the A-label form (compare/de-duplicate on it), `unicode` the
+    display form (equal to `ascii` for non-IDN names)."""
+
+    ascii: str
+    unicode: str
+
+    def __str__(self) -> str:
+        return self.ascii
+
+
+@functools.cache
+def _psl() -> PublicSuffixList:
+    # The PSL bundled with the package, ICANN section only; unknown TLDs are not public suffixes.
+    return PublicSuffixList(only_icann=True, accept_unknown=False)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _to_alabel(host: str) -> str:
+    """Lower-case A-label form of a host name, with label syntax checks (DOMAIN §5.4 items 2-3)."""
+    if not host:
+        raise InvalidValue("不能为空")
+    if _is_ip(host):
+        raise InvalidValue("不能填写IP地址，请填写域名")
+    try:
+        ascii_host = host.lower() if host.isascii() else idna.encode(host, uts46=True).decode()
+    except idna.IDNAError:
+        raise InvalidValue("域名格式不正确") from None
+    if len(ascii_host) > DOMAIN_MAX_LEN:
+        raise InvalidValue(f"域名总长度不能超过{DOMAIN_MAX_LEN}个字符")
+    for label in ascii_host.split("."):
+        if not label:
+            raise InvalidValue("域名格式不正确（包含空的标签）")
+        if len(label) > 63:
+            raise InvalidValue("域名每一级不能超过63个字符")
+        if not _LABEL_RE.fullmatch(label):
+            raise InvalidValue("域名只能包含字母、数字和连字符“-”，且不能以连字符开头或结尾")
+        if label[2:4] == "--":
+            if not label.startswith("xn--"):
+                raise InvalidValue("域名格式不正确（第3、4位不能同时为连字符）")
+            try:
+                idna.decode(label)
+            except (idna.IDNAError, UnicodeError):
+                raise InvalidValue("国际化域名编码（xn--）无效") from None
+    return ascii_host
+
+
+def _host_from_input(text: str) -> str:
+    """Strip scheme, user info, path, query, fragment, port and the trailing dot (DOMAIN §5.4 item 1)."""
+    text = _SCHEME_RE.sub("", text, count=1)
+    text = re.split(r"[/?#\\]", text, maxsplit=1)[0]
+    if "@" in text:
+        raise InvalidValue("域名格式不正确（不能包含“@”）")
+    if re.search(r":\d*$", text) and not _is_ip(text):
+        text = text.rsplit(":", 1)[0]
+    return text.rstrip(".。")
+
+
+def _unicode_form(ascii_host: str) -> str:
+    try:
+        return idna.decode(ascii_host)
+    except (idna.IDNAError, UnicodeError):
+        return ascii_host
+
+
+def validate_domain(
+    value: object,
+    *,
+    allow_gov_subdomain: bool = False,
+    approved_tlds: Iterable[str] | None = None,
+) -> Domain:
+    """A filed website domain (DOMAIN §4.3 domains, §5.4 items 1-5).
+
+    Normalises (scheme/path/query/port/trailing dot removed, lower-case, IDN -> A-label via
+    UTS-46), checks label syntax and length, requires an approved TLD (`approved_tlds`, A-labels,
+    default APPROVED_TLDS) and that the name is exactly a registrable domain per the Public
+    Suffix List (ICANN section): bare suffixes and sub-domains are rejected, except sub-domains
+    under gov.cn when `allow_gov_subdomain` (nature GOVERNMENT).
+    """
+    text = require_text(value)
+    ascii_host = _to_alabel(_host_from_input(text))
+    tlds = APPROVED_TLDS if approved_tlds is None else frozenset(approved_tlds)
+    tld = ascii_host.rsplit(".", 1)[-1]
+    if tld not in tlds:
+        raise InvalidValue(f"顶级域名“.{_unicode_form(tld)}”不在工信部批准可备案的顶级域名列表中")
+    psl = _psl()
+    registrable = psl.privatesuffix(ascii_host)
+    if registrable is None:
+        raise InvalidValue("不能只填写域名后缀，请填写完整的主域名（如 example.com）")
+    if registrable != ascii_host:
+        suffix = psl.publicsuffix(ascii_host)
+        if not (allow_gov_subdomain and suffix == "gov.cn"):
+            raise InvalidValue(
+                f"只能填写主域名，不能填写子域名（如 www），应填写“{_unicode_form(registrable)}”"
+            )
+    return Domain(ascii=ascii_host, unicode=_unicode_form(ascii_host))
+
+
+def validate_home_url(url: object, domains: Iterable[str | Domain]) -> str:
+    """Home-page URL (DOMAIN §4.3 home_urls, §5.5).
+
+    The host must equal one of `domains` or be a sub-domain of one; IP addresses, user info, ports
+    and schemes other than http/https are rejected. The value is stored *without scheme*:
+    `<A-label host>[/path][?query]` (fragment and a lone "/" dropped), e.g.
+    `HTTPS://WWW.Example.com/` -> `www.example.com`.
+    """
+    text = require_text(url, max_len=500)
+    scheme = _SCHEME_RE.match(text)
+    if scheme and scheme.group(0).lower() not in ("http://", "https://"):
+        raise InvalidValue("首页URL只能使用http或https协议")
+    rest = text[scheme.end() :] if scheme else text
+    match = re.match(r"([^/?#\\]*)(.*)", rest, re.DOTALL)
+    assert match is not None  # the pattern always matches
+    netloc, tail = match.groups()
+    if "@" in netloc:
+        raise InvalidValue("首页URL不能包含用户名或密码")
+    host = netloc.rstrip(".")
+    if _is_ip(host) or _is_ip(host.rsplit(":", 1)[0]):
+        raise InvalidValue("首页URL不能使用IP地址，请使用网站域名")
+    if ":" in host:
+        raise InvalidValue("首页URL不能包含端口号")
+    ascii_host = _to_alabel(host)
+    filed = {_to_alabel(d.ascii if isinstance(d, Domain) else str(d).strip().rstrip(".")) for d in domains}
+    if not any(ascii_host == d or ascii_host.endswith("." + d) for d in filed):
+        raise InvalidValue("首页URL必须使用本网站的域名或其子域名（如 www.example.com）")
+    tail = tail.split("#", 1)[0]
+    if re.search(r"\s", tail):
+        raise InvalidValue("首页URL不能包含空格")
+    if tail == "/":
+        tail = ""
+    return ascii_host + tail
+
+
+# --------------------------------------------------------------------------------------------
+# IP ranges (DOMAIN §4.4 ip_ranges)
+
+
+@dataclass(frozen=True)
+class IpRange:
+    """A validated start..end address range of one family (single address: start == end)."""
+
+    start: IPAddress
+    end: IPAddress
+
+    @property
+    def version(self) -> Literal[4, 6]:
+        return self.start.version  # type: ignore[return-value]
+
+    def __str__(self) -> str:
+        return f"{self.start.compressed}-{self.end.compressed}"
+
+
+def _parse_ip(value: object, which: str) -> IPAddress:
+    text = require_text(value)
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise InvalidValue(f"{which}“{text}”不是有效的IPv4或IPv6地址") from None
+
+
+def validate_ip_range(start: object, end: object) -> IpRange:
+    """One IP range (DOMAIN §4.4): IPv4 or IPv6, both ends of the same family, start ≤ end."""
+    first = _parse_ip(start, "起始IP")
+    last = _parse_ip(end, "终止IP")
+    if first.version != last.version:
+        raise InvalidValue("起始IP和终止IP必须同为IPv4或同为IPv6")
+    if first > last:  # type: ignore[operator]
+        raise InvalidValue("起始IP不能大于终止IP")
+    return IpRange(first, last)
+
+
+def parse_ip_ranges(text: object) -> list[IpRange]:
+    """Parse the export format `a.b.c.d-a.b.c.d;e.f.g.h-e.f.g.h` (DOMAIN §4.4, §9); items may
+    also be separated by '、', ',' or new lines, and a single address means start = end."""
+    raw = require_text(text)
+    ranges: list[IpRange] = []
+    for item in re.split(r"[;,、\s]+", raw):
+        if not item:
+            continue
+        start, sep, end = item.partition("-")
+        ranges.append(validate_ip_range(start, end if sep else start))
+    if not ranges:
+        raise InvalidValue("不能为空")
+    return ranges
+
+
+def format_ip_ranges(ranges: Iterable[IpRange]) -> str:
+    """Inverse of `parse_ip_ranges`: `start-end;start-end`."""
+    return ";".join(str(r) for r in ranges)

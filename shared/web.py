@@ -1,0 +1,476 @@
+"""aiohttp app factory shared by every service.
+
+- `Api`: a route table whose entries name their body/query/response pydantic models
+  and the roles allowed; it parses input (400 malformed JSON, 415 wrong content type,
+  422 with `errors: [{field, message}]`), checks auth, and builds the OpenAPI document.
+- Errors are RFC 9457 problem+json with a Chinese `detail`; an unexpected exception is
+  logged and answered with a generic 500 that leaks nothing.
+- Every request gets a request id (`X-Request-ID`, honoured when sent) which is the
+  correlation id of the logs and of every message the request publishes.
+- `/healthz`, `/readyz` (database and broker), `/metrics`, `/openapi.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from shared import logs
+from shared.auth import Principal, Role, TokenError, read_token
+from shared.errors_zh import translate_errors
+
+log = structlog.get_logger(__name__)
+
+COOKIE_NAME = "icp_session"
+PRINCIPAL = web.AppKey("principal_factory", object)
+
+HTTP_REQUESTS = Counter("icp_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+HTTP_LATENCY = Histogram(
+    "icp_http_request_seconds", "HTTP request latency", ["service", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+# ---------------------------------------------------------------- problems
+
+
+class Problem(Exception):
+    """An RFC 9457 problem; raise it from any handler."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        title: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+        type_: str = "about:blank",
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.title = title or _TITLES.get(status, "错误")
+        self.errors = errors
+        self.type = type_
+        self.extra = extra
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status, "detail": self.detail}
+        if instance:
+            out["instance"] = instance
+        if self.errors is not None:
+            out["errors"] = self.errors
+        out.update(self.extra)
+        return out
+
+
+_TITLES = {
+    400: "请求格式错误",
+    401: "未登录",
+    403: "无权操作",
+    404: "未找到",
+    405: "方法不允许",
+    409: "冲突",
+    413: "内容过大",
+    415: "不支持的内容类型",
+    422: "数据校验未通过",
+    423: "已锁定",
+    429: "请求过于频繁",
+    500: "服务器内部错误",
+    503: "服务暂不可用",
+}
+
+
+def invalid(errors: list[dict[str, str]], detail: str | None = None) -> Problem:
+    """422 with field errors; `detail` defaults to a summary naming the first field."""
+    first = errors[0] if errors else {"field": "", "message": ""}
+    summary = detail or f"{first['field']}：{first['message']}" + (f" 等 {len(errors)} 处错误" if len(errors) > 1 else "")
+    return Problem(422, summary, errors=errors)
+
+
+def not_found(what: str = "记录") -> Problem:
+    return Problem(404, f"{what}不存在")
+
+
+def problem_response(p: Problem, request: web.Request | None = None) -> web.Response:
+    resp = web.json_response(
+        p.body(request.path if request is not None else None),
+        status=p.status,
+        content_type="application/problem+json",
+        dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str),
+    )
+    return resp
+
+
+# ---------------------------------------------------------------- route table
+
+
+@dataclass
+class Route:
+    method: str
+    path: str
+    handler: Callable[..., Awaitable[Any]]
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    roles: frozenset[Role] | None = None  # None = public
+    status: int = 200
+    summary: str = ""
+    tags: list[str] = field(default_factory=list)
+    raw_response: str | None = None  # content type for non-JSON answers (files)
+
+
+class Api:
+    """A service's HTTP routes, mounted under `/api/<service>/`."""
+
+    def __init__(self, service: str, title: str, version: str = "0.1.0") -> None:
+        self.service = service
+        self.title = title
+        self.version = version
+        self.routes: list[Route] = []
+
+    def route(self, method: str, path: str, **kw):
+        def register(fn):
+            roles = kw.pop("roles", None)
+            r = Route(method, path, fn, roles=frozenset(Role(x) for x in roles) if roles is not None else None, **kw)
+            r.summary = r.summary or (fn.__doc__ or "").strip().split("\n")[0]
+            self.routes.append(r)
+            return fn
+
+        return register
+
+    def get(self, path: str, **kw):
+        return self.route("GET", path, **kw)
+
+    def post(self, path: str, **kw):
+        return self.route("POST", path, **kw)
+
+    def put(self, path: str, **kw):
+        return self.route("PUT", path, **kw)
+
+    def patch(self, path: str, **kw):
+        return self.route("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw):
+        return self.route("DELETE", path, **kw)
+
+    # -------------------------------------------------------- OpenAPI
+
+    def openapi(self) -> dict[str, Any]:
+        models: list[tuple[type[BaseModel], str]] = []
+        for r in self.routes:
+            if r.body:
+                models.append((r.body, "validation"))
+            if r.response:
+                models.append((r.response, "serialization"))
+        _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}") if models else ({}, {})
+        schemas = dict(defs.get("$defs", {}))
+        schemas["Problem"] = PROBLEM_SCHEMA
+        paths: dict[str, dict[str, Any]] = {}
+        base = f"/api/{self.service}"
+        for r in self.routes:
+            op: dict[str, Any] = {
+                "summary": r.summary or r.handler.__name__,
+                "operationId": r.handler.__name__,
+                "tags": r.tags or [self.service],
+                "responses": {},
+            }
+            params = [
+                {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                for n in re.findall(r"{(\w+)}", r.path)
+            ]
+            if r.query:
+                for name, f in r.query.model_fields.items():
+                    schema = r.query.model_json_schema()["properties"].get(name, {})
+                    params.append(
+                        {"name": name, "in": "query", "required": f.is_required(), "schema": _strip_defs(schema)}
+                    )
+            if params:
+                op["parameters"] = params
+            if r.body:
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{r.body.__name__}"}}},
+                }
+            ok: dict[str, Any] = {"description": "成功"}
+            if r.response:
+                ok["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{r.response.__name__}"}}}
+            elif r.raw_response:
+                ok["content"] = {r.raw_response: {"schema": {"type": "string", "format": "binary"}}}
+            op["responses"][str(r.status)] = ok
+            problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+            codes = ["400", "422"] if (r.body or r.query) else []
+            if r.roles is not None:
+                codes += ["401", "403"]
+                op["security"] = [{"bearer": []}, {"cookie": []}]
+            if "{" in r.path:
+                codes.append("404")
+            for c in codes:
+                op["responses"][c] = {"description": _TITLES[int(c)], "content": problem}
+            paths.setdefault(base + r.path, {})[r.method.lower()] = op
+        for p in ("/healthz", "/readyz", "/metrics"):
+            paths[base + p] = {"get": {"summary": p[1:], "operationId": f"{p[1:]}", "responses": {"200": {"description": "成功"}}}}
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": self.title, "version": self.version},
+            "paths": paths,
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer"},
+                    "cookie": {"type": "apiKey", "in": "cookie", "name": COOKIE_NAME},
+                },
+            },
+        }
+
+
+def _strip_defs(schema: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in schema.items() if k not in ("title",)}
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "required": ["field", "message"],
+            },
+        },
+    },
+    "required": ["title", "status", "detail"],
+}
+
+
+# ---------------------------------------------------------------- request handling
+
+
+async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    ctype = request.content_type
+    if ctype != "application/json" and not ctype.endswith("+json"):
+        raise Problem(415, f"请求体须为 JSON（Content-Type: application/json），收到的是 {ctype or '空'}")
+    raw = await request.read()
+    if not raw.strip():
+        raise Problem(400, "请求体为空，须为 JSON 对象")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise Problem(400, f"请求体不是合法的 JSON：{getattr(e, 'msg', '无法解析')}") from None
+    if not isinstance(data, dict):
+        raise Problem(400, "请求体须为 JSON 对象")
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise invalid(translate_errors(e)) from None
+
+
+def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    data: dict[str, Any] = {}
+    for key in request.query:
+        values = request.query.getall(key)
+        f = model.model_fields.get(key)
+        is_list = f is not None and getattr(f.annotation, "__origin__", None) is list
+        data[key] = values if is_list else values[-1]
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise invalid(translate_errors(e)) from None
+
+
+def _wrap(route: Route, service: str):
+    async def view(request: web.Request) -> web.StreamResponse:
+        principal = request.get("principal")
+        if route.roles is not None:
+            if principal is None:
+                raise Problem(401, "请先登录")
+            if principal.role not in route.roles:
+                raise Problem(403, "当前角色无权执行此操作")
+        kwargs: dict[str, Any] = {}
+        if route.body is not None:
+            kwargs["body"] = await _parse_body(request, route.body)
+        if route.query is not None:
+            kwargs["query"] = _parse_query(request, route.query)
+        result = await route.handler(request, **kwargs)
+        if isinstance(result, web.StreamResponse):
+            return result
+        if isinstance(result, BaseModel):
+            payload = result.model_dump(mode="json")
+        else:
+            payload = result
+        return web.json_response(
+            payload, status=route.status, dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str)
+        )
+
+    view.__name__ = route.handler.__name__
+    return view
+
+
+# ---------------------------------------------------------------- middlewares
+
+
+def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitable[bool]] | None):
+    @web.middleware
+    async def context(request: web.Request, handler):
+        rid = request.headers.get("X-Request-ID") or logs.new_id()
+        rid = rid[:64]
+        token = logs.correlation_id.set(rid)
+        structlog.contextvars.bind_contextvars(request_id=rid, service=service)
+        started = time.perf_counter()
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+        status = 500
+        try:
+            resp = await _guarded(request, handler)
+            status = resp.status
+            resp.headers["X-Request-ID"] = rid
+            return resp
+        finally:
+            elapsed = time.perf_counter() - started
+            HTTP_REQUESTS.labels(service, request.method, route, str(status)).inc()
+            HTTP_LATENCY.labels(service, route).observe(elapsed)
+            if not route.endswith(("healthz", "readyz", "metrics")):
+                log.info("http.request", method=request.method, path=request.path, status=status,
+                         ms=round(elapsed * 1000, 1))
+            structlog.contextvars.unbind_contextvars("request_id", "service")
+            logs.correlation_id.reset(token)
+
+    async def _guarded(request: web.Request, handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except Problem as p:
+            return problem_response(p, request)
+        except web.HTTPException as e:
+            if e.status < 400:
+                raise
+            detail = {404: "接口不存在", 405: "不支持该请求方法", 413: "请求体过大"}.get(e.status, e.reason)
+            return problem_response(Problem(e.status, detail), request)
+        except Exception:
+            log.exception("http.unhandled", method=request.method, path=request.path)
+            return problem_response(Problem(500, "服务器内部错误，请稍后重试；如持续出现请联系管理员"), request)
+
+    @web.middleware
+    async def authenticate(request: web.Request, handler):
+        token = None
+        header = request.headers.get("Authorization", "")
+        if header.lower().startswith("bearer "):
+            token = header[7:].strip()
+        elif COOKIE_NAME in request.cookies:
+            token = request.cookies[COOKIE_NAME]
+        if token:
+            try:
+                principal = read_token(secret, token)
+            except TokenError as e:
+                raise Problem(401, f"身份令牌无效：{e}") from None
+            if is_revoked is not None and await is_revoked(principal.session_id):
+                raise Problem(401, "登录已注销，请重新登录")
+            request["principal"] = principal
+            structlog.contextvars.bind_contextvars(user_id=principal.user_id, role=str(principal.role))
+        try:
+            return await handler(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("user_id", "role")
+
+    return [context, authenticate]
+
+
+def principal_of(request: web.Request) -> Principal:
+    p = request.get("principal")
+    if p is None:
+        raise Problem(401, "请先登录")
+    return p
+
+
+def tenant_of(request: web.Request) -> str:
+    """The provider (tenant) whose data this request may see; refuses other roles."""
+    p = principal_of(request)
+    if p.role != Role.PROVIDER or not p.provider_id:
+        raise Problem(403, "仅接入服务提供者可执行此操作")
+    return p.provider_id
+
+
+# ---------------------------------------------------------------- the app
+
+
+def create_app(
+    api: Api,
+    *,
+    secret: str,
+    readiness: Callable[[], Awaitable[dict[str, bool]]],
+    is_revoked: Callable[[str], Awaitable[bool]] | None = None,
+    client_max_size: int = 2 * 1024 * 1024,
+) -> web.Application:
+    """The service's app; mount it under `/api/<service>/` (see `mount`)."""
+    app = web.Application(middlewares=_middlewares(api.service, secret, is_revoked), client_max_size=client_max_size)
+    for r in api.routes:
+        app.router.add_route(r.method, r.path, _wrap(r, api.service), name=r.handler.__name__)
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "service": api.service})
+
+    async def readyz(_: web.Request) -> web.Response:
+        checks = await readiness()
+        ok = all(checks.values())
+        body = {"status": "ok" if ok else "unavailable", "service": api.service,
+                **{k: ("ok" if v else "down") for k, v in checks.items()}}
+        return web.json_response(body, status=200 if ok else 503)
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    spec = api.openapi()
+
+    async def openapi(_: web.Request) -> web.Response:
+        return web.json_response(spec)
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/openapi.json", openapi)
+    return app
+
+
+def mount(root: web.Application, service: str, app: web.Application) -> None:
+    root.add_subapp(f"/api/{service}/", app)
+
+
+@web.middleware
+async def _root_problems(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        detail = {404: "接口不存在", 405: "不支持该请求方法", 413: "请求体过大"}.get(e.status, e.reason)
+        return problem_response(Problem(e.status, detail), request)
+
+
+def root_app(client_max_size: int = 2 * 1024 * 1024) -> web.Application:
+    """The outer app: `/healthz` and `/metrics` at the root, services mounted below."""
+    root = web.Application(client_max_size=client_max_size, middlewares=[_root_problems])
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    root.router.add_get("/healthz", healthz)
+    root.router.add_get("/metrics", metrics)
+    return root

@@ -1,0 +1,306 @@
+"""Contract tests of the bus: outbox → transport → inbox consumer, on RabbitMQ and in-process.
+
+A test-only service, `spine`, with its own schema and queues, so each mechanism can be
+broken on purpose: handlers that fail, duplicates sent by hand, two relays, a broker
+that drops the connection. Each test fails if the mechanism it covers is removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import aio_pika
+import asyncpg
+import pytest
+
+from shared import db
+from shared.bus import Consumer, HandlerTable, Outgoing, PermanentError, build_topology
+from shared.contracts import Contract, message
+from shared.outbox import Outbox, OutboxRelay
+from shared.transports.amqp import AmqpTransport
+from shared.transports.memory import MemoryBroker, MemoryTransport
+from tests.conftest import close_vhost_connections
+
+SERVICE = "spine"
+RETRIES = [0.2, 0.4]
+
+
+@message("spine.ping.sent", consumers=(SERVICE,))
+class Ping(Contract):
+    """Test-only message."""
+
+    n: int
+    mode: str = "ok"  # ok | flaky | broken | slow
+
+
+MIGRATION = Path(__file__).parent / "spine_migrations"
+
+
+def topology():
+    return build_topology((SERVICE,), delivery_limit=5, retry_delays=RETRIES)
+
+
+class Harness:
+    """One spine service: pool, outbox, relay, consumer on a chosen transport."""
+
+    def __init__(self, dsn: str, schema: str, transport, make_transport) -> None:
+        self.dsn = dsn
+        self.schema = schema
+        self.transport = transport
+        self.make_transport = make_transport
+        self.flaky_failures: dict[int, int] = {}
+        self.handlers = HandlerTable()
+        self.handlers.on(Ping)(self.handle)
+        self.outbox = Outbox(SERVICE, schema)
+        self.relays: list[OutboxRelay] = []
+
+    async def setup(self) -> None:
+        await db.migrate(self.dsn, self.schema, MIGRATION)
+        self.pool = await db.create_pool(self.dsn, self.schema, min_size=1, max_size=6)
+        await self.transport.start(topology())
+        self.consumer = Consumer(
+            SERVICE, self.pool, self.transport, self.handlers, self.outbox,
+            prefetch=100, batch_size=50, retry_delays=RETRIES,
+        )
+
+    async def handle(self, p: Ping, ctx) -> None:
+        await ctx.conn.execute("INSERT INTO effects (n, message_id) VALUES ($1, $2)", p.n, ctx.envelope.id)
+        if p.mode == "flaky":
+            seen = self.flaky_failures.get(p.n, 0)
+            if seen < 2:
+                self.flaky_failures[p.n] = seen + 1
+                raise ConnectionError("transient: dependency unavailable")
+        elif p.mode == "broken":
+            raise RuntimeError("this handler always fails")
+        elif p.mode == "permanent":
+            raise PermanentError("bad data")
+        elif p.mode == "slow":
+            await asyncio.sleep(0.3)
+
+    async def write(self, pings: list[Ping]) -> None:
+        async with db.transaction(self.pool) as conn:
+            for p in pings:
+                await self.outbox.add(conn, p)
+
+    def relay(self, transport=None) -> OutboxRelay:
+        r = OutboxRelay(self.pool, self.dsn, self.schema, transport or self.transport, batch=100, poll_interval=0.3)
+        self.relays.append(r)
+        r.start()
+        return r
+
+    async def effects(self) -> list[int]:
+        return [r["n"] for r in await self.pool.fetch("SELECT n FROM effects ORDER BY n")]
+
+    async def wait_for(self, predicate, limit: float = 20.0) -> None:
+        deadline = asyncio.get_running_loop().time() + limit
+        while True:
+            if await predicate():
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("condition not reached in time")
+            await asyncio.sleep(0.05)
+
+    async def close(self) -> None:
+        await self.consumer.stop(5)
+        for r in self.relays:
+            await r.stop(5)
+        await self.transport.close()
+        await self.pool.close()
+
+
+async def _harness(kind: str, pg_dsn: str, amqp_url: str) -> Harness:
+    schema = f"spine_{uuid.uuid4().hex[:8]}"
+    if kind == "amqp":
+        # fresh queues per test: remove whatever an earlier test left
+        conn = await aio_pika.connect(amqp_url)
+        ch = await conn.channel()
+        for q in topology().queues:
+            await ch.queue_delete(q.name)
+        await conn.close()
+
+        def make():
+            return AmqpTransport(amqp_url)
+    else:
+        broker = MemoryBroker()
+
+        def make():
+            return MemoryTransport(broker)
+
+    h = Harness(pg_dsn, schema, make(), make)
+    h.kind = kind
+    await h.setup()
+    return h
+
+
+@pytest.fixture(params=["amqp", "memory"])
+async def spine(request, pg_dsn, amqp_url):
+    h = await _harness(request.param, pg_dsn, amqp_url)
+    yield h
+    await h.close()
+
+
+@pytest.fixture
+async def spine_amqp(pg_dsn, amqp_url):
+    h = await _harness("amqp", pg_dsn, amqp_url)
+    yield h
+    await h.close()
+
+
+async def dead_count(h: Harness) -> int:
+    return await h.transport.queue_depth("spine.dead")
+
+
+async def test_event_written_with_state_crosses_and_is_handled(spine: Harness):
+    await spine.write([Ping(n=i) for i in range(50)])
+    await spine.consumer.start()
+    spine.relay()
+    await spine.wait_for(lambda: _eq(spine.effects(), list(range(50))))
+    assert await spine.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    assert await spine.pool.fetchval("SELECT count(*) FROM inbox") == 50
+
+
+async def test_rolled_back_transaction_publishes_nothing(spine: Harness):
+    with pytest.raises(RuntimeError):
+        async with db.transaction(spine.pool) as conn:
+            await spine.outbox.add(conn, Ping(n=1))
+            raise RuntimeError("the state change failed")
+    await spine.write([Ping(n=2)])
+    await spine.consumer.start()
+    spine.relay()
+    await spine.wait_for(lambda: _eq(spine.effects(), [2]))
+    await asyncio.sleep(0.3)
+    assert await spine.effects() == [2]
+
+
+async def test_message_delivered_twice_has_one_effect(spine: Harness):
+    await spine.write([Ping(n=7)])
+    row = await spine.pool.fetchrow("SELECT * FROM outbox")
+    msg = Outgoing(str(row["id"]), row["exchange"], row["routing_key"], bytes(row["body"]), row["headers"])
+    # the same message three times, as a broker redelivery or a relay crash after confirm would do
+    assert await spine.transport.publish_many([msg, msg, msg]) == [None, None, None]
+    await spine.consumer.start()
+    await spine.wait_for(lambda: _ge(spine.consumer.stats.duplicates, 2))
+    assert await spine.effects() == [7]
+    assert spine.consumer.stats.handled == 1
+    assert await dead_count(spine) == 0
+
+
+async def test_transient_failure_is_retried_then_succeeds(spine: Harness):
+    await spine.write([Ping(n=1, mode="flaky"), Ping(n=2)])
+    await spine.consumer.start()
+    spine.relay()
+    await spine.wait_for(lambda: _eq(spine.effects(), [1, 2]))
+    assert spine.flaky_failures == {1: 2}
+    assert spine.consumer.stats.retried == 2
+    assert await dead_count(spine) == 0
+
+
+async def test_always_failing_message_ends_in_dead_queue_with_nothing_written(spine: Harness):
+    await spine.write([Ping(n=1, mode="broken"), Ping(n=2, mode="permanent"), Ping(n=3)])
+    await spine.consumer.start()
+    spine.relay()
+    await spine.wait_for(lambda: _ge_async(dead_count(spine), 2), limit=20)
+    await spine.wait_for(lambda: _eq(spine.effects(), [3]))
+    # the broken handler's own insert was rolled back on every attempt
+    assert await spine.effects() == [3]
+    assert spine.consumer.stats.retried == len(RETRIES)  # only the transient-looking one was retried
+    assert await spine.pool.fetchval("SELECT count(*) FROM inbox") == 1
+    assert await dead_count(spine) == 2
+
+
+async def test_two_relays_publish_each_message_once(spine: Harness):
+    n = 3000
+    await spine.write([Ping(n=i) for i in range(n)])
+    second = spine.make_transport()
+    await second.start(topology())
+    pool2 = await db.create_pool(spine.dsn, spine.schema, min_size=1, max_size=2)
+    r1 = spine.relay()
+    r2 = OutboxRelay(pool2, spine.dsn, spine.schema, second, batch=100, poll_interval=0.3)
+    r2.start()
+    await spine.wait_for(lambda: _eq(spine.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"), 0))
+    await r2.stop(5)
+    await pool2.close()
+    await second.close()
+    assert r1.published > 0 and r2.published > 0, "both relays took part"
+    assert r1.published + r2.published == n
+    await spine.wait_for(lambda: _eq_async(spine.transport.queue_depth("spine.inbox"), n))
+    await asyncio.sleep(0.3)
+    assert await spine.transport.queue_depth("spine.inbox") == n  # no message published twice
+
+
+async def test_graceful_stop_finishes_in_flight_work_and_loses_nothing(spine: Harness):
+    await spine.write([Ping(n=i, mode="slow") for i in range(20)])
+    spine.relay()
+    spine.consumer.batch_size = 1
+    await spine.consumer.start()
+    await spine.wait_for(lambda: _ge_async(_count(spine), 1))
+    await spine.consumer.stop(grace=10)
+    done = await spine.effects()
+    assert len(done) < 20
+    await asyncio.sleep(0.5)
+    assert await spine.effects() == done  # nothing half-done keeps running after stop
+    await spine.consumer.start()
+    await spine.wait_for(lambda: _eq(spine.effects(), list(range(20))), limit=30)
+
+
+async def test_unroutable_message_is_an_error_and_stays_in_outbox(spine: Harness):
+    async with db.transaction(spine.pool) as conn:
+        await conn.execute(
+            "INSERT INTO outbox (id, exchange, routing_key, body) VALUES ($1, 'icp.events', 'nobody.listens.here', '{}')",
+            uuid.uuid4(),
+        )
+    relay = spine.relay()
+    await spine.wait_for(lambda: _ge(relay.failed, 1))
+    row = await spine.pool.fetchrow("SELECT published_at, attempts, last_error FROM outbox")
+    assert row["published_at"] is None and row["attempts"] >= 1 and row["last_error"]
+
+
+async def test_broker_connection_dropped_loses_no_event(spine_amqp: Harness, amqp_vhost):
+    spine = spine_amqp  # a broker-side connection drop exists only on RabbitMQ
+    n = 4000
+    await spine.write([Ping(n=i) for i in range(n)])
+    await spine.consumer.start()
+    relay = spine.relay()
+    await spine.wait_for(lambda: _ge(relay.published, 200))
+    await asyncio.to_thread(close_vhost_connections, amqp_vhost)
+    await spine.wait_for(lambda: _eq(_count(spine), n), limit=90)
+    assert await spine.pool.fetchval("SELECT count(DISTINCT n) FROM effects") == n
+    assert await spine.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+
+
+async def test_concurrent_migrations_apply_once(pg_dsn):
+    schema = f"mig_{uuid.uuid4().hex[:8]}"
+    results = await asyncio.gather(*(db.migrate(pg_dsn, schema, MIGRATION) for _ in range(4)))
+    applied = [r for r in results if r]
+    assert len(applied) == 1 and "service/001_effects" in applied[0]
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        rows = await conn.fetchval(f"SELECT count(*) FROM {schema}.schema_migrations")
+        assert rows == len(applied[0])
+    finally:
+        await conn.close()
+
+
+# ------------------------------------------------------------------ helpers
+
+
+async def _count(h: Harness) -> int:
+    return await h.pool.fetchval("SELECT count(*) FROM effects")
+
+
+async def _eq(aw, expected) -> bool:
+    return (await aw) == expected
+
+
+async def _eq_async(aw, expected) -> bool:
+    return (await aw) == expected
+
+
+async def _ge(value, minimum) -> bool:
+    return value >= minimum
+
+
+async def _ge_async(aw, minimum) -> bool:
+    return (await aw) >= minimum
