@@ -150,6 +150,12 @@ class Api:
 
         return register
 
+    def include(self, other: Api) -> None:
+        """Add the routes of a feature module's `Api` (one service, several route modules)."""
+        if other.service != self.service:
+            raise ValueError(f"cannot include {other.service} routes into {self.service}")
+        self.routes.extend(other.routes)
+
     def get(self, path: str, **kw):
         return self.route("GET", path, **kw)
 

@@ -53,3 +53,68 @@ def amqp_url(amqp_vhost):
 def close_vhost_connections(vhost: str) -> None:
     """Close every client connection of the vhost from the broker side."""
     _rabbitmqctl("close_all_connections", "--vhost", vhost, "test: broker closed connections")
+
+
+# ---------------------------------------------------------------- the running system
+
+
+class System:
+    """All five services in this process on the test database and vhost, behind one HTTP client."""
+
+    def __init__(self, runtime, client, settings) -> None:
+        self.runtime = runtime
+        self.client = client
+        self.settings = settings
+
+    def ctx(self, service: str):
+        return next(rs.ctx for rs in self.runtime.running if rs.definition.name == service)
+
+    def token(self, role: str = "admin", *, user_id: str = "admin", provider_id=None, province=None) -> str:
+        from shared.auth import Role, issue_token, new_principal
+
+        p = new_principal(
+            user_id=user_id, role=Role(role), username=user_id, ttl=3600, provider_id=provider_id, province=province
+        )
+        return issue_token(self.settings.secret_key, p)
+
+    def auth(self, role: str = "admin", **kw) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role, **kw)}"}
+
+    async def eventually(self, check, limit: float = 15.0, interval: float = 0.05):
+        """Poll an async predicate until it returns a truthy value; return that value."""
+        import asyncio
+
+        deadline = asyncio.get_running_loop().time() + limit
+        while True:
+            value = await check()
+            if value:
+                return value
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("condition not reached in time")
+            await asyncio.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+async def system(pg_dsn, amqp_url):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from shared.config import SERVICES, Settings
+    from shared.runtime import Endpoints, Runtime
+
+    settings = Settings(
+        env="test",
+        database_url=pg_dsn,
+        amqp_url=amqp_url,
+        secret_key="test-secret-" + RUN_ID,
+        retry_delays=[0.2, 0.5],
+        outbox_poll_interval=0.5,
+        log_format="console",
+        shutdown_grace=5,
+    )
+    rt = Runtime(settings, Endpoints(pg_dsn, amqp_url), list(SERVICES), "all")
+    root = await rt.start()
+    client = TestClient(TestServer(root))
+    await client.start_server()
+    yield System(rt, client, settings)
+    await client.close()
+    await rt.stop()
