@@ -25,3 +25,79 @@ class SessionRevoked(Contract):
 
     session_id: str
     expires_at: datetime
+
+
+# ---------------------------------------------------------------- applications
+# Snapshots are deliberately lenient (plain strings): a message accepted once must stay
+# readable after validation rules change. ID numbers are masked (DESIGN §3): the full
+# numbers stay in filing's schema.
+
+
+class PrincipalSnapshot(Contract):
+    name: str
+    id_type: str
+    id_number_masked: str
+    id_valid_from: str | None = None
+    id_valid_to: str | None = None
+    mobile: str
+    office_phone: str = ""
+    emergency_phone: str = ""
+    email: str = ""
+
+
+class SubjectSnapshot(Contract):
+    subject_id: str
+    subject_no: str | None = None
+    nature: str
+    cert_type: str
+    cert_number: str  # organisation certificate numbers are public; a PERSONAL subject's is masked
+    name: str
+    cert_address: str = ""
+    province: str  # GB/T 2260, e.g. 110000
+    city: str = ""
+    county: str = ""
+    mail_address: str = ""
+    investor_or_superior: str = ""
+    remark: str = ""
+    principal: PrincipalSnapshot
+
+
+class AccessSnapshot(Contract):
+    access_methods: list[str]
+    ip_ranges: list[str]  # "start-end"
+    server_locations: list[str]
+
+
+class WebsiteSnapshot(Contract):
+    website_id: str
+    website_no: str | None = None
+    service_type: str = "WEBSITE"
+    name: str
+    domains: list[str]
+    home_urls: list[str]
+    service_content: list[str]
+    preapprovals: list[dict[str, str]]  # {type, approval_no}
+    languages: list[str]
+    remark: str = ""
+    principal: PrincipalSnapshot
+    access: AccessSnapshot | None = None
+
+
+@message("filing.application.submitted", consumers=("verification", "reporting"))
+class ApplicationSubmitted(Contract):
+    """An application (first filing, added website/access, change, cancellation) entered
+    verification: a new one, or a corrected version of a returned one (same id, version + 1)."""
+
+    application_id: str
+    version: int = 1
+    type: str  # codes/filing_types.csv, plus CANCEL_SUBJECT / CANCEL_WEBSITE
+    provider_id: str
+    province: str  # the subject's province (GB/T 2260): decides the bureau
+    filing_method: str = "PROXY"  # SELF | PROXY
+    subject: SubjectSnapshot
+    websites: list[WebsiteSnapshot]
+    submitted_at: datetime
+    submitted_by: str
+    source: str = "entry"  # entry | import
+    import_job_id: str | None = None
+    changes: dict | None = None  # for change applications: the proposed values

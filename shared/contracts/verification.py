@@ -1,3 +1,72 @@
 """Messages produced by (or commanded to) the verification service."""
 
 from __future__ import annotations
+
+from datetime import datetime
+
+from shared.contracts import Contract, message
+
+OUTCOME_CONSUMERS = ("filing", "reporting")
+
+
+@message("verification.application.status_changed", consumers=OUTCOME_CONSUMERS)
+class ApplicationStatusChanged(Contract):
+    """An application moved forward without a final outcome: SUBMITTED_TO_BUREAU (provider
+    verification passed) or PREAPPROVAL_PENDING."""
+
+    application_id: str
+    version: int
+    case_id: str
+    provider_id: str
+    status: str
+    note: str = ""
+    changed_at: datetime
+    changed_by: str
+
+
+@message("verification.application.returned", consumers=OUTCOME_CONSUMERS)
+class ApplicationReturned(Contract):
+    """Provider verification returned the application for correction (VERIFY_RETURNED)."""
+
+    application_id: str
+    version: int
+    case_id: str
+    provider_id: str
+    opinion: str
+    returned_at: datetime
+    returned_by: str
+
+
+class NumberAssignment(Contract):
+    website_id: str
+    website_no: str
+
+
+@message("verification.application.approved", consumers=OUTCOME_CONSUMERS)
+class ApplicationApproved(Contract):
+    """The bureau approved; numbers assigned (subject number at first approval, website numbers -N)."""
+
+    application_id: str
+    version: int
+    case_id: str
+    provider_id: str
+    subject_id: str
+    subject_no: str | None = None
+    websites: list[NumberAssignment] = []
+    approved_at: datetime
+    approved_by: str
+    opinion: str = ""
+
+
+@message("verification.application.rejected", consumers=OUTCOME_CONSUMERS)
+class ApplicationRejected(Contract):
+    """The bureau rejected (or pre-approval failed) with a reason."""
+
+    application_id: str
+    version: int
+    case_id: str
+    provider_id: str
+    reason: str
+    rejected_at: datetime
+    rejected_by: str
+    stage: str = "bureau"  # bureau | preapproval

@@ -1,0 +1,241 @@
+"""The filing data of DOMAIN.md §4.1–4.4: subject, principals, websites, access.
+
+One definition used by the entry wizard, the Excel import, the application snapshot in
+messages and the verification service, so the same input gets the same answer
+everywhere. Field-level rules run in the pydantic types (`shared.fields`); rules that
+span fields are in `check_filing`, which returns every error with its path in the API's
+notation (`websites[1].domains[0]`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared import codes
+from shared import validate as v
+from shared.fields import (
+    CleanStr,
+    DomainName,
+    Email,
+    FlexibleDate,
+    Mobile,
+    ValidTo,
+    code_field,
+    optional_text_field,
+    text_field,
+)
+
+FieldError = dict[str, str]  # {"field": path, "message": Chinese reason}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Principal(_Model):
+    """负责人 (DOMAIN §4.2): subject principal or website principal."""
+
+    name: text_field(50) = Field(description="负责人姓名")
+    id_type: code_field("id_types") = Field(description="负责人证件类型")
+    id_number: CleanStr = Field(max_length=50, description="负责人证件号码")
+    id_valid_from: FlexibleDate | None = Field(None, description="证件有效期起")
+    id_valid_to: ValidTo | None = Field(None, description="证件有效期止（日期或 LONG_TERM 长期）")
+    mobile: Mobile = Field(description="手机号码")
+    office_phone: CleanStr = Field("", max_length=30, description="办公电话，格式 086-010-87654321[-分机]；个人可填手机")
+    emergency_phone: Mobile = Field(description="应急联系电话（手机，不能与手机号码相同）")
+    email: Email = Field(description="电子邮件地址")
+
+
+class Subject(_Model):
+    """主办单位 / 主办人 (DOMAIN §4.1)."""
+
+    nature: code_field("unit_natures") = Field(description="主办单位性质")
+    cert_type: CleanStr = Field(max_length=40, description="主办单位证件类型（按性质筛选）")
+    cert_number: CleanStr = Field(max_length=50, description="主办单位证件号码")
+    name: text_field(100) = Field(description="主办单位名称 / 主办人姓名")
+    cert_address: text_field(200) = Field(description="主办单位证件住所")
+    province: CleanStr = Field(description="所属区域：省（GB/T 2260 六位代码，如 110000）")
+    city: CleanStr = Field(description="所属区域：市（如 110100）")
+    county: CleanStr = Field("", description="所属区域：县/区（如 110105）")
+    mail_address: text_field(200) = Field(description="通信地址（详细地址，不重复省市县）")
+    investor_or_superior: text_field(100) = Field(description="投资者或上级主管单位")
+    remark: optional_text_field(500) = Field("", description="备注")
+    principal: Principal = Field(description="主体负责人")
+
+
+class PreApproval(_Model):
+    """前置审批项."""
+
+    type: code_field("preapproval_types") = Field(description="前置审批类型；NONE 表示以上都不涉及")
+    approval_no: optional_text_field(100) = Field("", description="审批文号（NONE 以外必填）")
+    document: optional_text_field(200) = Field("", description="审批文件（附件标识）")
+
+
+class IpRangeIn(_Model):
+    start_ip: CleanStr = Field(description="起始IP")
+    end_ip: CleanStr = Field(description="终止IP")
+
+
+class Access(_Model):
+    """接入信息 (DOMAIN §4.4); the provider is the one filing."""
+
+    access_methods: list[code_field("access_methods")] = Field(min_length=1, description="接入方式")
+    ip_ranges: list[IpRangeIn] = Field(min_length=1, max_length=64, description="网站IP地址段")
+    server_locations: list[code_field("provinces")] = Field(min_length=1, description="服务器放置地（省份代码）")
+
+
+class Website(_Model):
+    """网站 (DOMAIN §4.3) with its access record."""
+
+    service_type: code_field("service_types") = Field("WEBSITE", description="服务类型")
+    name: CleanStr = Field(max_length=30, description="网站名称")
+    domains: list[DomainName] = Field(min_length=1, max_length=10, description="网站域名（新网站仅一个）")
+    home_urls: list[CleanStr] = Field(min_length=1, max_length=10, description="网站首页URL")
+    service_content: list[code_field("service_content")] = Field(min_length=1, description="网站服务内容")
+    preapprovals: list[PreApproval] = Field(min_length=1, description="前置审批项")
+    languages: list[code_field("languages")] = Field(min_length=1, description="网站语言")
+    remark: optional_text_field(500) = Field("", description="备注")
+    principal_same_as_subject: bool = Field(False, description="网站负责人同主体负责人")
+    principal: Principal | None = Field(None, description="网站负责人（同主体负责人时可省略）")
+    access: Access = Field(description="接入信息")
+
+
+class FilingData(_Model):
+    """A subject with its websites: what a first filing (首次备案) submits."""
+
+    subject: Subject
+    websites: list[Website] = Field(min_length=1, max_length=50)
+
+
+# ---------------------------------------------------------------- cross-field rules
+
+
+def _err(errors: list[FieldError], field: str, message: str) -> None:
+    errors.append({"field": field, "message": message})
+
+
+def _try(errors: list[FieldError], field: str, fn, *args, **kw):
+    try:
+        return fn(*args, **kw)
+    except v.InvalidValue as e:
+        _err(errors, field, e.message)
+        return None
+
+
+def check_principal(p: Principal, path: str, errors: list[FieldError], today: dt.date) -> None:
+    _try(errors, f"{path}.id_number", v.validate_id_number, p.id_type, p.id_number)
+    if p.id_valid_from is None:
+        _err(errors, f"{path}.id_valid_from", "必填项，不能为空")
+    if p.id_valid_to is None:
+        _err(errors, f"{path}.id_valid_to", "必填项，不能为空")
+    if p.id_valid_from is not None and p.id_valid_to is not None:
+        _try(errors, f"{path}.id_valid_to", v.validate_id_validity, p.id_valid_from, p.id_valid_to, today)
+    if p.office_phone:
+        try:
+            v.validate_landline(p.office_phone)
+        except v.InvalidValue:
+            _try(errors, f"{path}.office_phone", v.validate_mobile, p.office_phone)
+    for field, message in v.principal_errors(p.model_dump()):
+        _err(errors, f"{path}.{field}", message)
+
+
+def check_subject(s: Subject, errors: list[FieldError], today: dt.date, path: str = "subject") -> None:
+    if not codes.is_cert_type_allowed(s.nature, s.cert_type):
+        _err(errors, f"{path}.cert_type", f"证件类型与主办单位性质（{codes.name_zh('unit_natures', s.nature)}）不符")
+    else:
+        _try(errors, f"{path}.cert_number", v.validate_cert_number, s.cert_type, s.cert_number)
+    region = _try(errors, f"{path}.province", v.validate_region, s.province, s.city, s.county or None)
+    if region is not None:
+        prov = codes.province_by_gb(s.province)
+        _try(
+            errors,
+            f"{path}.mail_address",
+            v.validate_address_detail,
+            s.mail_address,
+            province_name=prov["name_zh"] if prov else None,
+        )
+    check_principal(s.principal, f"{path}.principal", errors, today)
+
+
+def check_website(
+    w: Website, i: int, subject: Subject, errors: list[FieldError], *, new_website: bool = True
+) -> None:
+    path = f"websites[{i}]"
+    _try(errors, f"{path}.name", v.validate_website_name, w.name, nature=subject.nature)
+    if new_website and len(w.domains) != 1:
+        _err(errors, f"{path}.domains", "新增网站只能填写一个域名")
+    gov = subject.nature == "GOVERNMENT"
+    for j, d in enumerate(w.domains):
+        if gov:
+            continue
+        _try(errors, f"{path}.domains[{j}]", v.validate_domain, d)
+    seen: set[str] = set()
+    for j, d in enumerate(w.domains):
+        if d in seen:
+            _err(errors, f"{path}.domains[{j}]", "域名重复")
+        seen.add(d)
+    for j, url in enumerate(w.home_urls):
+        _try(errors, f"{path}.home_urls[{j}]", v.validate_home_url, url, w.domains)
+    if codes.is_personal_nature(subject.nature):
+        allowed = {r["code"] for r in codes.service_content_for_nature(subject.nature)}
+        for j, c in enumerate(w.service_content):
+            if c not in allowed:
+                _err(errors, f"{path}.service_content[{j}]", "个人网站的服务内容只能选择博客/个人空间或其他")
+    types = [p.type for p in w.preapprovals]
+    if "NONE" in types and len(types) > 1:
+        _err(errors, f"{path}.preapprovals", "“以上都不涉及”不能与其他前置审批项同时选择")
+    if len(set(types)) != len(types):
+        _err(errors, f"{path}.preapprovals", "前置审批类型重复")
+    for j, p in enumerate(w.preapprovals):
+        if p.type != "NONE" and not p.approval_no:
+            _err(errors, f"{path}.preapprovals[{j}].approval_no", "涉及前置审批时须填写审批文号")
+    if w.principal_same_as_subject:
+        if w.principal is not None and w.principal.model_dump() != subject.principal.model_dump():
+            _err(errors, f"{path}.principal", "选择“同主体负责人”时，网站负责人信息须与主体负责人完全一致")
+    elif w.principal is None:
+        _err(errors, f"{path}.principal", "必填项，不能为空（或选择同主体负责人）")
+    else:
+        for field, message in v.principal_consistency_errors(
+            subject.principal.model_dump(), w.principal.model_dump()
+        ):
+            _err(errors, f"{path}.principal.{field}", message)
+    for j, r in enumerate(w.access.ip_ranges):
+        _try(errors, f"{path}.access.ip_ranges[{j}]", v.validate_ip_range, r.start_ip, r.end_ip)
+
+
+def check_filing(data: FilingData, today: dt.date | None = None) -> list[FieldError]:
+    """Every cross-field rule of a first filing; an empty list means valid."""
+    today = today or dt.date.today()
+    errors: list[FieldError] = []
+    check_subject(data.subject, errors, today)
+    domains: dict[str, int] = {}
+    for i, w in enumerate(data.websites):
+        check_website(w, i, data.subject, errors)
+        for j, d in enumerate(w.domains):
+            if d in domains and domains[d] != i:
+                _err(errors, f"websites[{i}].domains[{j}]", f"域名与第 {domains[d] + 1} 个网站重复")
+            domains.setdefault(d, i)
+    return errors
+
+
+def website_principal(w: Website, subject: Subject) -> Principal:
+    return subject.principal if w.principal_same_as_subject or w.principal is None else w.principal
+
+
+def masked(data: FilingData) -> dict:
+    """The data with every ID number masked, for logs."""
+    out = data.model_dump(mode="json")
+    out["subject"]["principal"]["id_number"] = v.mask_id_number(out["subject"]["principal"]["id_number"])
+    for w in out["websites"]:
+        if w.get("principal"):
+            w["principal"]["id_number"] = v.mask_id_number(w["principal"]["id_number"])
+    return out
+
+
+ApplicationType = Literal[
+    "FIRST_FILING", "ADD_WEBSITE", "ADD_ACCESS", "CHANGE_SUBJECT", "CHANGE_WEBSITE", "CHANGE_ACCESS", "CANCEL_ACCESS",
+    "CANCEL_SUBJECT", "CANCEL_WEBSITE",
+]
