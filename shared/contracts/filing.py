@@ -83,7 +83,7 @@ class WebsiteSnapshot(Contract):
     access: AccessSnapshot | None = None
 
 
-@message("filing.application.submitted", consumers=("verification", "reporting"))
+@message("filing.application.submitted", consumers=("verification",))
 class ApplicationSubmitted(Contract):
     """An application (first filing, added website/access, change, cancellation) entered
     verification: a new one, or a corrected version of a returned one (same id, version + 1)."""
