@@ -39,6 +39,15 @@ class PermanentError(Exception):
     """The message can never succeed (bad data, broken invariant): dead-letter without retrying."""
 
 
+class _HandlerFailed(Exception):
+    """A handler raised inside the fast path; the batch is rolled back and redone message by message."""
+
+    def __init__(self, delivery, error: Exception) -> None:
+        super().__init__(repr(error))
+        self.delivery = delivery
+        self.error = error
+
+
 # ---------------------------------------------------------------- topology
 
 
@@ -226,6 +235,7 @@ class Consumer:
         retry_delays: list[float] | None = None,
         queue_prefix: str = "",
         on_handled: Callable[[str, str], None] | None = None,
+        linger: float = 0.003,
     ) -> None:
         self.service = service
         self.pool = pool
@@ -238,6 +248,7 @@ class Consumer:
         self.retry_delays = list(retry_delays if retry_delays is not None else [1, 5, 30, 120, 600])
         self.prefix = queue_prefix
         self.on_handled = on_handled
+        self.linger = linger
         self.stats = ConsumerStats()
         self._pending: asyncio.Queue[Delivery | None] = asyncio.Queue()
         self._workers: list[asyncio.Task] = []
@@ -275,7 +286,17 @@ class Consumer:
             if first is None:
                 return
             batch = [first]
-            while len(batch) < self.batch_size and not self._pending.empty():
+            # Take what is waiting, and linger once for more: under load one commit then
+            # covers many messages; when idle it costs at most `linger` seconds. (No
+            # wait_for on Queue.get: on Python 3.11 a timeout racing a put loses the item.)
+            lingered = False
+            while len(batch) < self.batch_size:
+                if self._pending.empty():
+                    if lingered or self.linger <= 0:
+                        break
+                    lingered = True
+                    await asyncio.sleep(self.linger)
+                    continue
                 nxt = self._pending.get_nowait()
                 if nxt is None:
                     self._pending.put_nowait(None)
@@ -288,25 +309,32 @@ class Consumer:
 
     async def _handle_batch(self, batch: list[Delivery]) -> None:
         outcomes: list[tuple[Delivery, str, Exception | None]] = []
-        parsed: list[tuple[Delivery, Envelope | None, Exception | None]] = []
+        runnable: list[tuple[Delivery, Envelope, Contract, Handler]] = []
         for d in batch:
             try:
-                parsed.append((d, Envelope.model_validate_json(d.body), None))
+                env = Envelope.model_validate_json(d.body)
             except (ValidationError, ValueError) as e:
-                parsed.append((d, None, e))
+                outcomes.append((d, "dead", PermanentError(f"unreadable message: {e}")))
+                continue
+            handler = self.handlers.get(env.type)
+            if handler is None:
+                outcomes.append((d, "dead", PermanentError(f"no handler for {env.type} in {self.service}")))
+                continue
+            try:
+                payload = env.parse_payload()
+            except (ValidationError, KeyError) as e:
+                outcomes.append((d, "dead", PermanentError(f"payload does not match {env.type}: {e}")))
+                continue
+            runnable.append((d, env, payload, handler))
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                for d, env, err in parsed:
-                    if env is None:
-                        outcomes.append((d, "dead", PermanentError(f"unreadable message: {err}")))
-                        continue
-                    outcomes.append((d, *await self._handle_one(conn, env)))
+            if runnable:
+                outcomes += await self._fast_path(runnable)
         except Exception as e:  # the transaction as a whole failed: nothing of it committed
             log.warning("consumer.commit_failed", service=self.service, error=repr(e), size=len(batch))
             await asyncio.sleep(0.5)
-            for d in batch:
+            for d, *_ in runnable:
                 await _safe(self._retry(d, attempt_counts=False, error=e))
-            return
+            outcomes = [o for o in outcomes if o[1] == "dead"]
         self.stats.batches += 1
         for d, outcome, err in outcomes:
             if outcome in ("ok", "duplicate"):
@@ -316,48 +344,99 @@ class Consumer:
             else:
                 await _safe(self._dead(d, err))
 
-    async def _handle_one(self, conn: asyncpg.Connection, env: Envelope) -> tuple[str, Exception | None]:
-        handler = self.handlers.get(env.type)
+    async def _fast_path(self, runnable) -> list[tuple[Delivery, str, Exception | None]]:
+        """The whole batch in one transaction with one inbox statement and no savepoints.
+
+        When a handler fails, the transaction is rolled back; that message is settled from
+        this attempt and the others are redone each in its own savepoint (`_slow_path`).
+        """
+        outcomes: list[tuple[Delivery, str, Exception | None]] = []
+        handled: list[Envelope] = []
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                fresh = {
+                    r["message_id"]
+                    for r in await conn.fetch(
+                        "INSERT INTO inbox (message_id, type) SELECT * FROM unnest($1::uuid[], $2::text[]) "
+                        "ON CONFLICT DO NOTHING RETURNING message_id",
+                        [env.id for _, env, _, _ in runnable],
+                        [env.type for _, env, _, _ in runnable],
+                    )
+                }
+                for d, env, payload, handler in runnable:
+                    if env.id not in fresh:  # handled before, or twice in this batch
+                        outcomes.append((d, "duplicate", None))
+                        continue
+                    fresh.discard(env.id)
+                    try:
+                        await self._run(conn, env, payload, handler)
+                    except Exception as e:
+                        raise _HandlerFailed(d, e) from e
+                    outcomes.append((d, "ok", None))
+                    handled.append(env)
+        except _HandlerFailed as failed:
+            return await self._after_failure(runnable, failed)
+        self.stats.duplicates += len(outcomes) - len(handled)
+        self._count_handled(handled)
+        return outcomes
+
+    async def _after_failure(self, runnable, failed: _HandlerFailed) -> list[tuple[Delivery, str, Exception | None]]:
+        """One handler failed in the fast path: settle it from that attempt, redo the others one by one."""
+        error = failed.error
+        permanent = isinstance(error, PermanentError)
+        log.warning("consumer.permanent_failure" if permanent else "consumer.handler_failed",
+                    service=self.service, id=failed.delivery.message_id, error=repr(error))
+        rest = [r for r in runnable if r[0] is not failed.delivery]
+        outcome = (failed.delivery, "dead" if permanent else "retry", error)
+        return [outcome] + (await self._slow_path(rest) if rest else [])
+
+    async def _slow_path(self, runnable) -> list[tuple[Delivery, str, Exception | None]]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            return [(d, *await self._handle_one(conn, env, payload, handler)) for d, env, payload, handler in runnable]
+
+    async def _run(self, conn: asyncpg.Connection, env: Envelope, payload: Contract, handler: Handler) -> None:
         token_c = logs.correlation_id.set(env.correlation_id)
         token_k = logs.causation_id.set(str(env.id))
         try:
-            if handler is None:
-                return "dead", PermanentError(f"no handler for {env.type} in {self.service}")
-            try:
-                payload = env.parse_payload()
-            except (ValidationError, KeyError) as e:
-                return "dead", PermanentError(f"payload does not match {env.type}: {e}")
-            try:
-                async with conn.transaction():  # savepoint: a failure leaves nothing behind
-                    fresh = await conn.fetchval(
-                        "INSERT INTO inbox (message_id, type) VALUES ($1, $2) "
-                        "ON CONFLICT DO NOTHING RETURNING true",
-                        env.id,
-                        env.type,
-                    )
-                    if not fresh:
-                        self.stats.duplicates += 1
-                        return "duplicate", None
 
-                    async def publish(payload: Contract, **kw) -> Envelope:
-                        kw.setdefault("provider_id", env.provider_id)
-                        return await self.outbox.add(conn, payload, **kw)
+            async def publish(p: Contract, **kw) -> Envelope:
+                kw.setdefault("provider_id", env.provider_id)
+                return await self.outbox.add(conn, p, **kw)
 
-                    await handler(payload, MessageContext(env, conn, publish))
-            except PermanentError as e:
-                log.warning("consumer.permanent_failure", type=env.type, id=str(env.id), error=str(e))
-                return "dead", e
-            except Exception as e:
-                log.warning("consumer.handler_failed", type=env.type, id=str(env.id), error=repr(e))
-                return "retry", e
-            self.stats.handled += 1
-            self.stats.last_handled_at = time.monotonic()
-            if self.on_handled:
-                self.on_handled(self.service, env.type)
-            return "ok", None
+            await handler(payload, MessageContext(env, conn, publish))
         finally:
             logs.correlation_id.reset(token_c)
             logs.causation_id.reset(token_k)
+
+    def _count_handled(self, envs: list[Envelope]) -> None:
+        self.stats.handled += len(envs)
+        self.stats.last_handled_at = time.monotonic()
+        if self.on_handled:
+            for env in envs:
+                self.on_handled(self.service, env.type)
+
+    async def _handle_one(
+        self, conn: asyncpg.Connection, env: Envelope, payload: Contract, handler: Handler
+    ) -> tuple[str, Exception | None]:
+        try:
+            async with conn.transaction():  # savepoint: a failure leaves nothing behind
+                fresh = await conn.fetchval(
+                    "INSERT INTO inbox (message_id, type) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING true",
+                    env.id,
+                    env.type,
+                )
+                if not fresh:
+                    self.stats.duplicates += 1
+                    return "duplicate", None
+                await self._run(conn, env, payload, handler)
+        except PermanentError as e:
+            log.warning("consumer.permanent_failure", type=env.type, id=str(env.id), error=str(e))
+            return "dead", e
+        except Exception as e:
+            log.warning("consumer.handler_failed", type=env.type, id=str(env.id), error=repr(e))
+            return "retry", e
+        self._count_handled([env])
+        return "ok", None
 
     async def _retry(self, d: Delivery, *, attempt_counts: bool, error: Exception | None) -> None:
         attempt = int(d.headers.get(ATTEMPT_HEADER, 0) or 0)
@@ -401,12 +480,8 @@ def encode(env: Envelope) -> bytes:
 
 
 def headers_of(env: Envelope) -> dict[str, Any]:
-    return {
-        "type": env.type,
-        "producer": env.producer,
-        "correlation_id": env.correlation_id or "",
-        "provider_id": env.provider_id or "",
-    }
+    """AMQP properties beyond the body (which carries the whole envelope)."""
+    return {"correlation_id": env.correlation_id or "", "app_id": env.producer}
 
 
 __all__ = [

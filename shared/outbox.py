@@ -56,15 +56,19 @@ class Outbox:
             causation_id=causation_id or logs.causation_id.get(),
             payload=payload.model_dump(mode="json"),
         )
+        # one round trip: the row, and a NOTIFY that PostgreSQL delivers at commit (and folds
+        # into one per transaction and channel)
         await conn.execute(
-            "INSERT INTO outbox (id, exchange, routing_key, body, headers) VALUES ($1, $2, $3, $4, $5)",
+            """WITH row AS (INSERT INTO outbox (id, exchange, routing_key, body, headers)
+                            VALUES ($1, $2, $3, $4, $5) RETURNING 1)
+               SELECT pg_notify($6, '') FROM row""",
             env.id,
             self.prefix + spec.exchange,
             spec.type,
             encode(env),
             headers_of(env),
+            notify_channel(self.schema),
         )
-        await conn.execute("SELECT pg_notify($1, '')", notify_channel(self.schema))
         return env
 
     async def add_many(self, conn: asyncpg.Connection, payloads: list[Contract], **kw) -> list[Envelope]:

@@ -1,0 +1,1 @@
+CREATE TABLE effects (id bigserial PRIMARY KEY, n integer NOT NULL);
