@@ -449,6 +449,13 @@ def create_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.json", openapi)
+
+    async def asyncapi(_: web.Request) -> web.Response:
+        from shared.asyncapi import build_asyncapi
+
+        return web.json_response(build_asyncapi(api.version), dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+    app.router.add_get("/asyncapi.json", asyncapi)
     return app
 
 
