@@ -25,12 +25,17 @@ from typing import Any, Protocol
 
 import asyncpg
 import structlog
+from prometheus_client import Counter
 from pydantic import ValidationError
 
 from shared import logs
 from shared.contracts import COMMANDS_EXCHANGE, EVENTS_EXCHANGE, REGISTRY, Contract, Envelope, subscriptions
 
 log = structlog.get_logger(__name__)
+
+MESSAGES = Counter(
+    "icp_messages_total", "Messages consumed, by outcome", ["service", "outcome"]
+)  # outcome: handled | duplicate | retried | dead
 
 ATTEMPT_HEADER = "x-icp-attempt"
 
@@ -336,6 +341,8 @@ class Consumer:
                 await _safe(self._retry(d, attempt_counts=False, error=e))
             outcomes = [o for o in outcomes if o[1] == "dead"]
         self.stats.batches += 1
+        for _, outcome, _ in outcomes:
+            MESSAGES.labels(self.service, {"ok": "handled", "retry": "retried"}.get(outcome, outcome)).inc()
         for d, outcome, err in outcomes:
             if outcome in ("ok", "duplicate"):
                 await _safe(d.ack())

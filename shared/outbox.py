@@ -18,12 +18,16 @@ from datetime import UTC, datetime
 
 import asyncpg
 import structlog
+from prometheus_client import Counter
 
 from shared import logs
 from shared.bus import Outgoing, Transport, encode, headers_of
 from shared.contracts import Contract, Envelope, spec_of
 
 log = structlog.get_logger(__name__)
+
+OUTBOX_PUBLISHED = Counter("icp_outbox_published_total", "Messages the relay published", ["service"])
+OUTBOX_FAILED = Counter("icp_outbox_publish_failures_total", "Publish attempts that failed", ["service"])
 
 
 def notify_channel(schema: str) -> str:
@@ -86,6 +90,7 @@ class OutboxRelay:
         batch: int = 500,
         poll_interval: float = 2.0,
         retention_hours: float = 72,
+        inbox_retention_days: float = 30,
     ) -> None:
         self.pool = pool
         self.dsn = dsn
@@ -94,6 +99,7 @@ class OutboxRelay:
         self.batch = batch
         self.poll_interval = poll_interval
         self.retention_hours = retention_hours
+        self.inbox_retention_days = inbox_retention_days
         self.published = 0
         self.failed = 0
         self._wake = asyncio.Event()
@@ -191,6 +197,9 @@ class OutboxRelay:
                 )
             self.published += len(ok)
             self.failed += len(bad)
+            OUTBOX_PUBLISHED.labels(self.schema).inc(len(ok))
+            if bad:
+                OUTBOX_FAILED.labels(self.schema).inc(len(bad))
             return len(rows)
 
     async def _maybe_purge(self) -> None:
@@ -198,11 +207,17 @@ class OutboxRelay:
         if now - self._last_purge < 600:
             return
         self._last_purge = now
+        # Housekeeping of the schema's platform tables, done by whichever replica gets here.
         try:
             await self.pool.execute(
-                "DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1)",
-                int(self.retention_hours),
+                "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
+                self.retention_hours * 3600,
             )
+            await self.pool.execute(
+                "DELETE FROM inbox WHERE handled_at < now() - make_interval(secs => $1)",
+                self.inbox_retention_days * 86400,
+            )
+            await self.pool.execute("DELETE FROM revoked_sessions WHERE expires_at < now()")
         except Exception as e:
             log.warning("outbox.purge_failed", error=repr(e))
 

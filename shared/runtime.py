@@ -167,6 +167,7 @@ class Runtime:
             ctx.relay = OutboxRelay(
                 pool, self.endpoints.dsn, name, transport,
                 batch=s.outbox_batch, poll_interval=s.outbox_poll_interval, retention_hours=s.outbox_retention_hours,
+                inbox_retention_days=s.inbox_retention_days,
             )
             ctx.relay.start()
             if self.role in ("worker", "all"):
