@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -147,7 +148,6 @@ async def platform_consumer(dsn: str, url: str, n: int, ready: mp.Event, done: m
     ready.set()
     await finished.wait()
     done.set()
-    print(f"  consumer: {c.stats.handled} handled in {c.stats.batches} batches", flush=True)
     await c.stop(5)
     await t.close()
     await pool.close()
@@ -223,6 +223,7 @@ async def main() -> None:
     ap.add_argument("--events", type=int, default=20000)
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--per-txn", type=int, default=50, help="events written per business transaction")
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     run = uuid.uuid4().hex[:8]
     dbname, vhost = f"icp_bench_{run}", f"icp_bench_{run}"
@@ -232,15 +233,21 @@ async def main() -> None:
     subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], check=True)
     dsn, url = f"{PG}/{dbname}", f"{AMQP}/{vhost}"
     try:
-        raw = await raw_rate(url, args.events, args.size)
-        batched = await platform_rate(dsn, url, args.events, args.size, args.per_txn, "b")
-        single = await platform_rate(dsn, url, args.events // 4, args.size, 1, "s")
-        print(f"events={args.events} size={args.size}B")
-        print(f"raw aio-pika publish(confirms, 500 in flight) + consume(prefetch 500): {raw:8.0f} msg/s")
-        print(f"platform, {args.per_txn:3d} events per business transaction:              {batched:8.0f} events/s"
-              f"  ratio {batched / raw:.2f}")
-        print(f"platform,   1 event per business transaction ({args.events // 4} events):     {single:8.0f} events/s"
-              f"  ratio {single / raw:.2f}")
+        # Alternate the reference and the platform so both see the same machine load.
+        raws, batched, single = [], [], []
+        for r in range(args.rounds):
+            raws.append(await raw_rate(url, args.events, args.size))
+            batched.append(await platform_rate(dsn, url, args.events, args.size, args.per_txn, f"b{r}"))
+            single.append(await platform_rate(dsn, url, args.events // 4, args.size, 1, f"s{r}"))
+            print(f"round {r + 1}: raw {raws[-1]:.0f}/s, platform batched {batched[-1]:.0f}/s, "
+                  f"single {single[-1]:.0f}/s", flush=True)
+        med = statistics.median
+        print(f"events={args.events} size={args.size}B rounds={args.rounds} (medians)")
+        print(f"raw aio-pika publish(confirms, 500 in flight) + consume(prefetch 500): {med(raws):8.0f} msg/s")
+        print(f"platform, {args.per_txn:3d} events per business transaction:              {med(batched):8.0f} events/s"
+              f"  ratio {med(b / r for b, r in zip(batched, raws, strict=True)):.2f}")
+        print(f"platform,   1 event per business transaction ({args.events // 4} events):     "
+              f"{med(single):8.0f} events/s  ratio {med(x / r for x, r in zip(single, raws, strict=True)):.2f}")
     finally:
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
         await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
