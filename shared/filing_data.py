@@ -10,25 +10,31 @@ notation (`websites[1].domains[0]`).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from shared import codes
 from shared import validate as v
 from shared.fields import (
     CleanStr,
-    DomainName,
     Email,
     FlexibleDate,
     Mobile,
     ValidTo,
+    as_pydantic,
     code_field,
     optional_text_field,
     text_field,
 )
 
 FieldError = dict[str, str]  # {"field": path, "message": Chinese reason}
+
+# A filed domain as its A-label. Sub-domains of gov.cn pass here and are refused in
+# `check_website` unless the subject is a GOVERNMENT unit (DOMAIN §5.4 item 4).
+FilingDomain = Annotated[
+    str, BeforeValidator(as_pydantic(lambda value: v.validate_domain(value, allow_gov_subdomain=True).ascii))
+]
 
 
 class _Model(BaseModel):
@@ -92,7 +98,7 @@ class Website(_Model):
 
     service_type: code_field("service_types") = Field("WEBSITE", description="服务类型")
     name: CleanStr = Field(max_length=30, description="网站名称")
-    domains: list[DomainName] = Field(min_length=1, max_length=10, description="网站域名（新网站仅一个）")
+    domains: list[FilingDomain] = Field(min_length=1, max_length=10, description="网站域名（新网站仅一个）")
     home_urls: list[CleanStr] = Field(min_length=1, max_length=10, description="网站首页URL")
     service_content: list[code_field("service_content")] = Field(min_length=1, description="网站服务内容")
     preapprovals: list[PreApproval] = Field(min_length=1, description="前置审批项")
@@ -112,6 +118,12 @@ class FilingData(_Model):
 
 # ---------------------------------------------------------------- cross-field rules
 
+# Provincial variations of DOMAIN §10 that are cheap to check; keyed by the GB/T 2260 province
+# prefix. Keep them here (one table) so a deployment can see and change them in one place.
+# (The 河南/重庆/天津/甘肃 rule "emergency numbers of the two principals differ" is already
+# nationwide in `principal_consistency_errors`.)
+OFFICE_PHONE_NOT_MOBILE = frozenset({"21", "22", "11"})  # 辽宁、吉林、北京
+
 
 def _err(errors: list[FieldError], field: str, message: str) -> None:
     errors.append({"field": field, "message": message})
@@ -125,7 +137,9 @@ def _try(errors: list[FieldError], field: str, fn, *args, **kw):
         return None
 
 
-def check_principal(p: Principal, path: str, errors: list[FieldError], today: dt.date) -> None:
+def check_principal(
+    p: Principal, path: str, errors: list[FieldError], today: dt.date, *, province: str = ""
+) -> None:
     _try(errors, f"{path}.id_number", v.validate_id_number, p.id_type, p.id_number)
     if p.id_valid_from is None:
         _err(errors, f"{path}.id_valid_from", "必填项，不能为空")
@@ -137,14 +151,19 @@ def check_principal(p: Principal, path: str, errors: list[FieldError], today: dt
         try:
             v.validate_landline(p.office_phone)
         except v.InvalidValue:
-            _try(errors, f"{path}.office_phone", v.validate_mobile, p.office_phone)
+            if _try(errors, f"{path}.office_phone", v.validate_mobile, p.office_phone) is not None:
+                if province[:2] in OFFICE_PHONE_NOT_MOBILE and p.office_phone == p.mobile:
+                    _err(errors, f"{path}.office_phone", "本省要求办公电话不能与负责人手机号码相同")
     for field, message in v.principal_errors(p.model_dump()):
         _err(errors, f"{path}.{field}", message)
 
 
 def check_subject(s: Subject, errors: list[FieldError], today: dt.date, path: str = "subject") -> None:
     if not codes.is_cert_type_allowed(s.nature, s.cert_type):
-        _err(errors, f"{path}.cert_type", f"证件类型与主办单位性质（{codes.name_zh('unit_natures', s.nature)}）不符")
+        if not s.cert_type:
+            _err(errors, f"{path}.cert_type", "不能为空")
+        else:
+            _err(errors, f"{path}.cert_type", f"证件类型与主办单位性质（{codes.name_zh('unit_natures', s.nature)}）不符")
     else:
         _try(errors, f"{path}.cert_number", v.validate_cert_number, s.cert_type, s.cert_number)
     region = _try(errors, f"{path}.province", v.validate_region, s.province, s.city, s.county or None)
@@ -157,21 +176,29 @@ def check_subject(s: Subject, errors: list[FieldError], today: dt.date, path: st
             s.mail_address,
             province_name=prov["name_zh"] if prov else None,
         )
-    check_principal(s.principal, f"{path}.principal", errors, today)
+    check_principal(s.principal, f"{path}.principal", errors, today, province=s.province)
 
 
 def check_website(
-    w: Website, i: int, subject: Subject, errors: list[FieldError], *, new_website: bool = True
+    w: Website,
+    i: int,
+    subject: Subject | None,
+    errors: list[FieldError],
+    *,
+    new_website: bool = True,
+    today: dt.date | None = None,
 ) -> None:
+    """Rules of one website. `subject` None (not entered yet, or invalid) skips the rules that
+    depend on it (nature, principal consistency)."""
+    today = today or dt.date.today()
     path = f"websites[{i}]"
-    _try(errors, f"{path}.name", v.validate_website_name, w.name, nature=subject.nature)
+    nature = subject.nature if subject is not None else None
+    _try(errors, f"{path}.name", v.validate_website_name, w.name, nature=nature)
     if new_website and len(w.domains) != 1:
         _err(errors, f"{path}.domains", "新增网站只能填写一个域名")
-    gov = subject.nature == "GOVERNMENT"
+    gov = nature == "GOVERNMENT"
     for j, d in enumerate(w.domains):
-        if gov:
-            continue
-        _try(errors, f"{path}.domains[{j}]", v.validate_domain, d)
+        _try(errors, f"{path}.domains[{j}]", v.validate_domain, d, allow_gov_subdomain=gov)
     seen: set[str] = set()
     for j, d in enumerate(w.domains):
         if d in seen:
@@ -179,8 +206,8 @@ def check_website(
         seen.add(d)
     for j, url in enumerate(w.home_urls):
         _try(errors, f"{path}.home_urls[{j}]", v.validate_home_url, url, w.domains)
-    if codes.is_personal_nature(subject.nature):
-        allowed = {r["code"] for r in codes.service_content_for_nature(subject.nature)}
+    if nature is not None and codes.is_personal_nature(nature):
+        allowed = {r["code"] for r in codes.service_content_for_nature(nature)}
         for j, c in enumerate(w.service_content):
             if c not in allowed:
                 _err(errors, f"{path}.service_content[{j}]", "个人网站的服务内容只能选择博客/个人空间或其他")
@@ -193,42 +220,146 @@ def check_website(
         if p.type != "NONE" and not p.approval_no:
             _err(errors, f"{path}.preapprovals[{j}].approval_no", "涉及前置审批时须填写审批文号")
     if w.principal_same_as_subject:
-        if w.principal is not None and w.principal.model_dump() != subject.principal.model_dump():
+        if (
+            subject is not None
+            and w.principal is not None
+            and w.principal.model_dump() != subject.principal.model_dump()
+        ):
             _err(errors, f"{path}.principal", "选择“同主体负责人”时，网站负责人信息须与主体负责人完全一致")
     elif w.principal is None:
         _err(errors, f"{path}.principal", "必填项，不能为空（或选择同主体负责人）")
     else:
-        for field, message in v.principal_consistency_errors(
-            subject.principal.model_dump(), w.principal.model_dump()
-        ):
-            _err(errors, f"{path}.principal.{field}", message)
+        province = subject.province if subject is not None else ""
+        check_principal(w.principal, f"{path}.principal", errors, today, province=province)
+        if subject is not None:
+            sp, wp = subject.principal.model_dump(), w.principal.model_dump()
+            for field, message in v.principal_consistency_errors(sp, wp):
+                _err(errors, f"{path}.principal.{field}", message)
     for j, r in enumerate(w.access.ip_ranges):
         _try(errors, f"{path}.access.ip_ranges[{j}]", v.validate_ip_range, r.start_ip, r.end_ip)
+    for j, loc in enumerate(w.access.server_locations):
+        row = codes.get("provinces", loc)
+        if row is not None and not row["filing_abbr"]:
+            _err(errors, f"{path}.access.server_locations[{j}]", "服务器放置地只能选择中国大陆的省份")
 
 
-def check_filing(data: FilingData, today: dt.date | None = None) -> list[FieldError]:
-    """Every cross-field rule of a first filing; an empty list means valid."""
-    today = today or dt.date.today()
-    errors: list[FieldError] = []
-    check_subject(data.subject, errors, today)
+def check_websites_together(websites: list[Website], errors: list[FieldError]) -> None:
+    """A domain may appear once in one application (DOMAIN §5.4 item 7)."""
     domains: dict[str, int] = {}
-    for i, w in enumerate(data.websites):
-        check_website(w, i, data.subject, errors)
+    for i, w in enumerate(websites):
         for j, d in enumerate(w.domains):
             if d in domains and domains[d] != i:
                 _err(errors, f"websites[{i}].domains[{j}]", f"域名与第 {domains[d] + 1} 个网站重复")
             domains.setdefault(d, i)
+
+
+def check_filing(data: FilingData, today: dt.date | None = None) -> list[FieldError]:
+    """Every cross-field rule of a first filing; an empty list means valid.
+
+    Database rules (certificate, domain or mobile already filed, DOMAIN §5.10) are the
+    filing service's (`services/filing/filings.py`), not this pure function's.
+    """
+    today = today or dt.date.today()
+    errors: list[FieldError] = []
+    check_subject(data.subject, errors, today)
+    for i, w in enumerate(data.websites):
+        check_website(w, i, data.subject, errors, today=today)
+    check_websites_together(data.websites, errors)
     return errors
+
+
+def filing_warnings(data: FilingData) -> list[FieldError]:
+    """Non-blocking hints (DOMAIN §5.2 organisation-code check, §5.6 sector words)."""
+    out: list[FieldError] = []
+    s = data.subject
+    if codes.is_cert_type_allowed(s.nature, s.cert_type):
+        try:
+            _, warns = v.check_cert_number(s.cert_type, s.cert_number)
+        except v.InvalidValue:
+            warns = []
+        out += [{"field": "subject.cert_number", "message": m} for m in warns]
+    for i, w in enumerate(data.websites):
+        for m in v.website_name_warnings(w.name, [p.type for p in w.preapprovals]):
+            out.append({"field": f"websites[{i}].name", "message": m})
+    return out
 
 
 def website_principal(w: Website, subject: Subject) -> Principal:
     return subject.principal if w.principal_same_as_subject or w.principal is None else w.principal
 
 
+def _dedupe(items: list) -> list:
+    return list(dict.fromkeys(items))
+
+
+def canonical(data: FilingData) -> FilingData:
+    """A copy in canonical form, for storage and uniqueness checks; call only on data that passed
+    `check_filing`. Certificate and ID numbers as the validators print them (upper case, org
+    codes `XXXXXXXX-X`), home URLs without scheme, multi-selects without repeats, IP addresses
+    compressed, and a website principal that is "same as subject" stored as the flag alone."""
+    out = data.model_copy(deep=True)
+    s = out.subject
+    s.cert_number = v.validate_cert_number(s.cert_type, s.cert_number)
+    s.principal.id_number = v.validate_id_number(s.principal.id_type, s.principal.id_number)
+    for w in out.websites:
+        w.home_urls = _dedupe([v.validate_home_url(u, w.domains) for u in w.home_urls])
+        w.service_content = _dedupe(w.service_content)
+        w.languages = _dedupe(w.languages)
+        w.access.access_methods = _dedupe(w.access.access_methods)
+        w.access.server_locations = _dedupe(w.access.server_locations)
+        for r in w.access.ip_ranges:
+            rng = v.validate_ip_range(r.start_ip, r.end_ip)
+            r.start_ip, r.end_ip = rng.start.compressed, rng.end.compressed
+        if w.principal_same_as_subject:
+            w.principal = None
+        elif w.principal is not None:
+            w.principal.id_number = v.validate_id_number(w.principal.id_type, w.principal.id_number)
+    return out
+
+
+def subject_key(s: Subject) -> tuple[str, str]:
+    """Uniqueness key of a subject (DOMAIN §4.1): (certificate family, normalised number).
+
+    The same organisation shows the same USCC on a business licence, a USCC certificate or an
+    institution certificate, so every 18-character USCC is one family; organisation codes are
+    another; the GB 11643 person numbers (ID card, residence permits) a third; anything else is
+    keyed by its certificate type.
+    """
+    try:
+        number = v.validate_cert_number(s.cert_type, s.cert_number)
+    except v.InvalidValue:
+        number = v.normalize_text(s.cert_number).upper()
+    rule = v.CERT_NUMBER_RULES.get(s.cert_type, (None, None))[0]
+    if rule in (v.NumberRule.RESIDENT_ID, v.NumberRule.HKMO_RESIDENCE_PERMIT, v.NumberRule.TW_RESIDENCE_PERMIT):
+        return "PERSON_ID", number
+    upper = number.upper()
+    if len(upper) == 18 and not codes.is_personal_nature(s.nature):
+        try:
+            v.validate_uscc(upper)
+            return "USCC", upper
+        except v.InvalidValue:
+            pass
+    if rule is v.NumberRule.ORG_CODE_OR_USCC:
+        return "ORG_CODE", upper
+    return s.cert_type, number
+
+
+def principal_mobiles(data: FilingData) -> dict[str, str]:
+    """Each principal mobile of the filing → the path of its first occurrence (DOMAIN §5.3:
+    a mobile belongs to one subject only)."""
+    found = {data.subject.principal.mobile: "subject.principal.mobile"}
+    for i, w in enumerate(data.websites):
+        if w.principal is not None and not w.principal_same_as_subject:
+            found.setdefault(w.principal.mobile, f"websites[{i}].principal.mobile")
+    return found
+
+
 def masked(data: FilingData) -> dict:
     """The data with every ID number masked, for logs."""
     out = data.model_dump(mode="json")
     out["subject"]["principal"]["id_number"] = v.mask_id_number(out["subject"]["principal"]["id_number"])
+    if codes.is_personal_nature(out["subject"]["nature"]):
+        out["subject"]["cert_number"] = v.mask_id_number(out["subject"]["cert_number"])
     for w in out["websites"]:
         if w.get("principal"):
             w["principal"]["id_number"] = v.mask_id_number(w["principal"]["id_number"])

@@ -32,7 +32,7 @@ from shared.errors_zh import translate_errors
 log = structlog.get_logger(__name__)
 
 COOKIE_NAME = "icp_session"
-PRINCIPAL = web.AppKey("principal_factory", object)
+PRINCIPAL = web.RequestKey("principal", Principal)
 
 HTTP_REQUESTS = Counter("icp_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(
@@ -303,7 +303,7 @@ def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
 
 def _wrap(route: Route, service: str):
     async def view(request: web.Request) -> web.StreamResponse:
-        principal = request.get("principal")
+        principal = request.get(PRINCIPAL)
         if route.roles is not None:
             if principal is None:
                 raise Problem(401, "请先登录")
@@ -386,7 +386,7 @@ def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitabl
                 raise Problem(401, f"身份令牌无效：{e}") from None
             if is_revoked is not None and await is_revoked(principal.session_id):
                 raise Problem(401, "登录已注销，请重新登录")
-            request["principal"] = principal
+            request[PRINCIPAL] = principal
             structlog.contextvars.bind_contextvars(user_id=principal.user_id, role=str(principal.role))
         try:
             return await handler(request)
@@ -396,8 +396,13 @@ def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitabl
     return [context, authenticate]
 
 
+def optional_principal(request: web.Request) -> Principal | None:
+    """Who is calling, or None on a public route called without a login."""
+    return request.get(PRINCIPAL)
+
+
 def principal_of(request: web.Request) -> Principal:
-    p = request.get("principal")
+    p = request.get(PRINCIPAL)
     if p is None:
         raise Problem(401, "请先登录")
     return p

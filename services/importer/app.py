@@ -6,6 +6,7 @@ from pathlib import Path
 
 from services.importer.api import api
 from services.importer.handlers import register
+from services.importer.worker import job_loop, purge_loop
 from shared.directory import platform_handlers
 from shared.service import ServiceDef
 
@@ -19,4 +20,5 @@ def service() -> ServiceDef:
         api=api,
         handlers=handlers,
         migrations=Path(__file__).parent / "migrations",
+        background=[job_loop, purge_loop],
     )

@@ -2,8 +2,182 @@
 
 from __future__ import annotations
 
-from shared.bus import HandlerTable
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+
+from services.importer import flow
+from services.importer.errors import error_out
+from services.importer.results import errors_workbook as build_errors_workbook
+from services.importer.settings import import_settings
+from services.importer.upload import FileRejected, check_file
+from services.importer.worker import RESULT_PURPOSE, WAKE
+from shared import crypto
+from shared.bus import HandlerTable, MessageContext
+from shared.contracts.filing import BatchChunkChecked, BatchChunkImported
+from shared.contracts.importer import ImportJobAccepted
+from shared.db import transaction
+from shared.service import ServiceContext
+from shared.web import Problem, not_found
+
+STATUS_ZH = {
+    "QUEUED": "排队中",
+    "VALIDATING": "校验中",
+    "CHECKING": "核对已备案信息",
+    "IMPORTING": "导入中",
+    "COMPLETED": "导入完成",
+    "REJECTED": "文件有错误，未导入",
+    "FAILED": "导入失败",
+}
 
 
 def register(table: HandlerTable) -> None:
     """Message handlers of this service beyond the platform's (provider directory, revocations)."""
+    table.on(ImportJobAccepted)(on_job_accepted)
+    table.on(BatchChunkChecked)(flow.on_chunk_checked)
+    table.on(BatchChunkImported)(flow.on_chunk_imported)
+
+
+async def on_job_accepted(payload: ImportJobAccepted, mctx: MessageContext) -> None:
+    """Wake this process's job loop at once (other workers find the job by polling)."""
+    for event in WAKE:
+        event.set()
+
+
+# ---------------------------------------------------------------- upload
+
+
+async def accept_upload(ctx: ServiceContext, *, provider_id: str, actor: str, filename: str, data: bytes):
+    settings = import_settings()
+    try:
+        info = await asyncio.to_thread(check_file, data, settings)
+    except FileRejected as e:
+        raise Problem(e.status, e.message, errors=e.errors) from None
+    job_id = uuid.uuid4()
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1][:200] or "upload.xlsx"
+    async with transaction(ctx.pool) as conn:
+        row = await conn.fetchrow(
+            """INSERT INTO import_jobs (id, provider_id, created_by, filename, size_bytes, template_version, file_columns)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *""",
+            job_id, provider_id, actor, name, len(data), info.template_version, info.columns,
+        )
+        await conn.execute("INSERT INTO import_files (job_id, content) VALUES ($1, $2)", job_id, data)
+        await ctx.outbox.add(
+            conn,
+            ImportJobAccepted(job_id=str(job_id), provider_id=provider_id, filename=name, size_bytes=len(data),
+                              accepted_at=datetime.now(UTC)),
+            provider_id=provider_id,
+        )
+    return job_out(row, [])
+
+
+# ---------------------------------------------------------------- queries
+
+
+def job_out(r: asyncpg.Record, errors: list) -> dict:
+    now = datetime.now(UTC)
+    available = (
+        r["status"] == "COMPLETED" and r["purged_at"] is None
+        and r["result_expires_at"] is not None and r["result_expires_at"] > now
+    )
+    return {
+        "job_id": str(r["id"]),
+        "status": r["status"],
+        "status_zh": STATUS_ZH[r["status"]],
+        "filename": r["filename"],
+        "size_bytes": r["size_bytes"],
+        "message": r["message"],
+        "rows_total": r["rows_total"],
+        "subjects_total": r["subjects_total"],
+        "rows_read": r["rows_read"],
+        "rows_validated": r["rows_validated"],
+        "rows_imported": r["rows_imported"],
+        "subjects_imported": r["subjects_imported"],
+        "chunks_total": r["chunks_total"],
+        "chunks_done": r["chunks_done"],
+        "error_count": r["error_count"],
+        "errors": [error_out(e) for e in errors],
+        "result_available": available,
+        "result_expires_at": r["result_expires_at"],
+        "created_at": r["created_at"],
+        "finished_at": r["finished_at"],
+    }
+
+
+def _uuid(job_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(job_id)
+    except ValueError:
+        raise not_found("导入任务") from None
+
+
+async def _job(conn, provider_id: str, job_id: str) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        "SELECT * FROM import_jobs WHERE id = $1 AND provider_id = $2", _uuid(job_id), provider_id
+    )
+    if row is None:
+        raise not_found("导入任务")
+    return row
+
+
+async def get_job(ctx: ServiceContext, provider_id: str, job_id: str) -> dict:
+    async with ctx.pool.acquire() as conn:
+        row = await _job(conn, provider_id, job_id)
+        errors = await conn.fetch("SELECT * FROM import_errors WHERE job_id = $1 ORDER BY seq LIMIT 20", row["id"])
+    return job_out(row, errors)
+
+
+async def list_jobs(ctx: ServiceContext, provider_id: str, page: int, size: int) -> tuple[list[dict], int]:
+    async with ctx.pool.acquire() as conn:
+        total = await conn.fetchval("SELECT count(*) FROM import_jobs WHERE provider_id = $1", provider_id)
+        rows = await conn.fetch(
+            "SELECT * FROM import_jobs WHERE provider_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
+            provider_id, size, (page - 1) * size,
+        )
+    return [job_out(r, []) for r in rows], total
+
+
+async def list_errors(ctx: ServiceContext, provider_id: str, job_id: str, page: int, size: int):
+    async with ctx.pool.acquire() as conn:
+        row = await _job(conn, provider_id, job_id)
+        total = await conn.fetchval("SELECT count(*) FROM import_errors WHERE job_id = $1", row["id"])
+        rows = await conn.fetch(
+            "SELECT * FROM import_errors WHERE job_id = $1 ORDER BY seq LIMIT $2 OFFSET $3", row["id"], size,
+            (page - 1) * size,
+        )
+    return rows, total
+
+
+async def errors_workbook(ctx: ServiceContext, provider_id: str, job_id: str) -> tuple[bytes, str]:
+    async with ctx.pool.acquire() as conn:
+        row = await _job(conn, provider_id, job_id)
+        if row["status"] not in ("REJECTED", "FAILED") or not row["error_count"]:
+            raise Problem(409, "该导入任务没有错误标注文件（仅在文件被拒绝时提供）")
+        limit = import_settings().errors_xlsx_max_rows
+        if (row["rows_read"] or 0) > limit:
+            raise Problem(
+                413, f"文件超过 {limit} 行，无法生成错误标注副本；请通过错误列表（/errors）查看每个错误的位置"
+            )
+        content = await conn.fetchval("SELECT content FROM import_files WHERE job_id = $1", row["id"])
+        if content is None:
+            raise Problem(410, "上传的文件已过期并已删除，无法生成错误标注副本")
+        errors = [error_out(e) for e in await conn.fetch(
+            "SELECT * FROM import_errors WHERE job_id = $1 ORDER BY seq", row["id"])]
+    data = await asyncio.to_thread(build_errors_workbook, bytes(content), errors)
+    return data, row["filename"]
+
+
+async def result_workbook(ctx: ServiceContext, provider_id: str, job_id: str) -> bytes:
+    async with ctx.pool.acquire() as conn:
+        row = await _job(conn, provider_id, job_id)
+        if row["status"] != "COMPLETED":
+            raise Problem(409, f"导入尚未完成（{STATUS_ZH[row['status']]}），没有结果文件")
+        expired = row["result_expires_at"] is not None and row["result_expires_at"] <= datetime.now(UTC)
+        content = None if expired else await conn.fetchval(
+            "SELECT content FROM import_results WHERE job_id = $1", row["id"]
+        )
+    if content is None:
+        raise Problem(410, "结果文件已过期并已删除（用户名和密码不再提供）；如需重置主办者密码请使用“主办者密码重置”")
+    return crypto.open_bytes(ctx.settings.secret_key, RESULT_PURPOSE, bytes(content), str(row["id"]))

@@ -1,9 +1,239 @@
-"""verification use cases and message handlers."""
+"""Verification use cases and message handlers.
+
+- `on_application_submitted`: opens a case per application, or reopens it with the next version
+  after a return / rejection (history kept). Idempotent: redeliveries are skipped by the inbox,
+  and a version already seen is ignored.
+- `list_cases`, `get_case`: scoped reads (provider: own tenant; bureau: own province, cases that
+  reached the bureau; admin: all).
+- `verify`, `record_preapproval`, `decide`: lock the case in scope (404 outside it) and apply the
+  transition of `review`.
+"""
 
 from __future__ import annotations
 
-from shared.bus import HandlerTable
+import uuid
+from typing import Any
+
+import structlog
+
+from services.verification import review, store
+from services.verification.model import (
+    ACTION_NAMES,
+    PENDING_VERIFICATION,
+    REOPENABLE,
+    STAGES,
+    CaseDetail,
+    CaseList,
+    CaseQuery,
+    CaseSummary,
+    HistoryEntry,
+    NumberOut,
+    VersionOut,
+    gb_of,
+    needs_preapproval,
+    province_row,
+    stage_of,
+    status_name,
+    type_name,
+)
+from shared.auth import Principal, Role
+from shared.bus import HandlerTable, MessageContext, PermanentError
+from shared.contracts.filing import ApplicationSubmitted
+from shared.db import transaction
+from shared.service import ServiceContext
+from shared.web import Problem, not_found
+
+log = structlog.get_logger(__name__)
+
+CASE = "案件"
+
+
+# ---------------------------------------------------------------- opening cases
+
+
+def _case_fields(e: ApplicationSubmitted, raw: dict[str, Any], province: dict[str, str]) -> dict[str, Any]:
+    websites = raw.get("websites") or []
+    domains = sorted({str(d).strip().lower().rstrip(".") for w in websites for d in (w.get("domains") or [])})
+    return {
+        "application_id": e.application_id,
+        "provider_id": e.provider_id,
+        "type": e.type,
+        "source": e.source,
+        "province": gb_of(province),
+        "province_code": province["code"],
+        "subject_id": e.subject.subject_id,
+        "subject_name": e.subject.name,
+        "domains": domains,
+        "version": e.version,
+        "status": PENDING_VERIFICATION,
+        "needs_preapproval": needs_preapproval(e.type, websites),
+        "application": raw,
+        "submitted_at": e.submitted_at,
+        "submitted_by": e.submitted_by,
+    }
+
+
+async def on_application_submitted(e: ApplicationSubmitted, mctx: MessageContext) -> None:
+    conn = mctx.conn
+    if mctx.envelope.provider_id and mctx.envelope.provider_id != e.provider_id:
+        raise PermanentError(f"envelope tenant {mctx.envelope.provider_id} ≠ payload provider_id {e.provider_id}")
+    province = province_row(e.province) or province_row(e.subject.province)
+    if province is None:
+        raise PermanentError(f"application {e.application_id}: no filing bureau for province {e.province!r}")
+    fields = _case_fields(e, mctx.envelope.payload, province)
+    actor = dict(actor_role="provider", actor_id=e.submitted_by, actor_name="", at=e.submitted_at)
+    case_id = await store.insert_case(conn, fields)
+    if case_id is not None:
+        await store.insert_version(conn, case_id, fields, mctx.envelope.id)
+        await store.add_history(conn, case_id, e.version, "SUBMITTED", status_from=None,
+                                status_to=PENDING_VERIFICATION, text="", **actor)
+        log.info("case.opened", case_id=str(case_id), application_id=e.application_id, type=e.type)
+        return
+    case = await conn.fetchrow("SELECT * FROM cases WHERE application_id = $1 FOR UPDATE", e.application_id)
+    if case["provider_id"] != e.provider_id:
+        raise PermanentError(f"application {e.application_id} belongs to another provider")
+    if e.version <= case["version"]:
+        log.info("case.version_seen", application_id=e.application_id, version=e.version, current=case["version"])
+        return
+    if case["status"] not in REOPENABLE:
+        raise PermanentError(
+            f"application {e.application_id} v{e.version} arrived while v{case['version']} is {case['status']}"
+        )
+    await store.reopen_case(conn, case["id"], fields)
+    await store.insert_version(conn, case["id"], fields, mctx.envelope.id)
+    await store.add_history(conn, case["id"], e.version, "RESUBMITTED", status_from=case["status"],
+                            status_to=PENDING_VERIFICATION, text="", **actor)
+    log.info("case.reopened", case_id=str(case["id"]), application_id=e.application_id, version=e.version)
+
+
+# ---------------------------------------------------------------- scope
+
+
+def scope_of(who: Principal) -> store.Scope:
+    if who.role == Role.PROVIDER:
+        if not who.provider_id:
+            raise Problem(403, "账号未关联接入服务提供者")
+        return store.Scope(provider_id=who.provider_id)
+    if who.role == Role.BUREAU:
+        row = province_row(who.province)
+        if row is None:
+            raise Problem(403, "管局账号未设置有效的所属省份")
+        return store.Scope(province=gb_of(row))
+    if who.role == Role.ADMIN:
+        return store.Scope()
+    raise Problem(403, "当前角色无权查看核实案件")
+
+
+def actor_of(who: Principal) -> review.Actor:
+    return review.Actor(role=str(who.role), id=who.user_id, name=who.username)
+
+
+def _case_uuid(case_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(case_id)
+    except ValueError:
+        raise not_found(CASE) from None
+
+
+# ---------------------------------------------------------------- reads
+
+
+def _summary(r) -> dict[str, Any]:
+    province = province_row(r["province"]) or {}
+    return dict(
+        id=str(r["id"]), application_id=r["application_id"], version=r["version"], type=r["type"],
+        type_name=type_name(r["type"]), source=r["source"], provider_id=r["provider_id"],
+        provider_name=r["provider_name"], province=r["province"], province_code=r["province_code"],
+        province_name=province.get("name_zh", ""), subject_id=r["subject_id"], subject_name=r["subject_name"],
+        domains=list(r["domains"]), status=r["status"], status_name=status_name(r["status"]),
+        stage=stage_of(r["status"]), needs_preapproval=r["needs_preapproval"], submitted_at=r["submitted_at"],
+        first_submitted_at=r["first_submitted_at"], updated_at=r["updated_at"], subject_no=r["subject_no"],
+        website_numbers=[NumberOut(**w) for w in r["website_numbers"] or []],
+        retired_numbers=list(r["retired_numbers"] or []), decision_reason=r["decision_reason"],
+    )
+
+
+async def list_cases(ctx: ServiceContext, who: Principal, q: CaseQuery) -> CaseList:
+    scope = scope_of(who)
+    if q.status:
+        statuses = tuple(q.status)
+    else:
+        default = {Role.PROVIDER: "verification", Role.BUREAU: "bureau"}.get(who.role, "all")
+        statuses = STAGES[q.stage or default]
+    if who.role == Role.PROVIDER and q.provider_id and q.provider_id != who.provider_id:
+        return CaseList(items=[], total=0, page=q.page, page_size=q.page_size)
+    rows, total = await store.list_cases(ctx.pool, scope, q, statuses)
+    return CaseList(items=[CaseSummary(**_summary(r)) for r in rows], total=total, page=q.page,
+                    page_size=q.page_size)
+
+
+async def get_case(ctx: ServiceContext, who: Principal, case_id: str, version: int | None = None) -> CaseDetail:
+    scope = scope_of(who)
+    cid = _case_uuid(case_id)
+    async with ctx.pool.acquire() as conn:
+        row = await store.get_case(conn, cid, scope)
+        if row is None:
+            raise not_found(CASE)
+        shown = version or row["version"]
+        application = row["application"] if shown == row["version"] else await store.version_payload(conn, cid, shown)
+        if application is None:
+            raise not_found(f"第{shown}版申请")
+        versions = await store.versions(conn, cid)
+        history = await store.history(conn, cid)
+    return CaseDetail(
+        **_summary(row), application=application, shown_version=shown,
+        versions=[VersionOut(**dict(v)) for v in versions],
+        history=[
+            HistoryEntry(version=h["version"], action=h["action"], action_name=ACTION_NAMES.get(h["action"], h["action"]),
+                         status_from=h["status_from"], status_to=h["status_to"], text=h["text"],
+                         actor_role=h["actor_role"], actor_id=h["actor_id"], actor_name=h["actor_name"], at=h["at"])
+            for h in history
+        ],
+    )
+
+
+# ---------------------------------------------------------------- actions
+
+
+async def verify(ctx: ServiceContext, who: Principal, case_id: str, *, result: str, opinion: str,
+                 version: int | None) -> CaseDetail:
+    """核实提交 (seed 1.3.4): only the provider that owns the case."""
+    scope = scope_of(who)
+    cid = _case_uuid(case_id)
+    async with transaction(ctx.pool) as conn:
+        case = await store.lock_case(conn, cid, scope)
+        if case is None:
+            raise not_found(CASE)
+        await review.verify(conn, ctx.outbox, case, result=result, opinion=opinion, actor=actor_of(who),
+                            version=version)
+    return await get_case(ctx, who, case_id)
+
+
+async def record_preapproval(ctx: ServiceContext, who: Principal, case_id: str, *, result: str,
+                             note: str) -> CaseDetail:
+    scope = scope_of(who)
+    cid = _case_uuid(case_id)
+    async with transaction(ctx.pool) as conn:
+        case = await store.lock_case(conn, cid, scope)
+        if case is None:
+            raise not_found(CASE)
+        await review.preapproval(conn, ctx.outbox, case, result=result, note=note, actor=actor_of(who))
+    return await get_case(ctx, who, case_id)
+
+
+async def decide(ctx: ServiceContext, who: Principal, case_id: str, *, decision: str, reason: str,
+                 version: int | None) -> CaseDetail:
+    scope = scope_of(who)
+    cid = _case_uuid(case_id)
+    async with transaction(ctx.pool) as conn:
+        case = await store.lock_case(conn, cid, scope)
+        if case is None:
+            raise not_found(CASE)
+        await review.decide(conn, ctx.outbox, case, decision=decision, reason=reason, actor=actor_of(who),
+                            version=version)
+    return await get_case(ctx, who, case_id)
 
 
 def register(table: HandlerTable) -> None:
     """Message handlers of this service beyond the platform's (provider directory, revocations)."""
+    table.on(ApplicationSubmitted)(on_application_submitted)

@@ -101,3 +101,66 @@ class ApplicationSubmitted(Contract):
     source: str = "entry"  # entry | import
     import_job_id: str | None = None
     changes: dict | None = None  # for change applications: the proposed values
+
+
+# ---------------------------------------------------------------- batch import (importer → filing)
+# The items of a chunk travel sealed (shared.crypto, purpose "batch-import", context
+# "<job_id>:<chunk_no>"): JSON list of {"data": FilingData, "sponsor": [username, password_hash]}.
+# Full ID numbers and sponsor password hashes never appear in plaintext in a message.
+
+
+@message("filing.batch.check", kind="command", consumers=("filing",))
+class BatchCheck(Contract):
+    """Dry run of one chunk of an import: run the database rules of a first filing (subject or
+    domain already filed, sponsor username taken, …) for every item and report conflicts;
+    write nothing. Answered by `filing.batch.chunk_checked`."""
+
+    job_id: str
+    chunk_no: int
+    provider_id: str
+    actor: str
+    items_sealed: str
+    item_count: int
+
+
+@message("filing.batch.import", kind="command", consumers=("filing",))
+class BatchImport(Contract):
+    """Create the first filings of one chunk of an import in one transaction (sponsor account,
+    subject, websites, access, application → verification), idempotent per (job_id, chunk_no).
+    Answered by `filing.batch.chunk_imported`."""
+
+    job_id: str
+    chunk_no: int
+    provider_id: str
+    actor: str
+    items_sealed: str
+    item_count: int
+
+
+class BatchConflict(Contract):
+    item: int  # index in the chunk's items
+    field: str  # FilingData path, e.g. websites[0].domains[0], subject.cert_number, sponsor.username
+    message: str  # Chinese reason
+
+
+@message("filing.batch.chunk_checked", consumers=("importer",))
+class BatchChunkChecked(Contract):
+    """Result of `filing.batch.check` for one chunk: no conflicts means it can be imported."""
+
+    job_id: str
+    chunk_no: int
+    conflicts: list[BatchConflict] = []
+
+
+@message("filing.batch.chunk_imported", consumers=("importer",))
+class BatchChunkImported(Contract):
+    """Result of `filing.batch.import` for one chunk. `ok` false: nothing of the chunk was created
+    (a conflict appeared after the dry run); the conflicts say why."""
+
+    job_id: str
+    chunk_no: int
+    ok: bool = True
+    subjects_created: int = 0
+    websites_created: int = 0
+    application_ids: list[str] = []
+    conflicts: list[BatchConflict] = []

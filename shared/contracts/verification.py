@@ -56,6 +56,14 @@ class ApplicationApproved(Contract):
     approved_at: datetime
     approved_by: str
     opinion: str = ""
+    # optional, added by verification (issue 4); `websites` lists every website of the application
+    # that holds a number after approval (new and kept ones)
+    application_type: str = ""  # codes/filing_types.csv (FIRST_FILING, ADD_WEBSITE, CHANGE_*, CANCEL_*)
+    province: str = ""  # GB/T 2260 of the subject's province (the approving bureau)
+    new_numbers: list[str] = []  # numbers first issued by this approval (subject number first)
+    retired_numbers: list[str] = []  # numbers retired by a CANCEL_* approval; never issued again
+    retired_websites: list[NumberAssignment] = []  # the websites whose numbers were retired
+    retired_subject_no: str | None = None  # set when a CANCEL_SUBJECT retired the subject number
 
 
 @message("verification.application.rejected", consumers=OUTCOME_CONSUMERS)
@@ -70,3 +78,4 @@ class ApplicationRejected(Contract):
     rejected_at: datetime
     rejected_by: str
     stage: str = "bureau"  # bureau | preapproval
+    application_type: str = ""  # optional, added by verification (issue 4)

@@ -1,0 +1,317 @@
+"""Submit throughput: complete first filings POSTed by concurrent clients against a running
+`icp up`-style server, beside the floor (a bare aiohttp handler doing one asyncpg transaction
+that inserts a row) measured in the same run with the same client.
+
+    .venv/bin/python bench/submit.py [--clients 64] [--seconds 10] [--mode filings|wizard]
+                                     [--services all|filing] [--log-level info]
+
+Both servers are started by this script as child processes on a throwaway database and
+RabbitMQ vhost of the local servers (127.0.0.1), removed afterwards. `--mode filings` posts
+`POST /api/filing/filings` (a completed wizard in one request); `--mode wizard` walks the
+wizard (create draft, subject, website, step, submit: 5 requests per filing) and reports
+filings/s and the latency of the submit request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+import asyncpg  # noqa: E402
+
+PG = os.environ.get("ICP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+AMQP = os.environ.get("ICP_BENCH_AMQP", "amqp://guest:guest@127.0.0.1:5672")
+SECRET = "bench-secret-" + uuid.uuid4().hex
+
+
+# ------------------------------------------------------------------ the floor server
+
+
+def floor_server(dsn: str, port: int) -> None:
+    """A bare aiohttp handler: parse the JSON body, one transaction inserting one row, answer 201."""
+    from aiohttp import web
+
+    async def main() -> None:
+        pool = await asyncpg.create_pool(dsn, min_size=4, max_size=10)
+        await pool.execute("CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY, body jsonb NOT NULL)")
+
+        async def handle(request: web.Request) -> web.Response:
+            body = await request.json()
+            async with pool.acquire() as conn, conn.transaction():
+                rid = await conn.fetchval("INSERT INTO bench_floor (body) VALUES ($1::jsonb) RETURNING id",
+                                          json.dumps(body))
+            return web.json_response({"id": rid}, status=201)
+
+        app = web.Application(client_max_size=2 * 1024 * 1024)
+        app.router.add_post("/floor", handle)
+        app.router.add_get("/healthz", lambda _: web.json_response({"status": "ok"}))
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
+        await runner.cleanup()
+        await pool.close()
+
+    asyncio.run(main())
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+async def wait_http(url: str, limit: float = 60) -> None:
+    deadline = time.monotonic() + limit
+    async with aiohttp.ClientSession() as s:
+        while True:
+            with contextlib.suppress(aiohttp.ClientError, OSError):
+                async with s.get(url) as r:
+                    if r.status == 200:
+                        return
+            if time.monotonic() > deadline:
+                raise SystemExit(f"server at {url} did not become ready")
+            await asyncio.sleep(0.2)
+
+
+def token(role: str, **kw) -> str:
+    from shared.auth import Role, issue_token, new_principal
+
+    p = new_principal(user_id=kw.pop("user_id", "bench"), role=Role(role), username="bench", ttl=7200, **kw)
+    return issue_token(SECRET, p)
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+# ------------------------------------------------------------------ load
+
+
+async def run_load(name: str, clients: int, seconds: float, warmup: float, one) -> dict:
+    """`clients` closed-loop workers calling `one(session, i) -> (ok, latency)` until time is up."""
+    latencies: list[float] = []
+    errors = 0
+    samples: list[str] = []
+    counter = 0
+    connector = aiohttp.TCPConnector(limit=clients, limit_per_host=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        t0 = time.perf_counter()
+        measure_from = t0 + warmup
+        stop_at = measure_from + seconds
+        done_in_window = 0
+
+        async def worker() -> None:
+            nonlocal counter, errors, done_in_window
+            while True:
+                now = time.perf_counter()
+                if now >= stop_at:
+                    return
+                counter += 1
+                ok, lat, note = await one(session, counter)
+                end = time.perf_counter()
+                if end < measure_from or now >= stop_at:
+                    continue
+                if ok:
+                    latencies.append(lat)
+                    done_in_window += 1
+                else:
+                    errors += 1
+                    if len(samples) < 3:
+                        samples.append(note)
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    return {
+        "name": name,
+        "requests": done_in_window,
+        "errors": errors,
+        "throughput": done_in_window / seconds,
+        "p50_ms": pct(latencies, 50) * 1000,
+        "p99_ms": pct(latencies, 99) * 1000,
+        "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan"),
+        "error_samples": samples,
+    }
+
+
+def make_filing_call(base: str, headers: dict, bodies) -> callable:
+    async def one(session: aiohttp.ClientSession, i: int):
+        body = bodies()
+        t = time.perf_counter()
+        async with session.post(f"{base}/api/filing/filings", json=body, headers=headers) as r:
+            text = await r.text()
+        return r.status == 201, time.perf_counter() - t, f"{r.status} {text[:200]}"
+
+    return one
+
+
+def make_wizard_call(base: str, provider_id: str, bodies) -> callable:
+    async def one(session: aiohttp.ClientSession, i: int):
+        h = {"Authorization": f"Bearer {token('provider', user_id=uuid.uuid4().hex, provider_id=provider_id)}"}
+        data = bodies()
+        api = f"{base}/api/filing"
+        async with session.post(f"{api}/drafts", headers=h) as r:
+            if r.status != 201:
+                return False, 0, f"draft {r.status} {await r.text()}"
+            draft = (await r.json())["id"]
+        async with session.put(f"{api}/drafts/{draft}/subject", json=data["subject"], headers=h) as r:
+            if r.status != 200:
+                return False, 0, f"subject {r.status} {await r.text()}"
+        async with session.post(f"{api}/drafts/{draft}/websites", json=data["websites"][0], headers=h) as r:
+            if r.status != 201:
+                return False, 0, f"website {r.status} {await r.text()}"
+        async with session.put(f"{api}/drafts/{draft}/step", json={"another_website": False}, headers=h) as r:
+            await r.read()
+        t = time.perf_counter()
+        async with session.post(f"{api}/drafts/{draft}/submit", headers=h) as r:
+            text = await r.text()
+        return r.status == 201, time.perf_counter() - t, f"submit {r.status} {text[:200]}"
+
+    return one
+
+
+def make_floor_call(base: str, bodies) -> callable:
+    async def one(session: aiohttp.ClientSession, i: int):
+        body = bodies()
+        t = time.perf_counter()
+        async with session.post(f"{base}/floor", json=body) as r:
+            text = await r.text()
+        return r.status == 201, time.perf_counter() - t, f"{r.status} {text[:200]}"
+
+    return one
+
+
+# ------------------------------------------------------------------ main
+
+
+async def bench(args) -> list[dict]:
+    from tests import filing_samples as fs
+
+    run = uuid.uuid4().hex[:8]
+    db = f"icp_bench_{run}"
+    vhost = f"icp_bench_{run}"
+    admin = await asyncpg.connect(f"{PG}/postgres")
+    await admin.execute(f'CREATE DATABASE "{db}"')
+    await admin.close()
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    dsn = f"{PG}/{db}"
+    procs: list[subprocess.Popen] = []
+    try:
+        port, floor_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            "ICP_DATABASE_URL": dsn,
+            "ICP_AMQP_URL": f"{AMQP}/{vhost}",
+            "ICP_SECRET_KEY": SECRET,
+            "ICP_LOG_LEVEL": args.log_level,
+            "ICP_LOG_FORMAT": "json",
+            "ICP_PORT": str(port),
+            "ICP_HOST": "127.0.0.1",
+            "ICP_DB_POOL_MAX": str(args.pool),
+            "PYTHONPATH": str(ROOT),
+        }
+        cmd = [sys.executable, "-m", "shared.cli"]
+        cmd += ["up", "--port", str(port)] if args.services == "all" else ["serve", "filing", "--port", str(port)]
+        procs.append(subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(subprocess.Popen([sys.executable, __file__, "--floor-server", dsn, str(floor_port)],
+                                      cwd=ROOT, stdout=subprocess.DEVNULL))
+        base, floor_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{floor_port}"
+        await wait_http(f"{base}/api/filing/readyz")
+        await wait_http(f"{floor_base}/healthz")
+        pid = "bench" + run
+        async with aiohttp.ClientSession() as s, s.post(
+            f"{base}/api/filing/providers", json={"name": "压测接入商有限公司", "province": "BJ", "provider_id": pid},
+            headers={"Authorization": f"Bearer {token('admin')}"},
+        ) as r:
+            assert r.status == 201, await r.text()
+        headers = {"Authorization": f"Bearer {token('provider', user_id='bench-op', provider_id=pid)}"}
+        results = []
+        floor = make_floor_call(floor_base, fs.filing)
+        if args.mode == "filings":
+            subject_call = make_filing_call(base, headers, fs.filing)
+            label = "POST /api/filing/filings"
+        else:
+            subject_call = make_wizard_call(base, pid, fs.filing)
+            label = "wizard (5 requests; latency = submit)"
+        for _ in range(args.rounds):
+            results.append(await run_load("floor: aiohttp + 1 asyncpg transaction", args.clients, args.seconds,
+                                          args.warmup, floor))
+            results.append(await run_load(label, args.clients, args.seconds, args.warmup, subject_call))
+        return results
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        admin = await asyncpg.connect(f"{PG}/postgres")
+        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await admin.close()
+        with contextlib.suppress(Exception):
+            rabbitmqctl("delete_vhost", vhost)
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--floor-server":
+        floor_server(sys.argv[2], int(sys.argv[3]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--clients", type=int, default=64)
+    ap.add_argument("--seconds", type=float, default=10.0, help="measured time per run")
+    ap.add_argument("--warmup", type=float, default=2.0)
+    ap.add_argument("--rounds", type=int, default=1, help="floor/subject pairs to run")
+    ap.add_argument("--mode", choices=["filings", "wizard"], default="filings")
+    ap.add_argument("--services", choices=["all", "filing"], default="all",
+                    help="all = `icp up` (five services, one process); filing = `icp serve filing`")
+    ap.add_argument("--log-level", default="info")
+    ap.add_argument("--pool", type=int, default=10, help="ICP_DB_POOL_MAX of the server")
+    ap.add_argument("--json", help="also write the results to this file")
+    args = ap.parse_args()
+    results = asyncio.run(bench(args))
+    print(f"\n{args.clients} clients, {args.seconds:g} s measured after {args.warmup:g} s warm-up, "
+          f"services={args.services}, mode={args.mode}, log level {args.log_level}, {os.cpu_count()} CPUs")
+    print(f"{'run':48} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for r in results:
+        print(f"{r['name']:48} {r['throughput']:8.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['errors']:7d}")
+        for s in r["error_samples"]:
+            print("   error:", s)
+    floors = [r for r in results if r["name"].startswith("floor")]
+    subs = [r for r in results if not r["name"].startswith("floor")]
+    ratio = statistics.fmean(s["throughput"] for s in subs) / statistics.fmean(f["throughput"] for f in floors)
+    print(f"submit throughput / floor throughput = {ratio:.2f} (goal ≥ 0.5); "
+          f"worst submit p99 = {max(s['p99_ms'] for s in subs):.1f} ms (goal < 50)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""Batch import, filing side (`filing.batch.check`, `filing.batch.import` from the importer).
+
+The importer has validated every row with the same `shared.filing_data` rules; here run the
+rules that need filing's database. Items arrive sealed (shared.crypto, purpose "batch-import",
+context "<job_id>:<chunk_no>"): JSON [{"data": FilingData, "sponsor": [username, password_hash]}];
+no full ID number or password hash travels in plaintext, no plaintext password at all.
+
+- check: a dry run of one chunk — `check_database_rules` (certificate, domain, mobile already
+  filed or in progress) and whether a sponsor username is taken; writes nothing, answers
+  `filing.batch.chunk_checked` with the conflicts.
+- import: one transaction per chunk — `create_first_filing` for each subject (sponsor account with
+  the given hash, subject, websites, access, application PENDING_VERIFICATION, the
+  `filing.application.submitted` event with source="import"); all or nothing per chunk; recorded
+  in `batch_chunks` so a chunk delivered again creates nothing twice and gets the same answer.
+"""
+
+from __future__ import annotations
+
+import json
+
+import structlog
+
+from services.filing.filings import (
+    FilingError,
+    check_database_rules,
+    create_first_filing,
+    parse_filing,
+    validate_filing,
+)
+from shared import crypto
+from shared.bus import MessageContext, PermanentError
+from shared.config import get_settings
+from shared.contracts.filing import (
+    BatchCheck,
+    BatchChunkChecked,
+    BatchChunkImported,
+    BatchConflict,
+    BatchImport,
+)
+
+log = structlog.get_logger(__name__)
+
+SEAL_PURPOSE = "batch-import"  # the importer seals with the same purpose (services/importer/worker.py)
+
+
+def open_items(cmd: BatchCheck | BatchImport) -> list[dict]:
+    """The chunk's items; a chunk that cannot be opened can never succeed (dead-lettered)."""
+    try:
+        raw = crypto.open_sealed(
+            get_settings().secret_key, SEAL_PURPOSE, cmd.items_sealed, f"{cmd.job_id}:{cmd.chunk_no}"
+        )
+        items = json.loads(raw)
+    except (crypto.SealError, ValueError) as e:
+        raise PermanentError(f"batch chunk {cmd.job_id}:{cmd.chunk_no} cannot be opened: {e}") from None
+    if not isinstance(items, list) or len(items) != cmd.item_count:
+        raise PermanentError(f"batch chunk {cmd.job_id}:{cmd.chunk_no}: item count mismatch")
+    return items
+
+
+def _conflicts(index: int, e: FilingError) -> list[BatchConflict]:
+    errors = e.errors or [{"field": "subject", "message": e.detail}]
+    return [BatchConflict(item=index, field=err["field"], message=err["message"]) for err in errors]
+
+
+async def _provider_known(mctx: MessageContext, provider_id: str) -> bool:
+    return bool(await mctx.conn.fetchval("SELECT true FROM providers WHERE provider_id = $1", provider_id))
+
+
+async def on_batch_check(cmd: BatchCheck, mctx: MessageContext) -> None:
+    conn = mctx.conn
+    items = open_items(cmd)
+    conflicts: list[BatchConflict] = []
+    if not await _provider_known(mctx, cmd.provider_id):
+        conflicts = [BatchConflict(item=i, field="subject", message="接入服务提供者不存在") for i in range(len(items))]
+    else:
+        names = [str(it["sponsor"][0]).lower() for it in items]
+        taken = {
+            r["u"]
+            for r in await conn.fetch("SELECT lower(username) AS u FROM users WHERE lower(username) = ANY($1)", names)
+        }
+        for i, it in enumerate(items):
+            try:
+                data = validate_filing(parse_filing(it["data"]))
+                await check_database_rules(conn, data)
+            except FilingError as e:
+                conflicts += _conflicts(i, e)
+            if names[i] in taken:
+                conflicts.append(BatchConflict(item=i, field="sponsor.username", message="生成的主办者用户名已被占用"))
+    await mctx.publish(BatchChunkChecked(job_id=cmd.job_id, chunk_no=cmd.chunk_no, conflicts=conflicts))
+
+
+class _ChunkRefused(Exception):
+    pass
+
+
+async def on_batch_import(cmd: BatchImport, mctx: MessageContext) -> None:
+    conn = mctx.conn
+    claimed = await conn.fetchval(
+        """INSERT INTO batch_chunks (job_id, chunk_no, provider_id) VALUES ($1, $2, $3)
+           ON CONFLICT DO NOTHING RETURNING true""",
+        cmd.job_id, cmd.chunk_no, cmd.provider_id,
+    )
+    if not claimed:
+        reply = await conn.fetchval(
+            "SELECT reply FROM batch_chunks WHERE job_id = $1 AND chunk_no = $2", cmd.job_id, cmd.chunk_no
+        )
+        log.info("batch.chunk_repeated", job_id=cmd.job_id, chunk_no=cmd.chunk_no)
+        if reply is not None:
+            await mctx.publish(BatchChunkImported.model_validate(reply))
+        return
+    items = open_items(cmd)
+    conflicts: list[BatchConflict] = []
+    created = []
+    websites = 0
+    try:
+        async with conn.transaction():  # the chunk is all or nothing
+            for i, it in enumerate(items):
+                try:
+                    filing = await create_first_filing(
+                        conn,
+                        provider_id=cmd.provider_id,
+                        data=parse_filing(it["data"]),
+                        actor=cmd.actor,
+                        source="import",
+                        import_job_id=cmd.job_id,
+                        sponsor=(str(it["sponsor"][0]), str(it["sponsor"][1])),
+                    )
+                except FilingError as e:
+                    conflicts += _conflicts(i, e)
+                    continue
+                created.append(filing.application_id)
+                websites += len(filing.website_ids)
+            if conflicts:
+                raise _ChunkRefused
+    except _ChunkRefused:
+        created, websites = [], 0
+    reply = BatchChunkImported(
+        job_id=cmd.job_id,
+        chunk_no=cmd.chunk_no,
+        ok=not conflicts,
+        subjects_created=len(created),
+        websites_created=websites,
+        application_ids=created,
+        conflicts=conflicts,
+    )
+    await conn.execute(
+        "UPDATE batch_chunks SET reply = $3 WHERE job_id = $1 AND chunk_no = $2",
+        cmd.job_id, cmd.chunk_no, reply.model_dump(mode="json"),
+    )
+    await mctx.publish(reply)
+    log.info("batch.chunk_imported", job_id=cmd.job_id, chunk_no=cmd.chunk_no, ok=reply.ok,
+             subjects=len(created), websites=websites)
+
+
+HANDLERS = ((BatchCheck, on_batch_check), (BatchImport, on_batch_import))

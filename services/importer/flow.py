@@ -1,0 +1,245 @@
+"""The message-driven part of a job: chunks go to filing a few at a time (flow control), and the
+replies move the job forward. Every step runs in the transaction that records it (the inbox row
+of the reply, the chunk state, the job counters, the next commands in the outbox), with the job
+row locked, so concurrent replies of one job serialise and a redelivered reply changes nothing.
+
+Phases: CHECKING (`filing.batch.check` → `filing.batch.chunk_checked`: the database rules as a dry
+run, nothing written) → IMPORTING (`filing.batch.import` → `filing.batch.chunk_imported`: one
+transaction per chunk in filing, idempotent per (job, chunk)) → COMPLETED. Any conflict found by
+the dry run rejects the whole file (nothing imported); a sponsor username found taken sends the
+job back to be planned again with new credentials.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import structlog
+
+from services.importer import columns as C
+from services.importer.errors import ErrorSink, RowError
+from services.importer.settings import import_settings
+from shared.bus import MessageContext
+from shared.contracts import Contract
+from shared.contracts.filing import BatchCheck, BatchChunkChecked, BatchChunkImported, BatchImport
+
+log = structlog.get_logger(__name__)
+
+Publish = Callable[..., Awaitable[object]]
+
+
+async def send_next(conn: asyncpg.Connection, publish: Publish, job: asyncpg.Record, phase: str, limit: int) -> int:
+    """Send up to `limit` pending chunks of the phase ('check' | 'import'); return how many."""
+    if limit <= 0:
+        return 0
+    col = "check_state" if phase == "check" else "state"
+    rows = await conn.fetch(
+        f"""SELECT chunk_no, items, subjects FROM import_chunks
+            WHERE job_id = $1 AND {col} = 'PENDING' ORDER BY chunk_no LIMIT $2 FOR UPDATE SKIP LOCKED""",
+        job["id"],
+        limit,
+    )
+    model = BatchCheck if phase == "check" else BatchImport
+    for r in rows:
+        await publish(
+            model(
+                job_id=str(job["id"]),
+                chunk_no=r["chunk_no"],
+                provider_id=job["provider_id"],
+                actor=job["created_by"],
+                items_sealed=r["items"],
+                item_count=r["subjects"],
+            ),
+            provider_id=job["provider_id"],
+        )
+    if rows:
+        await conn.execute(
+            f"UPDATE import_chunks SET {col} = 'SENT', sent_at = now() WHERE job_id = $1 AND chunk_no = ANY($2)",
+            job["id"],
+            [r["chunk_no"] for r in rows],
+        )
+    return len(rows)
+
+
+async def in_flight(conn: asyncpg.Connection, job_id: uuid.UUID, phase: str) -> int:
+    col = "check_state" if phase == "check" else "state"
+    return await conn.fetchval(f"SELECT count(*) FROM import_chunks WHERE job_id = $1 AND {col} = 'SENT'", job_id)
+
+
+async def resend_stalled(conn: asyncpg.Connection, publish: Publish, stall_seconds: float) -> int:
+    """Chunks sent long ago and still unanswered are sent again (filing is idempotent per chunk)."""
+    rows = await conn.fetch(
+        """SELECT c.job_id, c.chunk_no, c.items, c.subjects, c.check_state, c.state, j.provider_id, j.created_by, j.status
+           FROM import_chunks c JOIN import_jobs j ON j.id = c.job_id
+           WHERE c.sent_at < now() - make_interval(secs => $1)
+             AND ((j.status = 'CHECKING' AND c.check_state = 'SENT') OR (j.status = 'IMPORTING' AND c.state = 'SENT'))
+           ORDER BY c.sent_at LIMIT 50 FOR UPDATE OF c SKIP LOCKED""",
+        stall_seconds,
+    )
+    for r in rows:
+        model = BatchCheck if r["status"] == "CHECKING" else BatchImport
+        await publish(
+            model(job_id=str(r["job_id"]), chunk_no=r["chunk_no"], provider_id=r["provider_id"], actor=r["created_by"],
+                  items_sealed=r["items"], item_count=r["subjects"]),
+            provider_id=r["provider_id"],
+        )
+        await conn.execute(
+            "UPDATE import_chunks SET sent_at = now() WHERE job_id = $1 AND chunk_no = $2", r["job_id"], r["chunk_no"]
+        )
+        log.warning("import.chunk_resent", job_id=str(r["job_id"]), chunk_no=r["chunk_no"], phase=r["status"])
+    return len(rows)
+
+
+async def _lock_job(conn: asyncpg.Connection, job_id: str) -> asyncpg.Record | None:
+    try:
+        jid = uuid.UUID(job_id)
+    except ValueError:
+        return None
+    return await conn.fetchrow("SELECT * FROM import_jobs WHERE id = $1 FOR UPDATE", jid)
+
+
+async def conflicts_to_errors(conn: asyncpg.Connection, job: asyncpg.Record, chunks: list[asyncpg.Record]) -> int:
+    """Record the conflicts reported by filing as row errors (sheet, row, column, value, reason)."""
+    sink = ErrorSink(job["id"], job["file_columns"] or {}, import_settings().max_errors)
+    sink.count = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM import_errors WHERE job_id = $1", job["id"])
+    for chunk in chunks:
+        refs = chunk["refs"]
+        for c in chunk["conflicts"] or []:
+            ref = refs[c["item"]] if 0 <= c["item"] < len(refs) else None
+            if ref is None:
+                sink.add(RowError(C.SUBJECT_SHEET, None, None, "", c["message"]))
+                continue
+            sheet, index, key = C.locate(c["field"])
+            if c["field"].startswith("sponsor"):
+                sheet, index, key = C.SUBJECT_SHEET, None, "subject_key"
+            row_no = ref["s"] if index is None else ref["w"][min(index, len(ref["w"]) - 1)]
+            cells = await conn.fetchval(
+                "SELECT cells FROM import_rows WHERE job_id = $1 AND sheet = $2 AND key = $3 AND row_no = $4",
+                job["id"], C.SHEET_NO[sheet], ref["k"], row_no,
+            )
+            idx = C.column_index(sheet)
+            value = cells[idx[key]] if cells and key in idx else ""
+            sink.add(RowError(sheet, row_no, key, value, c["message"]))
+    await sink.flush(conn)
+    return sink.count
+
+
+async def cleanup_after(conn: asyncpg.Connection, job_id: uuid.UUID, *, keep_file: bool) -> None:
+    await conn.execute("DELETE FROM import_rows WHERE job_id = $1", job_id)
+    await conn.execute("UPDATE import_chunks SET items = NULL WHERE job_id = $1", job_id)
+    if not keep_file:
+        await conn.execute("DELETE FROM import_files WHERE job_id = $1", job_id)
+
+
+async def reject(conn: asyncpg.Connection, job_id: uuid.UUID, message: str, error_count: int) -> None:
+    await conn.execute(
+        """UPDATE import_jobs SET status = 'REJECTED', message = $2, error_count = $3, finished_at = now(),
+               updated_at = now(), lease_owner = NULL, lease_until = NULL WHERE id = $1""",
+        job_id, message, error_count,
+    )
+    await conn.execute("DELETE FROM import_results WHERE job_id = $1", job_id)
+    await conn.execute("DELETE FROM import_chunks WHERE job_id = $1", job_id)
+    await cleanup_after(conn, job_id, keep_file=True)
+
+
+async def on_chunk_checked(payload: BatchChunkChecked, mctx: MessageContext) -> None:
+    conn = mctx.conn
+    job = await _lock_job(conn, payload.job_id)
+    if job is None or job["status"] != "CHECKING":
+        return  # a late or repeated reply
+    updated = await conn.fetchval(
+        """UPDATE import_chunks SET check_state = 'DONE', conflicts = $3
+           WHERE job_id = $1 AND chunk_no = $2 AND check_state <> 'DONE' RETURNING true""",
+        job["id"], payload.chunk_no, [c.model_dump() for c in payload.conflicts] or None,
+    )
+    if not updated:
+        return
+    job = await conn.fetchrow(
+        "UPDATE import_jobs SET chunks_checked = chunks_checked + 1, updated_at = now() WHERE id = $1 RETURNING *",
+        job["id"],
+    )
+    window = import_settings().window
+    if job["chunks_checked"] < job["chunks_total"]:
+        await send_next(conn, mctx.publish, job, "check", window - await in_flight(conn, job["id"], "check"))
+        return
+    bad = await conn.fetch(
+        "SELECT chunk_no, refs, conflicts FROM import_chunks WHERE job_id = $1 AND conflicts IS NOT NULL ORDER BY chunk_no",
+        job["id"],
+    )
+    if bad:
+        only_usernames = all(c["field"].startswith("sponsor") for b in bad for c in b["conflicts"])
+        if only_usernames:
+            # a generated username is taken in filing: plan again with new credentials
+            log.info("import.replan_usernames", job_id=str(job["id"]))
+            await conn.execute("DELETE FROM import_results WHERE job_id = $1", job["id"])
+            await conn.execute("DELETE FROM import_chunks WHERE job_id = $1", job["id"])
+            await conn.execute(
+                """UPDATE import_jobs SET status = 'QUEUED', chunks_total = NULL, chunks_checked = 0,
+                       lease_owner = NULL, lease_until = NULL, updated_at = now() WHERE id = $1""",
+                job["id"],
+            )
+            return
+        count = await conflicts_to_errors(conn, job, bad)
+        await reject(conn, job["id"], f"文件中有 {count} 处与已备案信息冲突，整个文件未导入", count)
+        return
+    job = await conn.fetchrow(
+        "UPDATE import_jobs SET status = 'IMPORTING', updated_at = now() WHERE id = $1 RETURNING *", job["id"]
+    )
+    await send_next(conn, mctx.publish, job, "import", window)
+
+
+async def on_chunk_imported(payload: BatchChunkImported, mctx: MessageContext) -> None:
+    conn = mctx.conn
+    job = await _lock_job(conn, payload.job_id)
+    if job is None or job["status"] not in ("IMPORTING", "FAILED"):
+        return
+    state = "DONE" if payload.ok else "FAILED"
+    updated = await conn.fetchval(
+        """UPDATE import_chunks SET state = $3, conflicts = $4, application_ids = $5
+           WHERE job_id = $1 AND chunk_no = $2 AND state NOT IN ('DONE', 'FAILED') RETURNING true""",
+        job["id"], payload.chunk_no, state, [c.model_dump() for c in payload.conflicts] or None,
+        payload.application_ids,
+    )
+    if not updated:
+        return
+    job = await conn.fetchrow(
+        """UPDATE import_jobs SET chunks_done = chunks_done + 1, rows_imported = rows_imported + $2,
+               subjects_imported = subjects_imported + $3, updated_at = now() WHERE id = $1 RETURNING *""",
+        job["id"], payload.websites_created, payload.subjects_created,
+    )
+    if not payload.ok:
+        bad = await conn.fetch(
+            "SELECT chunk_no, refs, conflicts FROM import_chunks WHERE job_id = $1 AND chunk_no = $2",
+            job["id"], payload.chunk_no,
+        )
+        count = await conflicts_to_errors(conn, job, bad)
+        await conn.execute(
+            """UPDATE import_jobs SET status = 'FAILED', error_count = $2, finished_at = now(), updated_at = now(),
+                   message = $3 WHERE id = $1""",
+            job["id"], count,
+            "导入过程中发现与其他同时提交的备案冲突（校验之后发生），导入已停止；已导入的主体见进度，"
+            "冲突所在的主体未导入",
+        )
+        return
+    if job["status"] == "FAILED":
+        return
+    if job["chunks_done"] < job["chunks_total"]:
+        await send_next(conn, mctx.publish, job, "import", import_settings().window - await in_flight(conn, job["id"], "import"))
+        return
+    ttl = import_settings().result_ttl_hours
+    await conn.execute(
+        """UPDATE import_jobs SET status = 'COMPLETED', finished_at = now(), updated_at = now(),
+               result_expires_at = now() + make_interval(secs => $2), message = $3 WHERE id = $1""",
+        job["id"], ttl * 3600, f"成功导入 {job['subjects_imported']} 个主体、{job['rows_imported']} 个网站",
+    )
+    await cleanup_after(conn, job["id"], keep_file=False)
+    log.info("import.completed", job_id=str(job["id"]), subjects=job["subjects_imported"], websites=job["rows_imported"])
+
+
+def publisher(outbox, conn: asyncpg.Connection) -> Publish:
+    async def publish(payload: Contract, **kw):
+        return await outbox.add(conn, payload, **kw)
+
+    return publish

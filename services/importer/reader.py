@@ -1,0 +1,153 @@
+"""Streaming read of a data sheet: constant memory (python-calamine-plus streams the sheet XML row
+by row), cells normalised into text the `shared.filing_data` models understand.
+
+Normalisation (DOMAIN §4 conventions, §9): surrounding and full-width spaces, full-width digits and
+letters (`shared.validate.normalize_text`); numbers: an integer-valued float becomes its integer
+text (a phone typed as a number), but an ID/certificate number that Excel stored as a number with
+more than 15 digits has lost digits (110105194912310000, shown as 1.10105E+17) and is an error
+naming the cell; dates come as date cells, serial numbers or text; formulas give their cached value
+(a formula never calculated gives an empty cell); a merged cell's value applies to every row of the
+merge (subject keys merged down a block of websites); empty rows are skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from python_calamine_plus import CalamineError, CalamineWorkbook
+
+from services.importer.columns import EXAMPLE_PREFIX, FIRST_DATA_ROW, SHEETS
+from shared import validate as v
+
+EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+MAX_EXACT = 10**15  # Excel keeps 15 significant digits
+
+
+class TooManyRows(Exception):
+    pass
+
+
+@dataclass
+class SheetRow:
+    row_no: int  # 1-based Excel row
+    cells: list[str]  # normalised texts in template column order
+    errors: list[tuple[str, str]]  # (column key, Chinese reason)
+
+
+def _serial_to_date(n: float) -> dt.date | None:
+    if 1 <= n < 2958466:
+        return EXCEL_EPOCH + dt.timedelta(days=int(n))
+    return None
+
+
+def cell_text(value: object, kind: str) -> tuple[str, str | None]:
+    """(normalised text, error or None) of one cell for a column kind."""
+    if value is None or value == "":
+        return "", None
+    t = type(value)
+    if t is str:
+        text = v.normalize_text(value)
+        if text in EXCEL_ERRORS:
+            return text, f"单元格为错误值 {text}（公式出错），请填写实际内容"
+        return text, None
+    if t is bool:
+        if kind == "bool":
+            return ("是" if value else "否"), None
+        return ("TRUE" if value else "FALSE"), None
+    if t is float:
+        if value != value or value in (float("inf"), float("-inf")):  # NaN / inf
+            return str(value), "数值无效"
+        if value.is_integer():
+            value, t = int(value), int
+        elif kind in ("id", "phone"):
+            return repr(value), "应为文本，不能是小数；请将该列设为文本格式后重新输入"
+        elif kind in ("date", "valid_to"):
+            day = _serial_to_date(value)
+            return (day.isoformat(), None) if day else (repr(value), "日期格式不正确，应为YYYY-MM-DD")
+        else:
+            return repr(value), None
+    if t is int:
+        if kind == "id":
+            if abs(value) >= MAX_EXACT:
+                return (
+                    str(value),
+                    f"号码被 Excel 存成了数值，已丢失末尾数字（显示为 {value:.6G}）；"
+                    "请将该列设为文本格式后重新输入完整号码",
+                )
+            return str(value), None
+        if kind in ("date", "valid_to"):
+            text = str(value)
+            if len(text) == 8 and text[:2] in ("19", "20"):
+                return text, None  # 20200101 typed as a number
+            day = _serial_to_date(value)
+            return (day.isoformat(), None) if day else (text, "日期格式不正确，应为YYYY-MM-DD")
+        if abs(value) >= MAX_EXACT and kind == "phone":
+            return str(value), "号码被存成了数值并丢失了数字，请将该列设为文本格式后重新输入"
+        return str(value), None
+    if isinstance(value, dt.datetime):
+        return (value.date().isoformat() if kind in ("date", "valid_to") else value.isoformat(sep=" ")), None
+    if isinstance(value, dt.date):
+        return value.isoformat(), None
+    return v.normalize_text(str(value)), None
+
+
+def merged_fills(wb: CalamineWorkbook, sheet: str) -> dict[int, list[tuple[int, int, int]]]:
+    """0-based row → [(0-based column, source row, source column)] for cells inside a merge below
+    its top-left cell (vertical fill only: a horizontal merge does not copy one field into another)."""
+    try:
+        stream = wb.stream_sheet_by_name(sheet, rich=True, max_row=0)
+        ranges = stream.merged_cell_ranges or []
+    except CalamineError:
+        return {}
+    fills: dict[int, list[tuple[int, int, int]]] = {}
+    for (r1, c1), (r2, _c2) in ranges:
+        for r in range(r1 + 1, r2 + 1):
+            fills.setdefault(r, []).append((c1, r1, c1))
+    return fills
+
+
+def read_sheet(wb: CalamineWorkbook, sheet: str, file_columns: list[str], *, max_rows: int) -> Iterator[SheetRow]:
+    """Yield the data rows of a sheet (empty rows and the template's example rows skipped).
+
+    `file_columns` are the machine names of the file's columns (from its hidden row 1), so columns
+    are found by name. Raises TooManyRows past `max_rows` data rows.
+    """
+    template = SHEETS[sheet]
+    index = {c.key: i for i, c in enumerate(template)}
+    mapping = [(f, index[key], template[index[key]].kind) for f, key in enumerate(file_columns) if key in index]
+    width = len(template)
+    fills = merged_fills(wb, sheet)
+    sources = {(r, c) for cells in fills.values() for (_, r, c) in cells}
+    kept: dict[tuple[int, int], object] = {}
+    count = 0
+    for r0, raw in enumerate(wb.stream_sheet_by_name(sheet, min_row=FIRST_DATA_ROW - 1), start=FIRST_DATA_ROW - 1):
+        if sources:
+            for c0, value in enumerate(raw):
+                if (r0, c0) in sources:
+                    kept[(r0, c0)] = value
+            for c0, sr, sc in fills.get(r0, ()):
+                if c0 < len(raw) and raw[c0] == "":
+                    raw[c0] = kept.get((sr, sc), "")
+        cells = [""] * width
+        errors: list[tuple[str, str]] = []
+        n = len(raw)
+        for f, t, kind in mapping:
+            if f < n:
+                value = raw[f]
+                if value == "":
+                    continue
+                text, error = cell_text(value, kind)
+                cells[t] = text
+                if error:
+                    errors.append((template[t].key, error))
+        if not any(cells):
+            continue
+        if cells[0].startswith(EXAMPLE_PREFIX):
+            continue
+        count += 1
+        if count > max_rows:
+            raise TooManyRows(sheet)
+        yield SheetRow(r0 + 1, cells, errors)

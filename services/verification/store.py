@@ -1,0 +1,182 @@
+"""SQL of the verification schema: cases, their versions and history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import asyncpg
+
+from services.verification.model import BUREAU_VISIBLE, STAGES, CaseQuery
+
+CHINA = dt.timezone(dt.timedelta(hours=8))  # dates in filters are Beijing dates
+
+CASE_COLUMNS = """c.id, c.application_id, c.provider_id, c.type, c.source, c.province, c.province_code,
+    c.subject_id, c.subject_name, c.domains, c.version, c.status, c.needs_preapproval, c.submitted_at,
+    c.first_submitted_at, c.submitted_by, c.opened_at, c.updated_at, c.verified_at, c.decided_at,
+    c.decision_reason, c.subject_no, c.website_numbers, c.retired_numbers,
+    (SELECT p.name FROM providers p WHERE p.provider_id = c.provider_id) AS provider_name"""
+
+
+# ---------------------------------------------------------------- visibility
+
+
+class Scope:
+    """Which cases a caller may see: `provider_id` (a provider's own) or `province` (a bureau's,
+    only once they reached the bureau) or neither (admin)."""
+
+    def __init__(self, *, provider_id: str | None = None, province: str | None = None) -> None:
+        self.provider_id = provider_id
+        self.province = province
+
+    def where(self, args: list[Any]) -> list[str]:
+        out: list[str] = []
+        if self.provider_id is not None:
+            args.append(self.provider_id)
+            out.append(f"c.provider_id = ${len(args)}")
+        if self.province is not None:
+            args.append(self.province)
+            out.append(f"c.province = ${len(args)}")
+            args.append(list(BUREAU_VISIBLE))
+            out.append(f"c.status = ANY(${len(args)}::text[])")
+        return out
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _day_start(d: dt.date) -> dt.datetime:
+    return dt.datetime(d.year, d.month, d.day, tzinfo=CHINA)
+
+
+async def list_cases(
+    pool: asyncpg.Pool, scope: Scope, q: CaseQuery, statuses: tuple[str, ...]
+) -> tuple[list[asyncpg.Record], int]:
+    args: list[Any] = []
+    where = scope.where(args)
+    args.append(list(statuses))
+    where.append(f"c.status = ANY(${len(args)}::text[])")
+    if q.name:
+        args.append(_like(q.name))
+        where.append(f"c.subject_name ILIKE ${len(args)}")
+    if q.domain:
+        args.append(_like(q.domain.lower()))
+        where.append(f"EXISTS (SELECT 1 FROM unnest(c.domains) d WHERE d LIKE ${len(args)})")
+    if q.type:
+        args.append(q.type)
+        where.append(f"c.type = ${len(args)}")
+    if q.submitted_from:
+        args.append(_day_start(q.submitted_from))
+        where.append(f"c.submitted_at >= ${len(args)}")
+    if q.submitted_to:
+        args.append(_day_start(q.submitted_to) + dt.timedelta(days=1))
+        where.append(f"c.submitted_at < ${len(args)}")
+    for col in ("application_id", "subject_id", "provider_id"):
+        value = getattr(q, col)
+        if value:
+            args.append(value)
+            where.append(f"c.{col} = ${len(args)}")
+    clause = " AND ".join(where) if where else "true"
+    total = await pool.fetchval(f"SELECT count(*) FROM cases c WHERE {clause}", *args)
+    args += [q.page_size, (q.page - 1) * q.page_size]
+    rows = await pool.fetch(
+        f"""SELECT {CASE_COLUMNS} FROM cases c WHERE {clause}
+            ORDER BY c.submitted_at, c.id LIMIT ${len(args) - 1} OFFSET ${len(args)}""",
+        *args,
+    )
+    return rows, total
+
+
+async def get_case(conn: asyncpg.Connection | asyncpg.Pool, case_id: uuid.UUID, scope: Scope) -> asyncpg.Record | None:
+    args: list[Any] = [case_id]
+    where = ["c.id = $1", *scope.where(args)]
+    return await conn.fetchrow(f"SELECT {CASE_COLUMNS}, c.application FROM cases c WHERE {' AND '.join(where)}", *args)
+
+
+async def lock_case(conn: asyncpg.Connection, case_id: uuid.UUID, scope: Scope, *, skip_locked: bool = False):
+    """The case row, locked for this transaction (None when absent or outside the scope)."""
+    args: list[Any] = [case_id]
+    where = ["c.id = $1", *scope.where(args)]
+    lock = "FOR UPDATE OF c SKIP LOCKED" if skip_locked else "FOR UPDATE OF c"
+    return await conn.fetchrow(f"SELECT c.* FROM cases c WHERE {' AND '.join(where)} {lock}", *args)
+
+
+async def versions(conn, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT version, submitted_at, submitted_by FROM case_versions WHERE case_id = $1 ORDER BY version", case_id
+    )
+
+
+async def version_payload(conn, case_id: uuid.UUID, version: int) -> dict | None:
+    return await conn.fetchval("SELECT application FROM case_versions WHERE case_id = $1 AND version = $2",
+                               case_id, version)
+
+
+async def history(conn, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT * FROM case_history WHERE case_id = $1 ORDER BY id", case_id)
+
+
+# ---------------------------------------------------------------- writes
+
+
+async def insert_case(conn: asyncpg.Connection, c: dict[str, Any]) -> uuid.UUID | None:
+    """A new case; None when one exists for this application already."""
+    return await conn.fetchval(
+        """INSERT INTO cases (application_id, provider_id, type, source, province, province_code, subject_id,
+               subject_name, domains, version, status, needs_preapproval, application, submitted_at,
+               first_submitted_at, submitted_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)
+           ON CONFLICT (application_id) DO NOTHING RETURNING id""",
+        c["application_id"], c["provider_id"], c["type"], c["source"], c["province"], c["province_code"],
+        c["subject_id"], c["subject_name"], c["domains"], c["version"], c["status"], c["needs_preapproval"],
+        c["application"], c["submitted_at"], c["submitted_by"],
+    )
+
+
+async def reopen_case(conn: asyncpg.Connection, case_id: uuid.UUID, c: dict[str, Any]) -> None:
+    await conn.execute(
+        """UPDATE cases SET version = $2, status = $3, type = $4, source = $5, subject_name = $6, domains = $7,
+               needs_preapproval = $8, application = $9, submitted_at = $10, submitted_by = $11,
+               updated_at = now(), verified_at = NULL, decided_at = NULL, decision_reason = NULL
+           WHERE id = $1""",
+        case_id, c["version"], c["status"], c["type"], c["source"], c["subject_name"], c["domains"],
+        c["needs_preapproval"], c["application"], c["submitted_at"], c["submitted_by"],
+    )
+
+
+async def insert_version(conn, case_id: uuid.UUID, c: dict[str, Any], message_id: uuid.UUID | None) -> None:
+    await conn.execute(
+        """INSERT INTO case_versions (case_id, version, application, submitted_at, submitted_by, message_id)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+        case_id, c["version"], c["application"], c["submitted_at"], c["submitted_by"], message_id,
+    )
+
+
+async def add_history(
+    conn: asyncpg.Connection, case_id: uuid.UUID, version: int, action: str, *, status_from: str | None,
+    status_to: str, text: str, actor_role: str, actor_id: str, actor_name: str, at: dt.datetime,
+    details: dict | None = None,
+) -> None:
+    await conn.execute(
+        """INSERT INTO case_history (case_id, version, action, status_from, status_to, text, actor_role,
+               actor_id, actor_name, at, details)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+        case_id, version, action, status_from, status_to, text, actor_role, actor_id, actor_name, at, details,
+    )
+
+
+async def set_status(conn: asyncpg.Connection, case_id: uuid.UUID, status: str, at: dt.datetime, **fields: Any) -> None:
+    allowed = {"verified_at", "decided_at", "decision_reason", "subject_no", "website_numbers", "retired_numbers"}
+    sets = ["status = $2", "updated_at = $3"]
+    args: list[Any] = [case_id, status, at]
+    for k, v in fields.items():
+        assert k in allowed, k
+        args.append(v)
+        sets.append(f"{k} = ${len(args)}")
+    await conn.execute(f"UPDATE cases SET {', '.join(sets)} WHERE id = $1", *args)
+
+
+def stage_statuses(stage: str) -> tuple[str, ...]:
+    return STAGES[stage]

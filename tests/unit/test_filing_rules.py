@@ -1,0 +1,177 @@
+"""Pure rules of a first filing: shared/filing_data.py, the draft evaluation, contacts, audit helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from services.filing import audit, entry, filings, preapproval_contacts
+from shared.filing_data import (
+    FilingData,
+    canonical,
+    check_filing,
+    filing_warnings,
+    masked,
+    principal_mobiles,
+    subject_key,
+)
+from shared.validate import org_code_check_char
+from tests import filing_samples as fs
+
+TODAY = dt.date(2026, 6, 1)
+
+
+def _data(raw=None) -> FilingData:
+    return FilingData.model_validate(raw or fs.filing())
+
+
+def test_sample_is_valid():
+    assert check_filing(_data(), TODAY) == []
+
+
+def test_gov_subdomain_only_for_government():
+    raw = fs.filing()
+    raw["websites"][0]["domains"] = ["jyj.beijing.gov.cn"]
+    raw["websites"][0]["home_urls"] = ["jyj.beijing.gov.cn"]
+    errors = check_filing(_data(raw), TODAY)
+    assert errors and errors[0]["field"] == "websites[0].domains[0]" and "子域名" in errors[0]["message"]
+    raw["subject"].update(nature="GOVERNMENT", cert_type="USCC_GOVERNMENT", cert_number="1211000040000000XT")
+    raw["subject"]["cert_type"] = "ORG_CODE_GOVERNMENT"
+    raw["subject"]["cert_number"] = "40000000-" + org_code_check_char("40000000")
+    errs = [e for e in check_filing(_data(raw), TODAY) if e["field"].startswith("websites")]
+    assert errs == []
+
+
+def test_a_different_website_principal_needs_own_contacts():
+    raw = fs.filing()
+    other = fs.principal(emergency_phone=raw["subject"]["principal"]["emergency_phone"])
+    raw["websites"][0].update(principal_same_as_subject=False, principal=other)
+    errors = check_filing(_data(raw), TODAY)
+    assert {e["field"] for e in errors} == {"websites[0].principal.emergency_phone", "websites[0].principal.email"}
+
+
+def test_office_phone_must_not_be_the_mobile_in_listed_provinces():
+    raw = fs.filing()
+    p = raw["subject"]["principal"]
+    p["office_phone"] = p["mobile"]
+    errors = check_filing(_data(raw), TODAY)  # Beijing
+    assert [e["field"] for e in errors] == ["subject.principal.office_phone"]
+    raw["subject"].update(province="310000", city="310100", county="310115")
+    assert check_filing(_data(raw), TODAY) == []
+
+
+def test_personal_subject_rules_and_masking():
+    raw = fs.filing()
+    rid = fs.resident_id()
+    raw["subject"].update(nature="PERSONAL", cert_type="RESIDENT_ID", cert_number=rid, name="李四")
+    raw["subject"]["principal"]["id_number"] = rid
+    raw["websites"][0].update(name="李四的读书笔记", service_content=["ORG_PORTAL"])
+    errors = check_filing(_data(raw), TODAY)
+    assert errors == [{"field": "websites[0].service_content[0]", "message": "个人网站的服务内容只能选择博客/个人空间或其他"}]
+    raw["websites"][0]["service_content"] = ["BLOG"]
+    data = _data(raw)
+    assert check_filing(data, TODAY) == []
+    out = masked(data)
+    assert rid not in str(out) and out["subject"]["cert_number"].startswith(rid[:6])
+    assert subject_key(data.subject) == ("PERSON_ID", rid)
+
+
+def test_canonical_form():
+    raw = fs.filing()
+    raw["subject"]["cert_number"] = raw["subject"]["cert_number"].lower()
+    raw["subject"]["principal"]["id_number"] = raw["subject"]["principal"]["id_number"].lower()
+    d = raw["websites"][0]["domains"][0]
+    raw["websites"][0].update(
+        home_urls=[f"HTTPS://WWW.{d.upper()}/", f"www.{d}"], languages=["ZH_HANS", "ZH_HANS"],
+    )
+    raw["websites"][0]["access"]["ip_ranges"] = [{"start_ip": "2001:db8:0::1", "end_ip": "2001:db8::ff"}]
+    c = canonical(_data(raw))
+    assert c.subject.cert_number == raw["subject"]["cert_number"].upper()
+    assert c.websites[0].home_urls == [f"www.{d}"] and c.websites[0].languages == ["ZH_HANS"]
+    assert c.websites[0].access.ip_ranges[0].start_ip == "2001:db8::1"
+
+
+def test_subject_key_families():
+    s = _data().subject
+    assert subject_key(s) == ("USCC", s.cert_number)
+    check = org_code_check_char("40000000")
+    s2 = s.model_copy(update={"cert_type": "ORG_CODE_ENTERPRISE", "cert_number": "40000000" + check})
+    assert subject_key(s2) == ("ORG_CODE", "40000000-" + check)
+
+
+def test_principal_mobiles_paths():
+    raw = fs.filing(2)
+    other = fs.principal()
+    raw["websites"][1].update(principal_same_as_subject=False, principal=other)
+    data = _data(raw)
+    assert principal_mobiles(data) == {
+        raw["subject"]["principal"]["mobile"]: "subject.principal.mobile",
+        other["mobile"]: "websites[1].principal.mobile",
+    }
+
+
+def test_sector_word_warning():
+    raw = fs.filing()
+    raw["websites"][0]["name"] = "示例科技新闻网"
+    warnings = filing_warnings(_data(raw))
+    assert warnings and warnings[0]["field"] == "websites[0].name"
+
+
+# ---------------------------------------------------------------- drafts
+
+
+def test_draft_evaluation_and_steps():
+    data = entry.empty_data()
+    assert entry.step_of(data) == 1
+    state = entry.evaluate(data)
+    assert not state["complete"] and {e["field"] for e in state["errors"]} == {"subject", "websites"}
+    data["subject"] = fs.subject()
+    assert entry.step_of(data) == 2
+    data["websites"] = [{"id": "a", "data": fs.website()}, {"id": "b", "data": {"name": 1}}]
+    assert entry.step_of(data) == 3
+    state = entry.evaluate(data)
+    assert any(e["field"] == "websites[1].domains" for e in state["errors"])
+    data["websites"].pop()
+    data["another_website"] = False
+    assert entry.step_of(data) == 4 and entry.evaluate(data)["complete"]
+
+
+def test_conflict_messages_name_the_number_and_the_field():
+    rows = [
+        {"kind": "domain", "key": "example.com", "number": "京ICP备2026000001号-1", "status": "ACTIVE"},
+        {"kind": "mobile", "key": "13900000000", "number": None, "status": None},
+    ]
+    err = filings.conflict_error(rows, {"13900000000": "websites[0].principal.mobile"},
+                                 {"example.com": "websites[0].domains[0]"})
+    assert err.status == 409
+    assert err.errors[0] == {"field": "websites[0].domains[0]",
+                             "message": "域名 example.com 已备案（京ICP备2026000001号-1），不能重复备案"}
+    assert err.errors[1]["field"] == "websites[0].principal.mobile"
+    assert "京ICP备2026000001号-1" in err.detail
+
+
+def test_preapproval_contacts_file_and_override(tmp_path, monkeypatch):
+    out = preapproval_contacts.contacts_for("310000", ["NONE", "DRUGS_DEVICES"])
+    assert [c["department"] for c in out] == ["上海市药品监督管理局"]
+    custom = tmp_path / "contacts.csv"
+    custom.write_text(
+        "province,preapproval_type,department,phone,address,website,note\n"
+        "SH,DRUGS_DEVICES,上海市药监局审批处,021-00000000,示例路1号,,\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv(preapproval_contacts.ENV_VAR, str(custom))
+    out = preapproval_contacts.contacts_for("310000", ["DRUGS_DEVICES", "NEWS"])
+    assert out[0]["department"] == "上海市药监局审批处" and out[0]["phone"] == "021-00000000"
+    assert out[1]["department"].startswith("上海市") and "未配置" in out[1]["note"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("province,preapproval_type,department,phone,address,website,note\nXX,NEWS,a,,,,\n", encoding="utf-8")
+    monkeypatch.setenv(preapproval_contacts.ENV_VAR, str(bad))
+    with pytest.raises(RuntimeError):
+        preapproval_contacts.contacts_for("310000", ["NEWS"])
+
+
+def test_audit_diff_and_scrub():
+    assert audit.diff({"a": 1, "b": [1]}, {"a": 1, "b": [2], "c": None}) == {"b": [[1], [2]]}
+    scrubbed = audit.scrub({"principal": {"id_number": "11010519491231002X", "name": "张三"}})
+    assert scrubbed["principal"]["id_number"] == "110105********002X"

@@ -1,0 +1,131 @@
+"""Importer pieces without services: cell normalisation, column mapping, sealing, file checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from openpyxl import Workbook
+from python_calamine_plus import CalamineWorkbook
+
+from services.importer import columns as C
+from services.importer.reader import TooManyRows, cell_text, read_sheet
+from services.importer.settings import ImportSettings
+from services.importer.upload import FileRejected, check_file
+from shared import crypto
+
+
+@pytest.mark.parametrize(
+    "value, kind, text, error",
+    [
+        ("  ａｂｃ１２３　", "text", "abc123", None),
+        (13800138000.0, "phone", "13800138000", None),
+        (13800138000, "phone", "13800138000", None),
+        (1.10105194912310e17, "id", "110105194912310000", "丢失"),
+        (110105194912310021, "id", "110105194912310021", "丢失"),
+        (123456789, "id", "123456789", None),
+        (1.5, "id", "1.5", "小数"),
+        (43831, "date", "2020-01-01", None),
+        (43831.75, "date", "2020-01-01", None),
+        (20200101, "date", "20200101", None),
+        (dt.date(2020, 1, 2), "date", "2020-01-02", None),
+        (dt.datetime(2020, 1, 2, 3, 4), "valid_to", "2020-01-02", None),
+        (True, "bool", "是", None),
+        ("#N/A", "text", "#N/A", "错误值"),
+        ("", "text", "", None),
+        (440300, "region", "440300", None),
+    ],
+)
+def test_cell_text(value, kind, text, error):
+    got, err = cell_text(value, kind)
+    assert got == text
+    assert (err is None) if error is None else (error in err)
+
+
+def test_locate_maps_filing_data_paths_to_columns():
+    assert C.locate("subject.principal.mobile") == (C.SUBJECT_SHEET, None, "principal_mobile")
+    assert C.locate("subject.cert_number") == (C.SUBJECT_SHEET, None, "cert_number")
+    assert C.locate("websites[2].domains[0]") == (C.WEBSITE_SHEET, 2, "domains")
+    assert C.locate("websites[0].access.ip_ranges[1].start_ip") == (C.WEBSITE_SHEET, 0, "ip_ranges")
+    assert C.locate("websites[1].preapprovals[0].approval_no") == (C.WEBSITE_SHEET, 1, "preapproval_nos")
+    assert C.locate("websites[1].principal") == (C.WEBSITE_SHEET, 1, "principal_name")
+    assert C.locate("websites") == (C.SUBJECT_SHEET, None, "subject_key")
+    assert C.locate("subject") == (C.SUBJECT_SHEET, None, "subject_key")
+
+
+def test_labels_map_back_to_codes():
+    assert C.to_code("unit_natures", "企业") == "ENTERPRISE"
+    assert C.to_code("unit_natures", "ENTERPRISE") == "ENTERPRISE"
+    assert C.to_code("certificate_types", "组织机构代码证", nature="GOVERNMENT") == "ORG_CODE_GOVERNMENT"
+    assert C.to_code("certificate_types", "营业执照(个人或企业)") == "BIZ_LICENSE"  # half-width brackets too
+    assert C.to_code("certificate_types", "居民身份证") == "RESIDENT_ID"
+    assert C.to_code("provinces", "广东省") == "GD"
+    assert C.province_gb("广东") == "440000" and C.province_gb("440000") == "440000"
+    assert C.split_multi("A；B、C,D\nE") == ["A", "B", "C", "D", "E"]
+    assert C.to_code("languages", "火星语") is None
+
+
+def test_website_row_to_input_keeps_preapproval_numbers_aligned():
+    cells = [""] * len(C.WEBSITE_COLUMNS)
+    i = C.WEBSITE_IDX
+    cells[i["preapproval_types"]] = "新闻;以上都不涉及;教育"
+    cells[i["preapproval_nos"]] = "粤-1;粤-2"
+    cells[i["principal_same_as_subject"]] = "是"
+    cells[i["ip_ranges"]] = "1.1.1.1-1.1.1.9; 2.2.2.2"
+    errors: list = []
+    out = C.website_input(cells, errors)
+    assert out["preapprovals"] == [{"type": "NEWS", "approval_no": "粤-1"}, {"type": "NONE"},
+                                   {"type": "EDUCATION", "approval_no": "粤-2"}]
+    assert out["access"]["ip_ranges"][1] == {"start_ip": "2.2.2.2", "end_ip": "2.2.2.2"}
+    assert "principal" not in out and not errors
+
+
+def test_seal_round_trip_and_binding():
+    token = crypto.seal("k", "p", b"secret", "job:1")
+    assert b"secret" not in token.encode()
+    assert crypto.open_sealed("k", "p", token, "job:1") == b"secret"
+    for args in (("k2", "p", token, "job:1"), ("k", "p2", token, "job:1"), ("k", "p", token, "job:2"),
+                 ("k", "p", token[:-4] + "AAAA", "job:1"), ("k", "p", "garbage", "job:1")):
+        with pytest.raises(crypto.SealError):
+            crypto.open_sealed(*args)
+
+
+def _sheet_with_rows(n: int, merged: bool = False) -> CalamineWorkbook:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = C.WEBSITE_SHEET
+    ws.append([c.key for c in C.WEBSITE_COLUMNS])
+    ws.append([c.label for c in C.WEBSITE_COLUMNS])
+    for r in range(n):
+        ws.append([f"S{r}", "网站", f"网站{r}"])
+    ws.append([])  # blank row
+    ws.append(["示例S9", "网站"])  # example row: skipped
+    if merged:
+        ws.append(["K1", "网站", "甲网站"])
+        ws.append(["", "网站", "乙网站"])
+        ws.merge_cells(start_row=ws.max_row - 1, start_column=1, end_row=ws.max_row, end_column=1)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return CalamineWorkbook.from_object(io.BytesIO(buf.getvalue()))
+
+
+def test_read_sheet_skips_blank_and_example_rows_fills_merges_and_limits_rows():
+    cols = [c.key for c in C.WEBSITE_COLUMNS]
+    rows = list(read_sheet(_sheet_with_rows(3, merged=True), C.WEBSITE_SHEET, cols, max_rows=10))
+    assert [r.row_no for r in rows] == [3, 4, 5, 8, 9]
+    assert rows[-1].cells[0] == "K1" and rows[-1].cells[2] == "乙网站"  # merged key applies to the block
+    with pytest.raises(TooManyRows):
+        list(read_sheet(_sheet_with_rows(5), C.WEBSITE_SHEET, cols, max_rows=4))
+
+
+def test_file_checks_without_a_database():
+    from services.importer.template import build_template
+
+    s = ImportSettings()
+    info = check_file(build_template(), s)
+    assert info.template_version == C.TEMPLATE_VERSION
+    assert info.columns[C.SUBJECT_SHEET] == [c.key for c in C.SUBJECT_COLUMNS]
+    with pytest.raises(FileRejected) as e:
+        check_file(b"PK\x03\x04" + b"\0" * 100, s)
+    assert e.value.status == 422
