@@ -485,3 +485,17 @@ async def test_the_session_cookie_is_secure_in_production(system: System):
                                                           "role": "provider", "captcha_id": cid, "captcha": "xy7z"})
         assert status == 201, body
         assert "Secure" in headers["Set-Cookie"] and "HttpOnly" in headers["Set-Cookie"]
+
+
+async def test_housekeeping_purges_expired_captchas_and_sessions(system):
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from services.filing.housekeeping import purge_expired
+
+    ctx = system.ctx("filing")
+    old = datetime.now(UTC) - timedelta(days=3)
+    cid = uuid.uuid4()
+    await ctx.pool.execute("INSERT INTO captchas (id, answer_hash, expires_at) VALUES ($1, 'x', $2)", cid, old)
+    await purge_expired(ctx)
+    assert await ctx.pool.fetchval("SELECT count(*) FROM captchas WHERE id = $1", cid) == 0
