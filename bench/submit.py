@@ -34,6 +34,8 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
 
+# PostgreSQL to use: TCP by default; e.g. ICP_BENCH_PG='postgresql://postgres@/?host=/var/run/postgresql'
+# for the Unix socket (both servers use the same DSN)
 PG = os.environ.get("ICP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 AMQP = os.environ.get("ICP_BENCH_AMQP", "amqp://guest:guest@127.0.0.1:5672")
 SECRET = "bench-secret-" + uuid.uuid4().hex
@@ -73,6 +75,12 @@ def floor_server(dsn: str, port: int) -> None:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def with_db(base: str, name: str) -> str:
+    """`base` (…/ or …?host=/socket/dir) pointed at database `name`."""
+    head, sep, query = base.partition("?")
+    return f"{head.rstrip('/')}/{name}{sep}{query}"
 
 
 def free_port() -> int:
@@ -216,12 +224,12 @@ async def bench(args) -> list[dict]:
     run = uuid.uuid4().hex[:8]
     db = f"icp_bench_{run}"
     vhost = f"icp_bench_{run}"
-    admin = await asyncpg.connect(f"{PG}/postgres")
+    admin = await asyncpg.connect(with_db(PG, "postgres"))
     await admin.execute(f'CREATE DATABASE "{db}"')
     await admin.close()
     rabbitmqctl("add_vhost", vhost)
     rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    dsn = f"{PG}/{db}"
+    dsn = with_db(PG, db)
     procs: list[subprocess.Popen] = []
     try:
         port, floor_port = free_port(), free_port()
@@ -273,7 +281,7 @@ async def bench(args) -> list[dict]:
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 p.kill()
-        admin = await asyncpg.connect(f"{PG}/postgres")
+        admin = await asyncpg.connect(with_db(PG, "postgres"))
         await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.close()
         with contextlib.suppress(Exception):

@@ -138,9 +138,11 @@ def _try(errors: list[FieldError], field: str, fn, *args, **kw):
 
 
 def check_principal(
-    p: Principal, path: str, errors: list[FieldError], today: dt.date, *, province: str = ""
+    p: Principal, path: str, errors: list[FieldError], today: dt.date, *, province: str = "", normalize: bool = False
 ) -> None:
-    _try(errors, f"{path}.id_number", v.validate_id_number, p.id_type, p.id_number)
+    number = _try(errors, f"{path}.id_number", v.validate_id_number, p.id_type, p.id_number)
+    if normalize and number is not None:
+        p.id_number = number
     if p.id_valid_from is None:
         _err(errors, f"{path}.id_valid_from", "必填项，不能为空")
     if p.id_valid_to is None:
@@ -158,14 +160,18 @@ def check_principal(
         _err(errors, f"{path}.{field}", message)
 
 
-def check_subject(s: Subject, errors: list[FieldError], today: dt.date, path: str = "subject") -> None:
+def check_subject(
+    s: Subject, errors: list[FieldError], today: dt.date, path: str = "subject", *, normalize: bool = False
+) -> None:
     if not codes.is_cert_type_allowed(s.nature, s.cert_type):
         if not s.cert_type:
             _err(errors, f"{path}.cert_type", "不能为空")
         else:
             _err(errors, f"{path}.cert_type", f"证件类型与主办单位性质（{codes.name_zh('unit_natures', s.nature)}）不符")
     else:
-        _try(errors, f"{path}.cert_number", v.validate_cert_number, s.cert_type, s.cert_number)
+        number = _try(errors, f"{path}.cert_number", v.validate_cert_number, s.cert_type, s.cert_number)
+        if normalize and number is not None:
+            s.cert_number = number
     region = _try(errors, f"{path}.province", v.validate_region, s.province, s.city, s.county or None)
     if region is not None:
         prov = codes.province_by_gb(s.province)
@@ -176,7 +182,7 @@ def check_subject(s: Subject, errors: list[FieldError], today: dt.date, path: st
             s.mail_address,
             province_name=prov["name_zh"] if prov else None,
         )
-    check_principal(s.principal, f"{path}.principal", errors, today, province=s.province)
+    check_principal(s.principal, f"{path}.principal", errors, today, province=s.province, normalize=normalize)
 
 
 def check_website(
@@ -187,6 +193,7 @@ def check_website(
     *,
     new_website: bool = True,
     today: dt.date | None = None,
+    normalize: bool = False,
 ) -> None:
     """Rules of one website. `subject` None (not entered yet, or invalid) skips the rules that
     depend on it (nature, principal consistency)."""
@@ -198,14 +205,17 @@ def check_website(
         _err(errors, f"{path}.domains", "新增网站只能填写一个域名")
     gov = nature == "GOVERNMENT"
     for j, d in enumerate(w.domains):
-        _try(errors, f"{path}.domains[{j}]", v.validate_domain, d, allow_gov_subdomain=gov)
+        # The field type admitted gov.cn sub-domains; everything else it checked already.
+        if not gov and d.endswith(".gov.cn"):
+            _try(errors, f"{path}.domains[{j}]", v.validate_domain, d)
     seen: set[str] = set()
     for j, d in enumerate(w.domains):
         if d in seen:
             _err(errors, f"{path}.domains[{j}]", "域名重复")
         seen.add(d)
-    for j, url in enumerate(w.home_urls):
-        _try(errors, f"{path}.home_urls[{j}]", v.validate_home_url, url, w.domains)
+    urls = [_try(errors, f"{path}.home_urls[{j}]", v.validate_home_url, url, w.domains) for j, url in enumerate(w.home_urls)]
+    if normalize and None not in urls:
+        w.home_urls = _dedupe(urls)
     if nature is not None and codes.is_personal_nature(nature):
         allowed = {r["code"] for r in codes.service_content_for_nature(nature)}
         for j, c in enumerate(w.service_content):
@@ -230,13 +240,15 @@ def check_website(
         _err(errors, f"{path}.principal", "必填项，不能为空（或选择同主体负责人）")
     else:
         province = subject.province if subject is not None else ""
-        check_principal(w.principal, f"{path}.principal", errors, today, province=province)
+        check_principal(w.principal, f"{path}.principal", errors, today, province=province, normalize=normalize)
         if subject is not None:
             sp, wp = subject.principal.model_dump(), w.principal.model_dump()
             for field, message in v.principal_consistency_errors(sp, wp):
                 _err(errors, f"{path}.principal.{field}", message)
     for j, r in enumerate(w.access.ip_ranges):
-        _try(errors, f"{path}.access.ip_ranges[{j}]", v.validate_ip_range, r.start_ip, r.end_ip)
+        rng = _try(errors, f"{path}.access.ip_ranges[{j}]", v.validate_ip_range, r.start_ip, r.end_ip)
+        if normalize and rng is not None:
+            r.start_ip, r.end_ip = rng.start.compressed, rng.end.compressed
     for j, loc in enumerate(w.access.server_locations):
         row = codes.get("provinces", loc)
         if row is not None and not row["filing_abbr"]:
@@ -253,17 +265,21 @@ def check_websites_together(websites: list[Website], errors: list[FieldError]) -
             domains.setdefault(d, i)
 
 
-def check_filing(data: FilingData, today: dt.date | None = None) -> list[FieldError]:
+def check_filing(data: FilingData, today: dt.date | None = None, *, normalize: bool = False) -> list[FieldError]:
     """Every cross-field rule of a first filing; an empty list means valid.
+
+    `normalize=True` also writes the normalised form of each value it validated into `data`
+    (certificate and ID numbers, home URLs, IP ranges): with no errors, `canonical(data,
+    copy=False, checked=True)` then finishes the canonical form without validating again.
 
     Database rules (certificate, domain or mobile already filed, DOMAIN §5.10) are the
     filing service's (`services/filing/filings.py`), not this pure function's.
     """
     today = today or dt.date.today()
     errors: list[FieldError] = []
-    check_subject(data.subject, errors, today)
+    check_subject(data.subject, errors, today, normalize=normalize)
     for i, w in enumerate(data.websites):
-        check_website(w, i, data.subject, errors, today=today)
+        check_website(w, i, data.subject, errors, today=today, normalize=normalize)
     check_websites_together(data.websites, errors)
     return errors
 
@@ -292,48 +308,58 @@ def _dedupe(items: list) -> list:
     return list(dict.fromkeys(items))
 
 
-def canonical(data: FilingData) -> FilingData:
+def canonical(data: FilingData, *, copy: bool = True, checked: bool = False) -> FilingData:
     """A copy in canonical form, for storage and uniqueness checks; call only on data that passed
     `check_filing`. Certificate and ID numbers as the validators print them (upper case, org
     codes `XXXXXXXX-X`), home URLs without scheme, multi-selects without repeats, IP addresses
-    compressed, and a website principal that is "same as subject" stored as the flag alone."""
-    out = data.model_copy(deep=True)
+    compressed, and a website principal that is "same as subject" stored as the flag alone.
+    `copy=False` converts `data` in place (and returns it); `checked=True` trusts the values
+    `check_filing(..., normalize=True)` already normalised."""
+    out = data.model_copy(deep=True) if copy else data
     s = out.subject
-    s.cert_number = v.validate_cert_number(s.cert_type, s.cert_number)
-    s.principal.id_number = v.validate_id_number(s.principal.id_type, s.principal.id_number)
+    if not checked:
+        s.cert_number = v.validate_cert_number(s.cert_type, s.cert_number)
+        s.principal.id_number = v.validate_id_number(s.principal.id_type, s.principal.id_number)
     for w in out.websites:
-        w.home_urls = _dedupe([v.validate_home_url(u, w.domains) for u in w.home_urls])
+        if not checked:
+            w.home_urls = _dedupe([v.validate_home_url(u, w.domains) for u in w.home_urls])
         w.service_content = _dedupe(w.service_content)
         w.languages = _dedupe(w.languages)
         w.access.access_methods = _dedupe(w.access.access_methods)
         w.access.server_locations = _dedupe(w.access.server_locations)
-        for r in w.access.ip_ranges:
-            rng = v.validate_ip_range(r.start_ip, r.end_ip)
-            r.start_ip, r.end_ip = rng.start.compressed, rng.end.compressed
+        if not checked:
+            for r in w.access.ip_ranges:
+                rng = v.validate_ip_range(r.start_ip, r.end_ip)
+                r.start_ip, r.end_ip = rng.start.compressed, rng.end.compressed
         if w.principal_same_as_subject:
             w.principal = None
-        elif w.principal is not None:
+        elif w.principal is not None and not checked:
             w.principal.id_number = v.validate_id_number(w.principal.id_type, w.principal.id_number)
     return out
 
 
-def subject_key(s: Subject) -> tuple[str, str]:
+def subject_key(s: Subject, *, normalized: bool = False) -> tuple[str, str]:
     """Uniqueness key of a subject (DOMAIN §4.1): (certificate family, normalised number).
 
     The same organisation shows the same USCC on a business licence, a USCC certificate or an
     institution certificate, so every 18-character USCC is one family; organisation codes are
     another; the GB 11643 person numbers (ID card, residence permits) a third; anything else is
-    keyed by its certificate type.
+    keyed by its certificate type. `normalized`: `s.cert_number` is already in canonical form.
     """
-    try:
-        number = v.validate_cert_number(s.cert_type, s.cert_number)
-    except v.InvalidValue:
-        number = v.normalize_text(s.cert_number).upper()
+    if normalized:
+        number = s.cert_number
+    else:
+        try:
+            number = v.validate_cert_number(s.cert_type, s.cert_number)
+        except v.InvalidValue:
+            number = v.normalize_text(s.cert_number).upper()
     rule = v.CERT_NUMBER_RULES.get(s.cert_type, (None, None))[0]
     if rule in (v.NumberRule.RESIDENT_ID, v.NumberRule.HKMO_RESIDENCE_PERMIT, v.NumberRule.TW_RESIDENCE_PERMIT):
         return "PERSON_ID", number
     upper = number.upper()
     if len(upper) == 18 and not codes.is_personal_nature(s.nature):
+        if normalized and rule in (v.NumberRule.USCC, v.NumberRule.USCC_OR_REG_NO, v.NumberRule.ORG_CODE_OR_USCC):
+            return "USCC", upper  # validated as a USCC already
         try:
             v.validate_uscc(upper)
             return "USCC", upper

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from services.filing import applications
 from services.filing.applications import CorrectionIn
@@ -46,22 +47,22 @@ class ResubmitOut(BaseModel):
          roles=["provider", "bureau", "sponsor", "admin"], tags=TAGS)
 async def get_application(request: web.Request) -> dict:
     """备案申请详情"""
-    return await applications.application_detail(
+    return to_jsonable_python(await applications.application_detail(
         ctx(request), principal_of(request), request.match_info["application_id"]
-    )
+    ))
 
 
 @api.put("/applications/{application_id}", body=CorrectionIn, response=ApplicationDetail, roles=["provider"], tags=TAGS)
 async def correct_application(request: web.Request, body: CorrectionIn) -> dict:
     """更正被退回（核实退回/管局退回）的首次备案申请"""
-    return await applications.correct(
+    return to_jsonable_python(await applications.correct(
         ctx(request), request.match_info["application_id"], tenant_of(request), principal_of(request).user_id, body
-    )
+    ))
 
 
 @api.post("/applications/{application_id}/resubmit", response=ResubmitOut, roles=["provider"], tags=TAGS)
 async def resubmit_application(request: web.Request) -> dict:
     """重新提交：版本号加一，状态回到待核实"""
-    return await applications.resubmit(
+    return to_jsonable_python(await applications.resubmit(
         ctx(request), request.match_info["application_id"], tenant_of(request), principal_of(request).user_id
-    )
+    ))

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_jsonable_python
 
 from services.filing import entry
 from shared.filing_data import FilingData
@@ -109,19 +110,19 @@ def _who(request: web.Request) -> tuple[str, str]:
 @api.get("/drafts/current", response=DraftOut, roles=["provider"], tags=TAGS)
 async def current_draft(request: web.Request) -> dict:
     """当前操作员未完成的代为录入草稿（没有时 404）"""
-    return await entry.current_draft(ctx(request), *_who(request))
+    return to_jsonable_python(await entry.current_draft(ctx(request), *_who(request)))
 
 
 @api.post("/drafts", response=DraftOut, roles=["provider"], status=201, tags=TAGS)
 async def start_draft(request: web.Request) -> dict:
     """开始代为录入；已有未完成的草稿时 409，返回其 draft_id 与 summary（继续录入或删除后重新录入）"""
-    return await entry.start_draft(ctx(request), *_who(request))
+    return to_jsonable_python(await entry.start_draft(ctx(request), *_who(request)))
 
 
 @api.get("/drafts/{draft_id}", response=DraftOut, roles=["provider"], tags=TAGS)
 async def get_draft(request: web.Request) -> dict:
     """草稿全部信息（第四步：主体与网站浏览），含当前校验错误"""
-    return await entry.get_draft(ctx(request), request.match_info["draft_id"], *_who(request))
+    return to_jsonable_python(await entry.get_draft(ctx(request), request.match_info["draft_id"], *_who(request)))
 
 
 @api.delete("/drafts/{draft_id}", roles=["provider"], status=204, tags=TAGS)
@@ -134,7 +135,8 @@ async def delete_draft(request: web.Request) -> web.Response:
 @api.put("/drafts/{draft_id}/subject", body=SubjectStep, response=DraftOut, roles=["provider"], tags=TAGS)
 async def put_subject(request: web.Request, body: SubjectStep) -> dict:
     """第一步（及第四步修改）：保存主体信息"""
-    return await entry.put_subject(ctx(request), request.match_info["draft_id"], *_who(request), body.model_extra or {})
+    out = await entry.put_subject(ctx(request), request.match_info["draft_id"], *_who(request), body.model_extra or {})
+    return to_jsonable_python(out)
 
 
 @api.post("/drafts/{draft_id}/websites", body=WebsiteStep, response=DraftOut, roles=["provider"], status=201, tags=TAGS)
@@ -143,7 +145,7 @@ async def add_website(request: web.Request, body: WebsiteStep) -> dict:
     out, _ = await entry.save_website(
         ctx(request), request.match_info["draft_id"], *_who(request), body.model_extra or {}
     )
-    return out
+    return to_jsonable_python(out)
 
 
 @api.put("/drafts/{draft_id}/websites/{website_id}", body=WebsiteStep, response=DraftOut, roles=["provider"], tags=TAGS)
@@ -153,30 +155,31 @@ async def put_website(request: web.Request, body: WebsiteStep) -> dict:
         ctx(request), request.match_info["draft_id"], *_who(request), body.model_extra or {},
         website_id=request.match_info["website_id"],
     )
-    return out
+    return to_jsonable_python(out)
 
 
 @api.delete("/drafts/{draft_id}/websites/{website_id}", response=DraftOut, roles=["provider"], tags=TAGS)
 async def delete_website(request: web.Request) -> dict:
     """删除草稿中的一个网站"""
-    return await entry.delete_website(
+    return to_jsonable_python(await entry.delete_website(
         ctx(request), request.match_info["draft_id"], *_who(request), request.match_info["website_id"]
-    )
+    ))
 
 
 @api.put("/drafts/{draft_id}/step", body=StepIn, response=DraftOut, roles=["provider"], tags=TAGS)
 async def put_step(request: web.Request, body: StepIn) -> dict:
     """第三步的回答：是否还开办其他网站（false 进入第四步）"""
-    return await entry.set_step(ctx(request), request.match_info["draft_id"], *_who(request), body.another_website)
+    out = await entry.set_step(ctx(request), request.match_info["draft_id"], *_who(request), body.another_website)
+    return to_jsonable_python(out)
 
 
 @api.post("/drafts/{draft_id}/submit", response=CompletionOut, roles=["provider"], status=201, tags=TAGS)
 async def submit_draft(request: web.Request) -> dict:
     """提交：创建主办者账号、主体、网站、接入与首次备案申请（待核实）；返回第五步完成信息"""
-    return await entry.submit_draft(ctx(request), request.match_info["draft_id"], *_who(request))
+    return to_jsonable_python(await entry.submit_draft(ctx(request), request.match_info["draft_id"], *_who(request)))
 
 
 @api.post("/filings", body=FilingData, response=CompletionOut, roles=["provider"], status=201, tags=TAGS)
 async def create_filing(request: web.Request, body: FilingData) -> dict:
     """一次请求提交完整的首次备案（相当于填写完成的代为录入向导）"""
-    return await entry.submit_filing(ctx(request), *_who(request), body)
+    return to_jsonable_python(await entry.submit_filing(ctx(request), *_who(request), body))

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from services.filing import records
 from services.filing.records import HistoryQuery, SubjectQuery, WebsiteQuery
@@ -123,30 +124,30 @@ class AuditList(BaseModel):
 @api.get("/subjects", query=SubjectQuery, response=SubjectList, roles=ROLES, tags=TAGS)
 async def list_subjects(request: web.Request, query: SubjectQuery) -> dict:
     """主体列表（组合条件；无条件时列出本接入服务提供者的全部主体）"""
-    return await records.list_subjects(ctx(request), principal_of(request), query)
+    return to_jsonable_python(await records.list_subjects(ctx(request), principal_of(request), query))
 
 
 @api.get("/subjects/{subject_id}", response=SubjectDetail, roles=ROLES, tags=TAGS)
 async def get_subject(request: web.Request) -> dict:
     """主体详情"""
-    return await records.subject_detail(ctx(request), principal_of(request), request.match_info["subject_id"])
+    return to_jsonable_python(await records.subject_detail(ctx(request), principal_of(request), request.match_info["subject_id"]))
 
 
 @api.get("/subjects/{subject_id}/history", query=HistoryQuery, response=AuditList, roles=ROLES, tags=TAGS)
 async def subject_history(request: web.Request, query: HistoryQuery) -> dict:
     """主体、其网站与申请的变更记录（谁、何时、改了什么）"""
-    return await records.subject_history(
+    return to_jsonable_python(await records.subject_history(
         ctx(request), principal_of(request), request.match_info["subject_id"], query
-    )
+    ))
 
 
 @api.get("/websites", query=WebsiteQuery, response=WebsiteList, roles=ROLES, tags=TAGS)
 async def list_websites(request: web.Request, query: WebsiteQuery) -> dict:
     """网站列表（组合条件；无条件时列出本接入服务提供者的全部网站）"""
-    return await records.list_websites(ctx(request), principal_of(request), query)
+    return to_jsonable_python(await records.list_websites(ctx(request), principal_of(request), query))
 
 
 @api.get("/websites/{website_id}", response=WebsiteDetail, roles=ROLES, tags=TAGS)
 async def get_website(request: web.Request) -> dict:
     """网站详情"""
-    return await records.website_detail(ctx(request), principal_of(request), request.match_info["website_id"])
+    return to_jsonable_python(await records.website_detail(ctx(request), principal_of(request), request.match_info["website_id"]))

@@ -11,6 +11,7 @@ from services.filing import (
     api_entry,
     api_records,
     batch,
+    housekeeping,
     outcomes,
 )
 from services.filing.api import api
@@ -37,4 +38,5 @@ def service() -> ServiceDef:
         api=api,
         handlers=handlers,
         migrations=Path(__file__).parent / "migrations",
+        background=[housekeeping.housekeeping_loop],
     )

@@ -393,7 +393,8 @@ async def submit_draft(ctx: ServiceContext, draft_id: str, provider_id: str, ope
             {"subject": data["subject"], "websites": [w["data"] for w in data["websites"]]}
         )
         created = await filings.create_first_filing(
-            conn, provider_id=provider_id, data=filing, actor=operator_id, source="entry", outbox=ctx.outbox
+            conn, provider_id=provider_id, data=filing, actor=operator_id, source="entry", outbox=ctx.outbox,
+            savepoint=False,
         )
         await conn.execute(
             "UPDATE drafts SET status = 'SUBMITTED', application_id = $2, updated_at = now() WHERE id = $1",
@@ -404,10 +405,11 @@ async def submit_draft(ctx: ServiceContext, draft_id: str, provider_id: str, ope
 
 
 async def submit_filing(ctx: ServiceContext, provider_id: str, operator_id: str, data: FilingData) -> dict:
-    """`POST /filings`: a completed wizard in one request."""
-    async with transaction(ctx.pool) as conn:
+    """`POST /filings`: a completed wizard in one request (one statement, no explicit transaction)."""
+    async with ctx.pool.acquire() as conn:
         created = await filings.create_first_filing(
-            conn, provider_id=provider_id, data=data, actor=operator_id, source="entry", outbox=ctx.outbox
+            conn, provider_id=provider_id, data=data, actor=operator_id, source="entry", outbox=ctx.outbox,
+            savepoint=False,
         )
     return completion(created)
 

@@ -1,13 +1,13 @@
-"""The core of a first filing (首次备案): checks, database rules, one transaction of inserts.
+"""The core of a first filing (首次备案): checks, database rules, one statement of inserts.
 
 `create_first_filing` is called by the entry wizard's submit (`entry.py`), by
 `POST /api/filing/filings` (the API equivalent of a completed wizard) and by the importer's
-batch command handler (`batch.py`). It runs in the caller's transaction, inside a savepoint of
-its own, so a refused filing leaves the caller's transaction usable (the importer creates a
-chunk of filings in one transaction).
+batch command handler (`batch.py`, which creates a chunk of filings in one transaction: a
+refused filing there leaves the chunk's transaction usable, see `savepoint`).
 
-Database rules (DOMAIN §5.10), checked up front in one query and enforced under concurrency by
-partial unique indexes (migration 020):
+Database rules (DOMAIN §5.10), checked in the same statement that inserts (nothing is
+inserted when one fails) and enforced under concurrency by partial unique indexes
+(migration 020), a lost race answering like the check:
 - certificate already filed (live subject with the same certificate family + number) → 409,
   "use 新增网站";
 - a domain already filed or in an application in progress → 409 naming the filing number;
@@ -27,9 +27,11 @@ import asyncpg
 from pydantic import ValidationError
 
 from services.filing import audit
-from services.filing.sponsors import create_sponsor_account
-from shared import codes
+from shared import codes, logs
 from shared import validate as v
+from shared.auth import generate_password, generate_username, hash_generated_password
+from shared.bus import encode, headers_of
+from shared.contracts import Envelope, spec_of
 from shared.contracts.filing import (
     AccessSnapshot,
     ApplicationSubmitted,
@@ -49,7 +51,7 @@ from shared.filing_data import (
     subject_key,
     website_principal,
 )
-from shared.outbox import Outbox
+from shared.outbox import Outbox, notify_channel
 from shared.web import Problem
 
 LIVE_EXCLUDED = ("CANCELLED", "WITHDRAWN")  # statuses that release a certificate, domain or mobile
@@ -108,12 +110,17 @@ def _invalid(errors: list[FieldError]) -> FilingError:
     return FilingError(422, f"{first['field']}：{first['message']}{more}", errors=errors)
 
 
-def validate_filing(data: FilingData, today: dt.date | None = None) -> FilingData:
+def validate_filing(data: FilingData, today: dt.date | None = None, *, copy: bool = True) -> FilingData:
     """check_filing, then the canonical form; 422 with every error."""
-    errors = check_filing(data, today)
+    if copy:
+        errors = check_filing(data, today)
+        if errors:
+            raise _invalid(errors)
+        return canonical(data)
+    errors = check_filing(data, today, normalize=True)
     if errors:
         raise _invalid(errors)
-    return canonical(data)
+    return canonical(data, copy=False, checked=True)
 
 
 # ---------------------------------------------------------------- database rules
@@ -160,6 +167,8 @@ async def check_database_rules(
 
 
 def conflict_error(rows, mobiles: dict[str, str], domain_paths: dict[str, str]) -> FilingError:
+    """The refusal for conflicting rows (kind cert / domain / mobile): 409 when the certificate or
+    a domain is taken (naming the filing number, or "in progress"), else 422 for a mobile."""
     errors: list[FieldError] = []
     conflicts: list[dict[str, Any]] = []
     status = 422
@@ -197,6 +206,8 @@ def conflict_error(rows, mobiles: dict[str, str], domain_paths: dict[str, str]) 
 
 
 def _display(ascii_domain: str) -> str:
+    if "xn--" not in ascii_domain:
+        return ascii_domain
     try:
         return v.validate_domain(ascii_domain, allow_gov_subdomain=True).unicode
     except v.InvalidValue:
@@ -314,8 +325,9 @@ def version_payload(data: FilingData, subject_id: str, website_ids: list[str]) -
 
 
 def subject_row(data: FilingData) -> dict[str, Any]:
+    """The subject's columns; `data` in canonical form."""
     s = data.subject
-    family, number = subject_key(s)
+    family, number = subject_key(s, normalized=True)
     return {
         "nature": s.nature,
         "cert_type": s.cert_type,
@@ -358,19 +370,38 @@ def access_row(w: Website) -> dict[str, Any]:
 
 
 def domain_rows(w: Website, website_id: str, subject_id: str, status: str = "PENDING") -> list[dict[str, Any]]:
-    out = []
-    for j, d in enumerate(w.domains):
-        out.append(
-            {"website_id": website_id, "subject_id": subject_id, "position": j, "ascii": d,
-             "unicode": _display(d), "status": status}
-        )
-    return out
+    return [
+        {"website_id": website_id, "subject_id": subject_id, "position": j, "ascii": d, "unicode": _display(d),
+         "status": status}
+        for j, d in enumerate(w.domains)
+    ]
 
 
-# One statement inserts the subject, its mobiles, websites, domains, accesses, the application,
-# its first version, its status history and the audit entries: one round trip for all rows.
+# One statement checks the database rules and, when nothing conflicts, inserts the sponsor
+# account, the subject, its mobiles, websites, domains, accesses, the application, its first
+# version, its status history, the audit entries and the outbox row (with the relay's NOTIFY):
+# one round trip for a whole filing, atomic even outside a transaction.
 _INSERT_FILING_SQL = """
 WITH p AS (SELECT $1::jsonb AS j),
+conflicts AS (
+  SELECT 'cert' AS kind, s.cert_number AS key, s.id AS subject_id, s.subject_no AS number, s.status AS status
+    FROM subjects s
+   WHERE s.cert_family = $2 AND s.cert_number = $3 AND s.status <> ALL($6::text[])
+  UNION ALL
+  SELECT 'mobile', m.mobile, m.subject_id, NULL, NULL
+    FROM subject_mobiles m WHERE m.mobile = ANY($4::text[]) AND m.active
+  UNION ALL
+  SELECT 'domain', d.ascii, d.subject_id, w.website_no, d.status
+    FROM domains d JOIN websites w ON w.id = d.website_id
+   WHERE d.ascii = ANY($5::text[]) AND d.status <> ALL($6::text[])
+),
+go AS (SELECT p.j FROM p WHERE NOT EXISTS (SELECT 1 FROM conflicts)),
+sponsor AS (
+  INSERT INTO users (id, username, password_hash, role, provider_id, display_name, created_by)
+  SELECT (p.j->'subject'->>'sponsor_user_id')::uuid, p.j->>'sponsor_username', $7, 'sponsor', p.j->>'provider_id',
+         p.j->'subject'->>'name', p.j->>'actor'
+  FROM go AS p
+),
 subject AS (
   INSERT INTO subjects (id, provider_id, sponsor_user_id, nature, cert_type, cert_family, cert_number, name,
                         cert_address, province, city, county, mail_address, investor_or_superior, remark,
@@ -378,7 +409,7 @@ subject AS (
   SELECT x.id, x.provider_id, x.sponsor_user_id, x.nature, x.cert_type, x.cert_family, x.cert_number, x.name,
          x.cert_address, x.province, x.city, x.county, x.mail_address, x.investor_or_superior, x.remark,
          x.principal, 'PENDING', x.filing_method, x.source, x.import_job_id, x.actor, x.at, x.at
-  FROM p, jsonb_to_record(p.j->'subject') AS x(
+  FROM go AS p, jsonb_to_record(p.j->'subject') AS x(
          id uuid, provider_id text, sponsor_user_id uuid, nature text, cert_type text, cert_family text,
          cert_number text, name text, cert_address text, province text, city text, county text,
          mail_address text, investor_or_superior text, remark text, principal jsonb, filing_method text,
@@ -386,7 +417,7 @@ subject AS (
 ),
 mobiles AS (
   INSERT INTO subject_mobiles (subject_id, mobile)
-  SELECT (p.j->>'subject_id')::uuid, m FROM p, jsonb_array_elements_text(p.j->'mobiles') AS m
+  SELECT (p.j->>'subject_id')::uuid, m FROM go AS p, jsonb_array_elements_text(p.j->'mobiles') AS m
 ),
 site AS (
   INSERT INTO websites (id, subject_id, provider_id, position, service_type, name, home_urls, service_content,
@@ -396,7 +427,7 @@ site AS (
          x.service_content, x.preapprovals, x.needs_preapproval, x.languages, x.remark,
          x.principal_same_as_subject, x.principal, 'PENDING', p.j->>'actor', (p.j->>'at')::timestamptz,
          (p.j->>'at')::timestamptz
-  FROM p, jsonb_to_recordset(p.j->'websites') AS x(
+  FROM go AS p, jsonb_to_recordset(p.j->'websites') AS x(
          id uuid, position int, service_type text, name text, home_urls jsonb, service_content jsonb,
          preapprovals jsonb, needs_preapproval boolean, languages jsonb, remark text,
          principal_same_as_subject boolean, principal jsonb)
@@ -404,16 +435,16 @@ site AS (
 dom AS (
   INSERT INTO domains (website_id, subject_id, position, ascii, unicode, status, created_at)
   SELECT x.website_id, x.subject_id, x.position, x.ascii, x.unicode, 'PENDING', (p.j->>'at')::timestamptz
-  FROM p, jsonb_to_recordset(p.j->'domains') AS x(website_id uuid, subject_id uuid, position int, ascii text,
-                                                 unicode text)
+  FROM go AS p, jsonb_to_recordset(p.j->'domains') AS x(website_id uuid, subject_id uuid, position int,
+                                                       ascii text, unicode text)
 ),
 acc AS (
   INSERT INTO accesses (website_id, subject_id, provider_id, access_methods, ip_ranges, server_locations, status,
                         created_by, created_at, updated_at)
   SELECT x.website_id, (p.j->>'subject_id')::uuid, p.j->>'provider_id', x.access_methods, x.ip_ranges,
          x.server_locations, 'PENDING', p.j->>'actor', (p.j->>'at')::timestamptz, (p.j->>'at')::timestamptz
-  FROM p, jsonb_to_recordset(p.j->'accesses') AS x(website_id uuid, access_methods jsonb, ip_ranges jsonb,
-                                                  server_locations jsonb)
+  FROM go AS p, jsonb_to_recordset(p.j->'accesses') AS x(website_id uuid, access_methods jsonb, ip_ranges jsonb,
+                                                        server_locations jsonb)
 ),
 app AS (
   INSERT INTO applications (id, type, status, version, subject_id, provider_id, province, filing_method, source,
@@ -424,25 +455,33 @@ app AS (
          p.j->'subject'->>'source', p.j->'subject'->>'import_job_id', (p.j->>'needs_preapproval')::boolean,
          (p.j->>'at')::timestamptz, (p.j->>'at')::timestamptz, p.j->>'actor', (p.j->>'at')::timestamptz,
          (p.j->>'at')::timestamptz
-  FROM p
+  FROM go AS p
 ),
 ver AS (
   INSERT INTO application_versions (application_id, version, payload, submitted_at, submitted_by)
-  SELECT (p.j->>'application_id')::uuid, 1, p.j->'version_payload', (p.j->>'at')::timestamptz, p.j->>'actor' FROM p
+  SELECT (p.j->>'application_id')::uuid, 1, p.j->'version_payload', (p.j->>'at')::timestamptz, p.j->>'actor'
+  FROM go AS p
 ),
 hist AS (
   INSERT INTO application_status_history (application_id, version, status, note, actor, at)
   SELECT (p.j->>'application_id')::uuid, 1, 'PENDING_VERIFICATION', '提交首次备案', p.j->>'actor',
-         (p.j->>'at')::timestamptz FROM p
+         (p.j->>'at')::timestamptz
+  FROM go AS p
 ),
 aud AS (
   INSERT INTO audit_log (entity, entity_id, subject_id, action, actor, provider_id, at, changes, request_id)
   SELECT x.entity, x.entity_id, x.subject_id, x.action, x.actor, x.provider_id, (p.j->>'at')::timestamptz,
          coalesce(x.changes, '{}'), x.request_id
-  FROM p, jsonb_to_recordset(p.j->'audit') AS x(entity text, entity_id uuid, subject_id uuid, action text,
-                                               actor text, provider_id text, changes jsonb, request_id text)
+  FROM go AS p, jsonb_to_recordset(p.j->'audit') AS x(entity text, entity_id uuid, subject_id uuid, action text,
+                                                    actor text, provider_id text, changes jsonb, request_id text)
+),
+ob AS (
+  INSERT INTO outbox (id, exchange, routing_key, body, headers)
+  SELECT $8::uuid, $9, $10, $11::bytea, $12::jsonb FROM go
 )
-SELECT 1
+SELECT kind, key, subject_id, number, status FROM conflicts
+UNION ALL
+SELECT 'ok', pg_notify($13, '')::text, NULL, NULL, NULL FROM go
 """
 
 
@@ -456,35 +495,68 @@ async def create_first_filing(
     import_job_id: str | None = None,
     sponsor: tuple[str, str] | None = None,
     outbox: Outbox | None = None,
+    savepoint: bool = True,
     today: dt.date | None = None,
 ) -> CreatedFiling:
-    """Create a first filing in the caller's transaction (inside a savepoint of its own).
+    """Create a first filing on `conn`: one statement, atomic even without a transaction.
 
     Validates (`check_filing`, 422), applies the database rules (409/422, see the module doc),
     creates the sponsor account (`sponsor` = (username, password_hash) precomputed by the
-    importer; None → generated here, the plaintext password returned once), the subject,
-    websites, domains, access records, the application (FIRST_FILING, PENDING_VERIFICATION,
-    version 1) with its snapshot, the audit entries and the outbox event
-    `filing.application.submitted` (ID numbers masked, no password).
-    Raises FilingError (a `Problem`) when refused; nothing is left written then.
+    importer; None → generated here like `sponsors.create_sponsor_account`, the plaintext
+    password returned once), the subject, websites, domains, access records, the application
+    (FIRST_FILING, PENDING_VERIFICATION, version 1) with its snapshot, the audit entries and the
+    outbox event `filing.application.submitted` (ID numbers masked, no password).
+
+    Raises FilingError (a `Problem`) when refused; nothing is written then. A concurrent filing
+    of the same domain, certificate or mobile loses on a unique index: with `savepoint` (the
+    default) that leaves the caller's transaction usable (the importer's chunk); without it
+    (a caller that abandons its transaction on any refusal, or has none) it costs two round
+    trips less. `data` is put in canonical form in place.
     """
-    data = validate_filing(data, today)
+    data = validate_filing(data, today, copy=False)
     outbox = outbox or Outbox("filing")
-    try:
-        async with conn.transaction():  # a savepoint when the caller has a transaction open
-            await check_database_rules(conn, data)
+    for attempt in range(3):
+        try:
+            if savepoint and conn.is_in_transaction():
+                async with conn.transaction():
+                    return await _insert(
+                        conn, provider_id=provider_id, data=data, actor=actor, source=source,
+                        import_job_id=import_job_id, sponsor=sponsor, outbox=outbox,
+                    )
             return await _insert(
                 conn, provider_id=provider_id, data=data, actor=actor, source=source,
                 import_job_id=import_job_id, sponsor=sponsor, outbox=outbox,
             )
-    except asyncpg.UniqueViolationError as e:
-        race = e
-    # Lost a race to a concurrent filing: report it as the up-front check would have.
-    if race.constraint_name == "users_username":
-        raise FilingError(409, "主办者用户名已存在，请更换", errors=[{"field": "sponsor.username", "message": "用户名已存在"}])
-    async with conn.transaction():
-        await check_database_rules(conn, data)
-    raise FilingError(409, "备案信息与其他正在提交的备案冲突，请刷新后重试")
+        except asyncpg.UniqueViolationError as e:
+            retry = (
+                e.constraint_name == "users_username"
+                and sponsor is None
+                and attempt < 2
+                and (not conn.is_in_transaction() or savepoint)
+            )
+            if not retry:  # lost a race: the other filing is necessarily still in progress
+                raise race_error(e, data) from None
+    raise AssertionError("unreachable")
+
+
+def race_error(e: asyncpg.UniqueViolationError, data: FilingData) -> FilingError:
+    """The refusal for a unique index violated by a concurrent filing, built from the violation."""
+    key = ""
+    detail = getattr(e, "detail", "") or ""
+    if "=(" in detail:
+        key = detail.split("=(", 1)[1].rsplit(")", 1)[0]
+    constraint = e.constraint_name or ""
+    if constraint == "domains_live":
+        paths = {d: f"websites[{i}].domains[{j}]" for i, w in enumerate(data.websites) for j, d in enumerate(w.domains)}
+        return conflict_error([{"kind": "domain", "key": key, "number": None}], {}, paths)
+    if constraint == "subjects_cert_live":
+        return conflict_error([{"kind": "cert", "key": key, "number": None}], {}, {})
+    if constraint == "subject_mobiles_live":
+        return conflict_error([{"kind": "mobile", "key": key, "number": None}], principal_mobiles(data), {})
+    if constraint == "users_username":
+        return FilingError(409, "主办者用户名已存在，请更换后重试",
+                           errors=[{"field": "sponsor.username", "message": "用户名已存在"}])
+    return FilingError(409, "备案信息与其他正在提交的备案冲突，请刷新后重试")
 
 
 async def _insert(
@@ -499,28 +571,22 @@ async def _insert(
     outbox: Outbox,
 ) -> CreatedFiling:
     s = data.subject
-    if sponsor is None:
-        account = await create_sponsor_account(conn, provider_id=provider_id, display_name=s.name, created_by=actor)
-        sponsor_id, username, password = str(account.user_id), account.username, account.password
+    if sponsor is None:  # as services/filing/sponsors.py:create_sponsor_account does, in the one statement
+        username, password = generate_username(), generate_password()
+        pw_hash = hash_generated_password(password)
     else:
-        username, pw_hash = sponsor
-        sponsor_id = str(
-            await conn.fetchval(
-                """INSERT INTO users (username, password_hash, role, provider_id, display_name, created_by)
-                   VALUES ($1, $2, 'sponsor', $3, $4, $5) RETURNING id""",
-                username, pw_hash, provider_id, s.name, actor,
-            )
-        )
-        password = None
+        (username, pw_hash), password = sponsor, None
+    sponsor_id = str(uuid.uuid4())
     now = dt.datetime.now(dt.UTC)
     subject_id = str(uuid.uuid4())
     application_id = str(uuid.uuid4())
     website_ids = [str(uuid.uuid4()) for _ in data.websites]
     pre_types = preapproval_types(data)
     websites, domains, accesses = [], [], []
+    srow = subject_row(data)
     audit_entries = [
         audit.Entry("subject", subject_id, "create", actor, subject_id, provider_id,
-                    {**subject_row(data), "sponsor_user_id": sponsor_id, "sponsor_username": username}),
+                    {**srow, "sponsor_user_id": sponsor_id, "sponsor_username": username}),
     ]
     for i, (w, wid) in enumerate(zip(data.websites, website_ids, strict=True)):
         row = website_row(w, i)
@@ -543,8 +609,9 @@ async def _insert(
         "actor": actor,
         "at": now.isoformat(),
         "needs_preapproval": bool(pre_types),
+        "sponsor_username": username,
         "subject": {
-            **subject_row(data), "id": subject_id, "provider_id": provider_id, "sponsor_user_id": sponsor_id,
+            **srow, "id": subject_id, "provider_id": provider_id, "sponsor_user_id": sponsor_id,
             "filing_method": "PROXY", "source": source, "import_job_id": import_job_id, "actor": actor,
             "at": now.isoformat(),
         },
@@ -555,13 +622,22 @@ async def _insert(
         "version_payload": version_payload(data, subject_id, website_ids),
         "audit": [e.row() for e in audit_entries],
     }
-    await conn.execute(_INSERT_FILING_SQL, params)
     event = submitted_event(
         application_id=application_id, version=1, type_="FIRST_FILING", provider_id=provider_id, data=data,
         subject_id=subject_id, website_ids=website_ids, submitted_at=now, submitted_by=actor, source=source,
         import_job_id=import_job_id,
     )
-    env = await outbox.add(conn, event, provider_id=provider_id)
+    env, outbox_params = outbox_row(outbox, event, provider_id=provider_id)
+    family, number = srow["cert_family"], srow["cert_number"]
+    mobiles = principal_mobiles(data)
+    domain_paths = {d: f"websites[{i}].domains[{j}]" for i, w in enumerate(data.websites) for j, d in enumerate(w.domains)}
+    rows = await conn.fetch(
+        _INSERT_FILING_SQL, params, family, number, list(mobiles), list(domain_paths), list(LIVE_EXCLUDED), pw_hash,
+        *outbox_params,
+    )
+    conflicts = [r for r in rows if r["kind"] != "ok"]
+    if conflicts:  # nothing was written
+        raise conflict_error(conflicts, mobiles, domain_paths)
     return CreatedFiling(
         application_id=application_id,
         subject_id=subject_id,
@@ -575,6 +651,23 @@ async def _insert(
         preapproval_types=pre_types,
         event_id=str(env.id),
     )
+
+
+def outbox_row(outbox: Outbox, payload, *, provider_id: str | None) -> tuple[Envelope, list[Any]]:
+    """The outbox row `Outbox.add` would write for `payload` (id, exchange, routing key, body,
+    headers) and the NOTIFY channel, so that the filing statement writes it itself — the same
+    row, published by the same relay (tests/unit/test_filing_rules.py checks they agree)."""
+    spec = spec_of(payload)
+    env = Envelope(
+        type=spec.type,
+        producer=outbox.service,
+        provider_id=provider_id,
+        correlation_id=logs.correlation_id.get() or logs.new_id(),
+        causation_id=logs.causation_id.get(),
+        payload=payload.model_dump(mode="json"),
+    )
+    return env, [env.id, outbox.prefix + spec.exchange, spec.type, encode(env), headers_of(env),
+                 notify_channel(outbox.schema)]
 
 
 # ---------------------------------------------------------------- reading a filing back

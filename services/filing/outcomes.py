@@ -20,7 +20,7 @@ import asyncpg
 import structlog
 
 from services.filing import audit
-from shared import codes
+from shared import codes, logs
 from shared.bus import MessageContext, PermanentError
 from shared.contracts.verification import (
     ApplicationApproved,
@@ -58,80 +58,86 @@ async def _application(conn: asyncpg.Connection, application_id: str, provider_i
     return app
 
 
-async def _history(conn, app, status: str, note: str, actor: str, at, message_id) -> None:
+# The application update, its status history row and its audit entry in one statement.
+_TRANSITION_SQL = """
+WITH upd AS (
+  UPDATE applications SET status = $2, status_at = $3, case_id = coalesce($4, case_id), updated_at = now(),
+         verify_opinion = CASE WHEN $9 THEN $10 ELSE verify_opinion END,
+         verified_by = CASE WHEN $9 THEN $6 ELSE verified_by END,
+         verified_at = CASE WHEN $9 THEN $3 ELSE verified_at END,
+         bureau_reason = CASE WHEN $11 THEN NULLIF($10, '') ELSE bureau_reason END,
+         decided_by = CASE WHEN $11 THEN $6 ELSE decided_by END,
+         decided_at = CASE WHEN $11 THEN $3 ELSE decided_at END
+   WHERE id = $1
+  RETURNING id
+),
+hist AS (
+  INSERT INTO application_status_history (application_id, version, status, note, actor, at, message_id)
+  SELECT $1, $12, $2, $5, $6, $3, $7 FROM upd
+)
+INSERT INTO audit_log (entity, entity_id, subject_id, action, actor, provider_id, changes, request_id)
+SELECT 'application', $1, $13, $8, $6, $14, $15::jsonb, $16 FROM upd
+"""
+
+
+async def _transition(
+    conn, app, mctx: MessageContext, *, status: str, at, case_id: str | None, note: str, actor: str, action: str,
+    verifier: bool = False, decider: bool = False, extra: dict | None = None,
+) -> None:
+    """Move the application to `status`: `verifier` records the note as the verification opinion
+    (核实意见), `decider` as the bureau's reason; history and audit in the same statement."""
+    changes = audit.scrub({"status": [app["status"], status], **(extra or {})})
     await conn.execute(
-        """INSERT INTO application_status_history (application_id, version, status, note, actor, at, message_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-        app["id"], app["version"], status, note, actor, at, message_id,
-    )
-
-
-async def _audit(conn, app, action: str, actor: str, changes: dict) -> None:
-    await audit.record(
-        conn,
-        [audit.Entry("application", str(app["id"]), action, actor, str(app["subject_id"]), app["provider_id"],
-                     {"status": [app["status"], changes.pop("status")], **changes})],
+        _TRANSITION_SQL,
+        app["id"], status, at, case_id, note, actor or ACTOR, mctx.envelope.id, action, verifier, note, decider,
+        app["version"], app["subject_id"], app["provider_id"], changes, logs.correlation_id.get(),
     )
 
 
 async def on_status_changed(p: ApplicationStatusChanged, mctx: MessageContext) -> None:
-    conn = mctx.conn
     if p.status not in INTERMEDIATE:
         if codes.is_valid("application_statuses", p.status):
             log.info("outcome.status_ignored", application_id=p.application_id, status=p.status)
             return  # e.g. a case opened (PENDING_VERIFICATION): nothing changes here
         raise PermanentError(f"status_changed carries an unknown status {p.status}")
-    app = await _application(conn, p.application_id, p.provider_id, p.version)
+    app = await _application(mctx.conn, p.application_id, p.provider_id, p.version)
     if app is None or p.status == app["status"]:
         return
     # The clocks of two services are compared only between two reports of the same producer.
     if app["status"] in INTERMEDIATE and p.changed_at < app["status_at"]:
         return
-    await conn.execute(
-        """UPDATE applications SET status = $2, status_at = $3, case_id = coalesce($4, case_id), updated_at = now()
-           WHERE id = $1""",
-        app["id"], p.status, p.changed_at, p.case_id,
+    # provider verification passed: the note is the verification opinion (核实意见)
+    verified = p.status == "SUBMITTED_TO_BUREAU" and app["status"] == "PENDING_VERIFICATION"
+    await _transition(
+        mctx.conn, app, mctx, status=p.status, at=p.changed_at, case_id=p.case_id, note=p.note,
+        actor=p.changed_by, action="status", verifier=verified,
+        extra={"verify_opinion": p.note} if verified else None,
     )
-    extra = {}
-    if p.status == "SUBMITTED_TO_BUREAU" and app["status"] == "PENDING_VERIFICATION":
-        # provider verification passed: the note is the verification opinion (核实意见)
-        await conn.execute(
-            "UPDATE applications SET verify_opinion = $2, verified_by = $3, verified_at = $4 WHERE id = $1",
-            app["id"], p.note, p.changed_by, p.changed_at,
-        )
-        extra = {"verify_opinion": p.note}
-    await _history(conn, app, p.status, p.note, p.changed_by, p.changed_at, mctx.envelope.id)
-    await _audit(conn, app, "status", p.changed_by or ACTOR, {"status": p.status, **extra})
 
 
 async def on_returned(p: ApplicationReturned, mctx: MessageContext) -> None:
-    conn = mctx.conn
-    app = await _application(conn, p.application_id, p.provider_id, p.version)
+    app = await _application(mctx.conn, p.application_id, p.provider_id, p.version)
     if app is None:
         return
-    await conn.execute(
-        """UPDATE applications SET status = 'VERIFY_RETURNED', status_at = $2, verify_opinion = $3, verified_by = $4,
-                  verified_at = $2, case_id = coalesce($5, case_id), updated_at = now() WHERE id = $1""",
-        app["id"], p.returned_at, p.opinion, p.returned_by, p.case_id,
+    await _transition(
+        mctx.conn, app, mctx, status="VERIFY_RETURNED", at=p.returned_at, case_id=p.case_id, note=p.opinion,
+        actor=p.returned_by, action="return", verifier=True, extra={"opinion": p.opinion},
     )
-    await _history(conn, app, "VERIFY_RETURNED", p.opinion, p.returned_by, p.returned_at, mctx.envelope.id)
-    await _audit(conn, app, "return", p.returned_by or ACTOR, {"status": "VERIFY_RETURNED", "opinion": p.opinion})
 
 
 async def on_rejected(p: ApplicationRejected, mctx: MessageContext) -> None:
-    conn = mctx.conn
-    app = await _application(conn, p.application_id, p.provider_id, p.version)
+    app = await _application(mctx.conn, p.application_id, p.provider_id, p.version)
     if app is None:
         return
-    await conn.execute(
-        """UPDATE applications SET status = 'REJECTED', status_at = $2, bureau_reason = $3, decided_by = $4,
-                  decided_at = $2, case_id = coalesce($5, case_id), updated_at = now() WHERE id = $1""",
-        app["id"], p.rejected_at, p.reason, p.rejected_by, p.case_id,
+    await _transition(
+        mctx.conn, app, mctx, status="REJECTED", at=p.rejected_at, case_id=p.case_id, note=p.reason,
+        actor=p.rejected_by, action="reject", decider=True, extra={"reason": p.reason, "stage": p.stage},
     )
-    await _history(conn, app, "REJECTED", p.reason, p.rejected_by, p.rejected_at, mctx.envelope.id)
-    await _audit(conn, app, "reject", p.rejected_by or ACTOR, {"status": "REJECTED", "reason": p.reason, "stage": p.stage})
 
 
+# Numbers and statuses of the subject, its websites, domains and accesses; the application, its
+# history and the audit entries: one statement. Returns how many of the numbered websites belong
+# to the subject (a mismatch is refused, and the savepoint undoes the statement).
 _APPROVE_SQL = """
 WITH numbers AS (
   SELECT x.website_id, x.website_no FROM jsonb_to_recordset($4::jsonb) AS x(website_id uuid, website_no text)
@@ -156,8 +162,26 @@ doms AS (
 ),
 accs AS (
   UPDATE accesses SET status = 'ACTIVE', updated_at = now() WHERE subject_id = $1 AND status = 'PENDING'
+),
+app AS (
+  UPDATE applications SET status = 'APPROVED', status_at = $3, decided_by = $6, decided_at = $3,
+         bureau_reason = NULLIF($7, ''), case_id = coalesce($8, case_id), updated_at = now()
+   WHERE id = $5
+),
+hist AS (
+  INSERT INTO application_status_history (application_id, version, status, note, actor, at, message_id)
+  VALUES ($5, $9, 'APPROVED', $7, $6, $3, $10)
+),
+aud AS (
+  INSERT INTO audit_log (entity, entity_id, subject_id, action, actor, provider_id, changes, request_id)
+  SELECT 'application', $5, $1, 'approve', $6, $11, jsonb_build_object('status', jsonb_build_array($12::text, 'APPROVED'), 'opinion', $7::text), $13
+  UNION ALL
+  SELECT 'subject', $1, $1, 'approve', $6, $11, jsonb_build_object('status', 'ACTIVE', 'subject_no', $2::text), $13
+  UNION ALL
+  SELECT 'website', s.id, $1, 'approve', $6, $11, jsonb_build_object('status', 'ACTIVE', 'website_no', s.website_no), $13
+    FROM sites s
 )
-SELECT id, website_no FROM sites
+SELECT count(*) FROM numbers n JOIN websites w ON w.id = n.website_id AND w.subject_id = $1
 """
 
 
@@ -168,38 +192,19 @@ async def on_approved(p: ApplicationApproved, mctx: MessageContext) -> None:
         return
     if p.subject_id and p.subject_id != str(app["subject_id"]):
         raise PermanentError(f"approval of {p.application_id} names subject {p.subject_id}, not {app['subject_id']}")
-    known = {
-        str(r["id"])
-        for r in await conn.fetch("SELECT id FROM websites WHERE subject_id = $1", app["subject_id"])
-    }
-    unknown = [n.website_id for n in p.websites if n.website_id not in known]
-    if unknown:
-        raise PermanentError(f"approval of {p.application_id} numbers websites of another subject: {unknown}")
-    await conn.execute(
-        """UPDATE applications SET status = 'APPROVED', status_at = $2, decided_by = $3, decided_at = $2,
-                  bureau_reason = NULLIF($4, ''), case_id = coalesce($5, case_id), updated_at = now() WHERE id = $1""",
-        app["id"], p.approved_at, p.approved_by, p.opinion, p.case_id,
-    )
-    numbered = await conn.fetch(
+    numbers = [{"website_id": n.website_id, "website_no": n.website_no} for n in p.websites]
+    for n in numbers:
+        try:
+            uuid.UUID(n["website_id"])
+        except ValueError:
+            raise PermanentError(f"approval of {p.application_id} numbers a website id that is not a UUID") from None
+    matched = await conn.fetchval(
         _APPROVE_SQL,
-        app["subject_id"],
-        p.subject_no,
-        p.approved_at,
-        [{"website_id": n.website_id, "website_no": n.website_no} for n in p.websites],
+        app["subject_id"], p.subject_no, p.approved_at, numbers, app["id"], p.approved_by or ACTOR, p.opinion,
+        p.case_id, app["version"], mctx.envelope.id, app["provider_id"], app["status"], logs.correlation_id.get(),
     )
-    await _history(conn, app, "APPROVED", p.opinion, p.approved_by, p.approved_at, mctx.envelope.id)
-    entries = [
-        audit.Entry("application", str(app["id"]), "approve", p.approved_by or ACTOR, str(app["subject_id"]),
-                    app["provider_id"], {"status": [app["status"], "APPROVED"], "opinion": p.opinion}),
-        audit.Entry("subject", str(app["subject_id"]), "approve", p.approved_by or ACTOR, str(app["subject_id"]),
-                    app["provider_id"], {"status": "ACTIVE", "subject_no": p.subject_no}),
-    ]
-    entries += [
-        audit.Entry("website", str(r["id"]), "approve", p.approved_by or ACTOR, str(app["subject_id"]),
-                    app["provider_id"], {"status": "ACTIVE", "website_no": r["website_no"]})
-        for r in numbered
-    ]
-    await audit.record(conn, entries)
+    if matched != len(numbers):
+        raise PermanentError(f"approval of {p.application_id} numbers websites of another subject")
 
 
 HANDLERS = (

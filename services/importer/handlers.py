@@ -49,10 +49,23 @@ async def on_job_accepted(payload: ImportJobAccepted, mctx: MessageContext) -> N
 # ---------------------------------------------------------------- upload
 
 
+def _checked(data: bytes, settings):
+    """check_file; any failure of the readers themselves (a Rust panic is a BaseException) is a
+    file we cannot read, never a 500."""
+    try:
+        return check_file(data, settings)
+    except FileRejected:
+        raise
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:
+        raise FileRejected(422, "文件内容无法读取（可能已损坏），请用 Excel 重新保存为 .xlsx 后上传") from None
+
+
 async def accept_upload(ctx: ServiceContext, *, provider_id: str, actor: str, filename: str, data: bytes):
     settings = import_settings()
     try:
-        info = await asyncio.to_thread(check_file, data, settings)
+        info = await asyncio.to_thread(_checked, data, settings)
     except FileRejected as e:
         raise Problem(e.status, e.message, errors=e.errors) from None
     job_id = uuid.uuid4()

@@ -102,8 +102,10 @@ async def claim(pool: asyncpg.Pool, me: str, s: ImportSettings) -> asyncpg.Recor
         )
 
 
-async def _heartbeat(pool: asyncpg.Pool, job_id: uuid.UUID, me: str, s: ImportSettings, task: asyncio.Task) -> None:
-    while True:
+async def _heartbeat(pool: asyncpg.Pool, job_id: uuid.UUID, me: str, s: ImportSettings, work: asyncio.Task) -> None:
+    """Renew the lease while `work` runs; when the lease is lost (expired and taken by another
+    worker), cancel `work`: the job is someone else's now."""
+    while not work.done():
         await asyncio.sleep(s.lease_seconds / 3)
         try:
             ok = await pool.fetchval(
@@ -114,9 +116,9 @@ async def _heartbeat(pool: asyncpg.Pool, job_id: uuid.UUID, me: str, s: ImportSe
         except Exception as e:  # the database is away: keep trying while the lease may still hold
             log.warning("import.heartbeat_failed", job_id=str(job_id), error=repr(e))
             continue
-        if not ok:
+        if not ok and not work.done():
             log.warning("import.lease_lost", job_id=str(job_id))
-            task.cancel()
+            work.cancel()
             return
 
 
@@ -173,23 +175,20 @@ async def purge(pool: asyncpg.Pool) -> int:
 
 
 async def run_job(ctx: ServiceContext, job: asyncpg.Record, me: str, s: ImportSettings) -> None:
-    task = asyncio.current_task()
-    assert task is not None
-    hb = asyncio.create_task(_heartbeat(ctx.pool, job["id"], me, s, task))
     log.info("import.job_started", job_id=str(job["id"]), attempt=job["attempts"], worker=me)
+    work = asyncio.create_task(process(ctx, job, me, s))
+    hb = asyncio.create_task(_heartbeat(ctx.pool, job["id"], me, s, work))
     try:
-        await process(ctx, job, me, s)
-    except asyncio.CancelledError:
-        if hb.done():  # cancelled because the lease was lost: another worker has the job
-            task.uncancel()
-            log.warning("import.job_abandoned", job_id=str(job["id"]))
-            return
-        raise
-    except Exception:
-        log.exception("import.job_crashed", job_id=str(job["id"]))
-        # leave the lease to expire: another attempt (bounded by max_attempts) starts again
+        await asyncio.wait({work})  # an outer cancellation (shutdown) raises here
+        if work.cancelled():
+            log.warning("import.job_abandoned", job_id=str(job["id"]))  # lease lost: another worker has it
+        elif work.exception() is not None:
+            # leave the lease to expire: another attempt (bounded by max_attempts) starts again
+            log.error("import.job_crashed", job_id=str(job["id"]), exc_info=work.exception())
     finally:
         hb.cancel()
+        if not work.done():
+            work.cancel()
 
 
 # ---------------------------------------------------------------- reading
@@ -225,8 +224,17 @@ def _produce(data: bytes, file_columns: dict[str, list[str]], s: ImportSettings,
         put(("end", None))
     except TooManyRows:
         put(("too_many", sheet))
-    except Exception as e:  # unreadable content: reported as a file error
+    except BaseException as e:  # unreadable content (a reader panic is a BaseException): a file error
         put(("crash", repr(e)[:300]))
+
+
+def _take(q: queue.Queue, thread: threading.Thread) -> tuple:
+    while True:
+        try:
+            return q.get(timeout=0.5)
+        except queue.Empty:
+            if not thread.is_alive() and q.empty():
+                return ("crash", "reader stopped")
 
 
 @dataclass
@@ -250,7 +258,7 @@ async def read_and_stage(ctx: ServiceContext, job: asyncpg.Record, data: bytes, 
     sidx = C.SUBJECT_IDX
     try:
         while True:
-            kind, batch = await loop.run_in_executor(None, q.get)
+            kind, batch = await loop.run_in_executor(None, _take, q, thread)
             if kind == "end":
                 break
             if kind == "too_many":
@@ -325,16 +333,29 @@ class Plan:
     websites: int = 0
     validated: int = 0
 
+    closed: list[tuple[int, list[dict], list[dict], int]] = field(default_factory=list)
+
     def flush(self) -> None:
+        """Close the current chunk; it is sealed once its hashes are ready (`seal`)."""
         if not self.items:
             return
         self.chunk_no += 1
-        body = json.dumps(self.items, ensure_ascii=False, separators=(",", ":")).encode()
-        sealed = crypto.seal(self.secret, SEAL_PURPOSE, body, f"{self.job_id}:{self.chunk_no}")
-        self.chunks.append(
-            (self.job_id, self.chunk_no, len(self.items), self.websites_in_chunk, sealed, self.refs)
-        )
+        self.closed.append((self.chunk_no, self.items, self.refs, self.websites_in_chunk))
         self.items, self.refs, self.websites_in_chunk = [], [], 0
+
+    def seal(self, wait: bool) -> None:
+        """Seal closed chunks whose password hashes are done (all of them when `wait`)."""
+        keep = []
+        for chunk_no, items, refs, websites in self.closed:
+            if not wait and not all(item["sponsor"][1].done() for item in items):
+                keep.append((chunk_no, items, refs, websites))
+                continue
+            for item in items:  # the hashes were computed on the hashing threads meanwhile
+                item["sponsor"][1] = item["sponsor"][1].result()
+            body = json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode()
+            sealed = crypto.seal(self.secret, SEAL_PURPOSE, body, f"{self.job_id}:{chunk_no}")
+            self.chunks.append((self.job_id, chunk_no, len(items), websites, sealed, refs))
+        self.closed = keep
 
 
 def _assess_one(key: str, s_row: int, s_cells: list[str], s_bad: list[str], websites: list, plan: Plan
@@ -412,6 +433,7 @@ def _assess_one(key: str, s_row: int, s_cells: list[str], s_bad: list[str], webs
 
 def _assess(group: list[tuple], plan: Plan, errors: list[RowError]) -> None:
     """Validate a batch of subjects with their websites and plan the clean ones (runs in a thread)."""
+    plan.seal(wait=False)
     accepted: list[tuple[FilingData, dict]] = []
     for key, s_row, s_cells, s_bad, websites in group:
         found, data = _assess_one(key, s_row, s_cells, s_bad, websites, plan)
@@ -431,12 +453,13 @@ def _assess(group: list[tuple], plan: Plan, errors: list[RowError]) -> None:
             username = generate_username()
         plan.usernames.add(username)
         creds.append((username, generate_password()))
-    hashes = list(_hash_pool.map(hash_generated_password, [p for _, p in creds]))
+    # PBKDF2 releases the GIL: hash on other cores while this thread goes on validating
+    hashes = [_hash_pool.submit(hash_generated_password, p) for _, p in creds]
     for (data, ref), (username, password), pw_hash in zip(accepted, creds, hashes, strict=True):
         n = len(data.websites)
         if plan.websites_in_chunk and plan.websites_in_chunk + n > plan.chunk_websites:
             plan.flush()
-        plan.items.append({"data": data.model_dump(mode="json"), "sponsor": [username, pw_hash]})
+        plan.items.append({"data": data.model_dump(mode="json"), "sponsor": [username, pw_hash]})  # hash: a future
         plan.refs.append(ref)
         plan.websites_in_chunk += n
         plan.subjects += 1
@@ -520,6 +543,7 @@ async def process(ctx: ServiceContext, job: asyncpg.Record, me: str, s: ImportSe
                 if sink.count or not plan.clean:
                     raise _Rejected
                 plan.flush()
+                plan.seal(wait=True)
                 if plan.chunks:
                     await conn.executemany(_INSERT_CHUNK, plan.chunks)
                 workbook = await loop.run_in_executor(None, plan.writer.finish)

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from services.verification.model import BUREAU_VISIBLE, STAGES, CaseQuery
+from services.verification.model import BUREAU_VISIBLE, CaseQuery
 
 CHINA = dt.timezone(dt.timedelta(hours=8))  # dates in filters are Beijing dates
 
@@ -176,7 +176,3 @@ async def set_status(conn: asyncpg.Connection, case_id: uuid.UUID, status: str, 
         args.append(v)
         sets.append(f"{k} = ${len(args)}")
     await conn.execute(f"UPDATE cases SET {', '.join(sets)} WHERE id = $1", *args)
-
-
-def stage_statuses(stage: str) -> tuple[str, ...]:
-    return STAGES[stage]

@@ -101,6 +101,9 @@ async def test_full_wizard_walk(system: System, tenant: Tenant):
     full = subject["principal"]["id_number"]
     assert "*" in masked and masked[:6] == full[:6] and full not in str(events[0])
     assert done["password"] not in str(events[0])
+    # the relay publishes it (the filing statement's NOTIFY wakes it)
+    await system.eventually(lambda: pool.fetchval(
+        "SELECT published_at IS NOT NULL FROM outbox WHERE id = $1::uuid", events[0]["id"]), limit=5)
     # audit trail
     status, hist = await tenant.call("GET", f"/subjects/{done['subject_id']}/history")
     assert status == 200 and {(h["entity"], h["action"]) for h in hist["items"]} >= {

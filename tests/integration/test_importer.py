@@ -356,7 +356,7 @@ async def test_valid_file_is_imported_with_credentials_for_the_uploader_only(sys
     assert rows[0][:4] == ("主体编号", "主办单位名称", "主办者用户名", "初始密码")
     creds = {row[0]: row for row in rows[1:]}
     assert set(creds) == {"S1", "S2", "P1"} and creds["P1"][1] == "王小明"
-    for key, name, username, password, _ in creds.values():
+    for _key, _name, username, password, _ in creds.values():
         user = await pool.fetchrow("SELECT password_hash, role, provider_id FROM users WHERE username = $1", username)
         assert user["role"] == "sponsor" and user["provider_id"] == pid
         assert verify_password(user["password_hash"], password)
@@ -541,7 +541,7 @@ async def test_workbook_saved_by_libreoffice_with_typed_cells_is_normalised(syst
     s2["cert_number"] = "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in s2["cert_number"])  # full-width
     w1 = website_row("S1")
     w1["domains"] = "  " + w1["domains"].upper() + " "
-    w2 = website_row("S2")
+    w2 = website_row("S2", name='="测试"&"科技官网"')  # a formula: its value, cached by LibreOffice, is read
     wb = load_workbook(io.BytesIO(filled([s1, s2], [w1, w2])))
     ws = wb[C.WEBSITE_SHEET]
     ws.insert_rows(5, 2)  # blank rows between websites
@@ -552,6 +552,11 @@ async def test_workbook_saved_by_libreoffice_with_typed_cells_is_normalised(syst
     body = await run_import(system, h, saved)
     assert body["status"] == "COMPLETED", body
     assert body["subjects_imported"] == 2 and body["rows_imported"] == 2
+    names = await system.ctx("filing").pool.fetch(
+        "SELECT w.name, s.name AS subject FROM websites w JOIN subjects s ON s.id = w.subject_id "
+        "WHERE s.import_job_id = $1", body["job_id"])
+    assert {r["name"] for r in names} == {"测试科技官网"}
+    assert s1["name"].strip("　") in {r["subject"] for r in names}  # full-width spaces trimmed
 
     # an 18-digit ID typed as a number in LibreOffice loses its last digits: an error naming the cell
     bad = subject_row("S1", principal_id_number=110105194912310021)

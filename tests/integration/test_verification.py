@@ -548,19 +548,7 @@ async def test_numbers_issued_elsewhere_are_adopted_and_continued(system: System
                                          {"website_id": new.website_id, "website_no": legacy + "-6"}]
 
 
-async def test_auto_review_rules(system: System):
-    assert auto_review.parse_rules(None) is None and auto_review.parse_rules("off") is None
-    rules = auto_review.parse_rules("verify=pass, decision=approve, after=0s, providers=a;b, provinces=BJ;310000")
-    assert rules.verify == "pass" and rules.decision == "approve" and rules.after == 0
-    assert rules.providers == ("a", "b") and rules.provinces == ("110000", "310000")
-    assert auto_review.parse_rules("decision=approve,after=500ms").after == 0.5
-    for bad in ("verify=maybe", "after=soon", "colour=red", "after=2s", "concurrency=0", "provinces=XX"):
-        try:
-            auto_review.parse_rules(bad)
-        except ValueError:
-            continue
-        raise AssertionError(f"{bad} accepted")
-
+async def test_auto_review_applies_the_same_transitions(system: System):
     pid = uid("p")
     plain, news = application(pid), application(pid, websites=[website(preapprovals=[{"type": "NEWS",
                                                                                         "approval_no": "1"}])])

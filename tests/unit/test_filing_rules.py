@@ -175,3 +175,40 @@ def test_audit_diff_and_scrub():
     assert audit.diff({"a": 1, "b": [1]}, {"a": 1, "b": [2], "c": None}) == {"b": [[1], [2]]}
     scrubbed = audit.scrub({"principal": {"id_number": "11010519491231002X", "name": "张三"}})
     assert scrubbed["principal"]["id_number"] == "110105********002X"
+
+
+async def test_outbox_row_is_the_row_outbox_add_writes():
+    """create_first_filing writes its event row itself (one statement): it must be Outbox.add's row."""
+    from shared import logs
+    from shared.contracts.filing import ProviderRegistered
+    from shared.outbox import Outbox
+
+    class Conn:
+        def __init__(self):
+            self.calls = []
+
+        async def execute(self, sql, *args):
+            self.calls.append((sql, args))
+
+    payload = ProviderRegistered(provider_id="p1", name="示例", province="BJ", registered_at=dt.datetime(2026, 1, 1))
+    outbox = Outbox("filing", exchange_prefix="x-")
+    conn = Conn()
+    token = logs.correlation_id.set("corr-1")
+    try:
+        env_a = await outbox.add(conn, payload, provider_id="p1")
+        env_b, row = filings.outbox_row(outbox, payload, provider_id="p1")
+    finally:
+        logs.correlation_id.reset(token)
+    sql = " ".join(c[0] for c in conn.calls)
+    args = [a for c in conn.calls for a in c[1]]  # one statement or two, the same values
+    assert "INSERT INTO outbox (id, exchange, routing_key, body, headers)" in sql and "pg_notify" in sql
+    import json
+
+    def body(raw):
+        out = json.loads(raw)
+        out.pop("id"), out.pop("occurred_at")
+        return out
+
+    assert list(args[1:3]) == row[1:3] and args[4] == row[4] and args[5] == row[5]
+    assert body(args[3]) == body(row[3])
+    assert env_a.type == env_b.type and env_a.correlation_id == env_b.correlation_id == "corr-1"

@@ -1,0 +1,237 @@
+"""Batch import end to end: upload an .xlsx of N website rows → job COMPLETED → credentials workbook
+downloaded; rows/s and the peak RSS of the importer process, beside the floor measured in the same
+run on the same file (a raw streaming read of the sheets + PostgreSQL COPY of the same rows).
+
+    .venv/bin/python bench/import.py [--rows 10000 100000] [--per-subject 2]
+
+The services run as child processes (`icp serve filing|verification|importer`, role all) on a
+throwaway database and RabbitMQ vhost of the local servers (127.0.0.1), removed afterwards. The
+importer's RSS is sampled every 100 ms. Workbooks are cached in /tmp (generation is not timed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aiohttp
+import asyncpg
+import psutil
+from openpyxl import Workbook
+from openpyxl.utils import quote_sheetname
+from openpyxl.workbook.defined_name import DefinedName
+from python_calamine_plus import CalamineWorkbook
+
+from bench.submit import free_port, rabbitmqctl, token, wait_http
+from services.importer import columns as C
+from shared import validate as v
+
+PG = os.environ.get("ICP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+AMQP = os.environ.get("ICP_BENCH_AMQP", "amqp://guest:guest@127.0.0.1:5672")
+
+
+# ------------------------------------------------------------------ the workbook
+
+
+def _uscc(i: int) -> str:
+    body = f"{i:08d}"
+    first17 = "91440300" + body + v.org_code_check_char(body)
+    return first17 + v.uscc_check_char(first17)
+
+
+def make_workbook(rows: int, per_subject: int) -> Path:
+    path = Path(f"/tmp/icp-bench-import-v2-{rows}-{per_subject}.xlsx")
+    if path.exists():
+        return path
+    first17 = "11010519800101123"
+    rid = first17 + v.resident_id_check_char(first17)
+    wb = Workbook(write_only=True)
+    subjects = (rows + per_subject - 1) // per_subject
+    ws_s = wb.create_sheet(C.SUBJECT_SHEET)
+    ws_s.append([c.key for c in C.SUBJECT_COLUMNS])
+    ws_s.append([c.label for c in C.SUBJECT_COLUMNS])
+    base = rows  # files of different sizes share no certificate, mobile or domain
+    for i in range(subjects):
+        ws_s.append([
+            f"S{i:06d}", "企业", "营业执照（个人或企业）", _uscc(base + i), f"深圳市测试科技有限公司{i}", "广东省", "440300",
+            "440305", "深圳市南山区科技园路1号", "科技园路1号A座101室", "张三", "", "张三", "居民身份证", rid,
+            "2020-01-01", "长期", f"13{base + i:09d}", "", f"15{base + i:09d}", f"u{i}@example.com",
+        ])
+    ws_w = wb.create_sheet(C.WEBSITE_SHEET)
+    ws_w.append([c.key for c in C.WEBSITE_COLUMNS])
+    ws_w.append([c.label for c in C.WEBSITE_COLUMNS])
+    blank_principal = [""] * 9
+    for r in range(rows):
+        i = r // per_subject
+        ws_w.append([
+            f"S{i:06d}", "网站", "测试科技官网", f"b{rows}x{r}.com", f"www.b{rows}x{r}.com", "单位门户网站", "以上都不涉及",
+            "", "中文简体", "", "是", *blank_principal, "云接入", "203.0.113.10-203.0.113.20", "广东省",
+        ])
+    meta = wb.create_sheet(C.META_SHEET)
+    meta.append(["模板版本", C.TEMPLATE_VERSION])
+    meta.sheet_state = "hidden"
+    wb.defined_names[C.VERSION_NAME] = DefinedName(C.VERSION_NAME, attr_text=f"{quote_sheetname(C.META_SHEET)}!$B$1")
+    wb.save(path)
+    return path
+
+
+# ------------------------------------------------------------------ the floor
+
+
+async def floor(path: Path, dsn: str) -> dict:
+    t0 = time.perf_counter()
+    wb = CalamineWorkbook.from_path(str(path))
+    staged = []
+    for sheet in (C.SUBJECT_SHEET, C.WEBSITE_SHEET):
+        for row in wb.stream_sheet_by_name(sheet, min_row=2):
+            staged.append((sheet, [str(x) for x in row]))
+    read_s = time.perf_counter() - t0
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("CREATE TEMP TABLE floor_rows (sheet text, cells text[])")
+        t1 = time.perf_counter()
+        await conn.copy_records_to_table("floor_rows", records=staged)
+        copy_s = time.perf_counter() - t1
+    finally:
+        await conn.close()
+    return {"read_s": read_s, "copy_s": copy_s, "floor_s": read_s + copy_s, "rows": len(staged)}
+
+
+# ------------------------------------------------------------------ the system
+
+
+def spawn(service: str, port: int, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(ROOT / ".venv/bin/icp"), "serve", service, "--port", str(port)],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(f"/tmp/icp-bench-{service}.log", "w"),
+        start_new_session=True,
+    )
+
+
+async def one_run(rows: int, per_subject: int, base: dict[str, str], importer_pid: int, dsn: str) -> dict:
+    path = make_workbook(rows, per_subject)
+    fl = await floor(path, dsn)
+    pid = "bench" + uuid.uuid4().hex[:8]
+    admin = {"Authorization": f"Bearer {token('admin')}"}
+    prov = {"Authorization": f"Bearer {token('provider', user_id='bench-op', provider_id=pid)}"}
+    proc = psutil.Process(importer_pid)
+    peak = proc.memory_info().rss
+    phases: dict[str, float] = {}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as s:
+        async with s.post(f"{base['filing']}/api/filing/providers", headers=admin,
+                          json={"name": "压测接入商", "province": "GD", "provider_id": pid}) as r:
+            assert r.status == 201, await r.text()
+        await asyncio.sleep(1)  # the provider event reaches the importer
+        data = path.read_bytes()
+        t0 = time.perf_counter()
+        form = aiohttp.FormData()
+        form.add_field("file", data, filename="bench.xlsx")
+        async with s.post(f"{base['importer']}/api/importer/jobs", data=form, headers=prov) as r:
+            body = await r.json()
+            assert r.status == 202, body
+        accepted = time.perf_counter() - t0
+        job = body["job_id"]
+        status = body["status"]
+        last_poll = 0.0
+        while True:
+            peak = max(peak, proc.memory_info().rss)
+            now = time.perf_counter()
+            if now - last_poll > 0.5:
+                last_poll = now
+                async with s.get(f"{base['importer']}/api/importer/jobs/{job}", headers=prov) as r:
+                    body = await r.json()
+                if body["status"] != status:
+                    status = body["status"]
+                    phases[status] = now - t0
+                if status in ("COMPLETED", "REJECTED", "FAILED"):
+                    break
+            await asyncio.sleep(0.1)
+        if status != "COMPLETED":
+            raise SystemExit(f"job ended {status}: {body.get('message')} {body.get('errors', [])[:3]}")
+        async with s.get(f"{base['importer']}/api/importer/jobs/{job}/result", headers=prov) as r:
+            result = await r.read()
+            assert r.status == 200
+        total = time.perf_counter() - t0
+    creds = sum(1 for _ in CalamineWorkbook.from_object(io.BytesIO(result)).stream_sheet_by_name("主办者账号")) - 1
+    assert creds == body["subjects_imported"], (creds, body["subjects_imported"])
+    return {
+        "rows": rows, "subjects": body["subjects_imported"], "total_s": total, "accepted_s": accepted,
+        "rows_per_s": rows / total, "peak_rss_mb": peak / 1e6, "phases": phases, "floor": fl,
+        "floor_rows_per_s": rows / fl["floor_s"], "x_floor": total / fl["floor_s"], "file_mb": len(data) / 1e6,
+    }
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--per-subject", type=int, default=2, help="websites per subject")
+    args = ap.parse_args()
+    run = uuid.uuid4().hex[:8]
+    db, vhost = f"icp_bench_import_{run}", f"icp_bench_import_{run}"
+    admin = await asyncpg.connect(f"{PG}/postgres")
+    await admin.execute(f'CREATE DATABASE "{db}"')
+    await admin.close()
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    dsn = f"{PG}/{db}"
+    from bench import submit
+
+    env = {**os.environ, "ICP_DATABASE_URL": dsn, "ICP_AMQP_URL": f"{AMQP}/{vhost}", "ICP_SECRET_KEY": submit.SECRET,
+           "ICP_LOG_LEVEL": "warning", "ICP_IMPORT_MAX_BYTES": str(64 * 1024 * 1024)}
+    procs: dict[str, subprocess.Popen] = {}
+    base: dict[str, str] = {}
+    try:
+        migrate = subprocess.run([str(ROOT / ".venv/bin/icp"), "migrate"], env=env, cwd=ROOT, capture_output=True)
+        assert migrate.returncode == 0, migrate.stderr.decode()[-2000:]
+        for service in ("filing", "verification", "importer"):
+            port = free_port()
+            procs[service] = spawn(service, port, env)
+            base[service] = f"http://127.0.0.1:{port}"
+        for service, url in base.items():
+            await wait_http(f"{url}/api/{service}/healthz")
+        results = []
+        for rows in args.rows:
+            res = await one_run(rows, args.per_subject, base, procs["importer"].pid, dsn)
+            results.append(res)
+            f = res["floor"]
+            print(f"{rows} rows ({res['subjects']} subjects, {res['file_mb']:.1f} MB): {res['total_s']:.1f} s end to end "
+                  f"= {res['rows_per_s']:.0f} rows/s, importer peak RSS {res['peak_rss_mb']:.0f} MB; "
+                  f"upload answered in {res['accepted_s'] * 1000:.0f} ms; phases {res['phases']}")
+            print(f"    floor: read {f['read_s']:.2f} s + COPY {f['copy_s']:.2f} s = {f['floor_s']:.2f} s "
+                  f"({res['floor_rows_per_s']:.0f} rows/s); end to end = {res['x_floor']:.1f}x the floor")
+        print("\n| website rows | subjects | end to end | rows/s | floor (read + COPY) | × floor | importer peak RSS |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        for r in results:
+            f = r["floor"]
+            print(f"| {r['rows']:,} | {r['subjects']:,} | {r['total_s']:.1f} s | {r['rows_per_s']:,.0f} | "
+                  f"{f['read_s']:.2f} + {f['copy_s']:.2f} = {f['floor_s']:.2f} s | {r['x_floor']:.1f}× | "
+                  f"{r['peak_rss_mb']:.0f} MB |")
+    finally:
+        for p in procs.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in procs.values():
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        admin = await asyncpg.connect(f"{PG}/postgres")
+        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await admin.close()
+        rabbitmqctl("delete_vhost", vhost)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
