@@ -32,6 +32,14 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _release(conn: asyncpg.Connection) -> None:
+    # Pooled connections carry no session state (no SET, LISTEN, advisory locks or open
+    # cursors: those use dedicated connections), so the default reset query — a round trip
+    # on every release — is skipped; only an abandoned transaction is undone.
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 async def create_pool(dsn: str, schema: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections see `schema` first; SQL names tables unqualified."""
     check_schema_name(schema)
@@ -40,6 +48,7 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 2, max_size: int
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_release,
         server_settings={"search_path": f"{schema},public", "application_name": f"icp-{schema}"},
     )
 

@@ -34,6 +34,11 @@ def notify_channel(schema: str) -> str:
     return f"icp_outbox_{schema}"
 
 
+INSERT_SQL = """WITH row AS (INSERT INTO outbox (id, exchange, routing_key, body, headers)
+                            VALUES ($1, $2, $3, $4, $5) RETURNING 1)
+               SELECT pg_notify($6, '') FROM row"""
+
+
 class Outbox:
     """The writing side, bound to one service (its producer name and schema)."""
 
@@ -51,6 +56,23 @@ class Outbox:
         correlation_id: str | None = None,
         causation_id: str | None = None,
     ) -> Envelope:
+        env, params = self.row(payload, provider_id=provider_id, correlation_id=correlation_id,
+                               causation_id=causation_id)
+        # one round trip: the row, and a NOTIFY that PostgreSQL delivers at commit (and folds
+        # into one per transaction and channel)
+        await conn.execute(INSERT_SQL, *params)
+        return env
+
+    def row(
+        self,
+        payload: Contract,
+        *,
+        provider_id: str | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> tuple[Envelope, list]:
+        """The envelope and the parameters of `INSERT_SQL`, for callers that fold the outbox
+        write into a larger statement of their own (one definition of the row)."""
         spec = spec_of(payload)
         env = Envelope(
             type=spec.type,
@@ -60,20 +82,14 @@ class Outbox:
             causation_id=causation_id or logs.causation_id.get(),
             payload=payload.model_dump(mode="json"),
         )
-        # one round trip: the row, and a NOTIFY that PostgreSQL delivers at commit (and folds
-        # into one per transaction and channel)
-        await conn.execute(
-            """WITH row AS (INSERT INTO outbox (id, exchange, routing_key, body, headers)
-                            VALUES ($1, $2, $3, $4, $5) RETURNING 1)
-               SELECT pg_notify($6, '') FROM row""",
+        return env, [
             env.id,
             self.prefix + spec.exchange,
             spec.type,
             encode(env),
             headers_of(env),
             notify_channel(self.schema),
-        )
-        return env
+        ]
 
     async def add_many(self, conn: asyncpg.Connection, payloads: list[Contract], **kw) -> list[Envelope]:
         return [await self.add(conn, p, **kw) for p in payloads]

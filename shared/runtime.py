@@ -21,6 +21,7 @@ from shared import db
 from shared.bus import Consumer, Transport, build_topology
 from shared.config import SERVICES, Settings
 from shared.outbox import Outbox, OutboxRelay
+from shared.revocation import RevocationCache
 from shared.service import CTX, ServiceContext, ServiceDef
 from shared.transports.amqp import AmqpTransport
 from shared.transports.memory import MemoryBroker, MemoryTransport
@@ -164,6 +165,8 @@ class Runtime:
             await transport.start(topology)
             outbox = Outbox(name)
             ctx = ServiceContext(name, s, pool, outbox, transport)
+            ctx.revocations = RevocationCache(pool, self.endpoints.dsn, name)
+            await ctx.revocations.start()
             ctx.relay = OutboxRelay(
                 pool, self.endpoints.dsn, name, transport,
                 batch=s.outbox_batch, poll_interval=s.outbox_poll_interval, retention_hours=s.outbox_retention_hours,
@@ -201,6 +204,8 @@ class Runtime:
         for rs in self.running:
             if rs.ctx.relay:
                 await rs.ctx.relay.stop(grace)
+            if rs.ctx.revocations:
+                await rs.ctx.revocations.stop()
             await rs.ctx.transport.close()
             await rs.ctx.pool.close()
         self.running = []
@@ -234,10 +239,7 @@ def build_service_app(d: ServiceDef, ctx: ServiceContext) -> web.Application:
             broker = False
         return {"database": database, "broker": broker}
 
-    async def is_revoked(session_id: str) -> bool:
-        return bool(await ctx.pool.fetchval("SELECT true FROM revoked_sessions WHERE session_id = $1", session_id))
-
-    app = create_app(d.api, secret=ctx.settings.secret_key, readiness=readiness, is_revoked=is_revoked)
+    app = create_app(d.api, secret=ctx.settings.secret_key, readiness=readiness, is_revoked=ctx.revocations.is_revoked)
     app[CTX] = ctx
     return app
 

@@ -23,6 +23,7 @@ from shared.web import Api
 if TYPE_CHECKING:
     from shared.bus import Consumer, Transport
     from shared.outbox import OutboxRelay
+    from shared.revocation import RevocationCache
 
 
 @dataclass
@@ -34,6 +35,7 @@ class ServiceContext:
     transport: Transport
     relay: OutboxRelay | None = None
     consumer: Consumer | None = None
+    revocations: RevocationCache | None = None
     extras: dict = field(default_factory=dict)
 
 

@@ -148,6 +148,8 @@ async def logout(ctx: ServiceContext, principal: Principal) -> None:
     """Revoke the caller's session at once here, and everywhere else through `SessionRevoked`."""
     async with transaction(ctx.pool) as conn:
         await _revoke(ctx, conn, [(principal.session_id, _ts(principal.expires_at))], principal.provider_id)
+    if ctx.revocations is not None:
+        ctx.revocations.add(principal.session_id)  # this process refuses it before the NOTIFY arrives
     log.info("auth.logout", user_id=principal.user_id)
 
 

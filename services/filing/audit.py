@@ -17,7 +17,6 @@ from shared import logs
 from shared import validate as v
 
 _SECRET_KEYS = ("id_number",)
-_MASKED_KEYS = ("id_number", "cert_number_masked")
 
 
 @dataclass

@@ -18,7 +18,6 @@ inserted when one fails) and enforced under concurrency by partial unique indexe
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,11 +26,9 @@ import asyncpg
 from pydantic import ValidationError
 
 from services.filing import audit
-from shared import codes, logs
+from shared import codes
 from shared import validate as v
 from shared.auth import generate_password, generate_username, hash_generated_password
-from shared.bus import encode, headers_of
-from shared.contracts import Envelope, spec_of
 from shared.contracts.filing import (
     AccessSnapshot,
     ApplicationSubmitted,
@@ -51,11 +48,11 @@ from shared.filing_data import (
     subject_key,
     website_principal,
 )
-from shared.outbox import Outbox, notify_channel
+from shared.outbox import Outbox
 from shared.web import Problem
 
 LIVE_EXCLUDED = ("CANCELLED", "WITHDRAWN")  # statuses that release a certificate, domain or mobile
-IN_FLIGHT = (
+IN_FLIGHT = (  # DOMAIN §5.10: the statuses of applications_one_in_flight (migration 020)
     "PENDING_VERIFICATION",
     "VERIFY_RETURNED",
     "SUBMITTED_TO_BUREAU",
@@ -627,7 +624,7 @@ async def _insert(
         subject_id=subject_id, website_ids=website_ids, submitted_at=now, submitted_by=actor, source=source,
         import_job_id=import_job_id,
     )
-    env, outbox_params = outbox_row(outbox, event, provider_id=provider_id)
+    env, outbox_params = outbox.row(event, provider_id=provider_id)
     family, number = srow["cert_family"], srow["cert_number"]
     mobiles = principal_mobiles(data)
     domain_paths = {d: f"websites[{i}].domains[{j}]" for i, w in enumerate(data.websites) for j, d in enumerate(w.domains)}
@@ -651,23 +648,6 @@ async def _insert(
         preapproval_types=pre_types,
         event_id=str(env.id),
     )
-
-
-def outbox_row(outbox: Outbox, payload, *, provider_id: str | None) -> tuple[Envelope, list[Any]]:
-    """The outbox row `Outbox.add` would write for `payload` (id, exchange, routing key, body,
-    headers) and the NOTIFY channel, so that the filing statement writes it itself — the same
-    row, published by the same relay (tests/unit/test_filing_rules.py checks they agree)."""
-    spec = spec_of(payload)
-    env = Envelope(
-        type=spec.type,
-        producer=outbox.service,
-        provider_id=provider_id,
-        correlation_id=logs.correlation_id.get() or logs.new_id(),
-        causation_id=logs.causation_id.get(),
-        payload=payload.model_dump(mode="json"),
-    )
-    return env, [env.id, outbox.prefix + spec.exchange, spec.type, encode(env), headers_of(env),
-                 notify_channel(outbox.schema)]
 
 
 # ---------------------------------------------------------------- reading a filing back
@@ -713,6 +693,3 @@ def _split_range(text: str) -> dict[str, str]:
     start, _, end = text.partition("-")
     return {"start_ip": start, "end_ip": end or start}
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)

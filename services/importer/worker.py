@@ -59,6 +59,7 @@ SEAL_PURPOSE = "batch-import"  # shared with services/filing/batch.py (same stri
 RESULT_PURPOSE = "import-result"
 _READ_BATCH = 2000
 _GATHER_BATCH = 400
+_MAX_UNSEALED = 2  # closed chunks waiting for their password hashes
 WAKE: list[asyncio.Event] = []  # set by the importer.job.accepted handler: a new job, look now
 _hash_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="import-hash")
 
@@ -346,8 +347,9 @@ class Plan:
     def seal(self, wait: bool) -> None:
         """Seal closed chunks whose password hashes are done (all of them when `wait`)."""
         keep = []
-        for chunk_no, items, refs, websites in self.closed:
-            if not wait and not all(item["sponsor"][1].done() for item in items):
+        for n, (chunk_no, items, refs, websites) in enumerate(self.closed):
+            behind = len(self.closed) - n > _MAX_UNSEALED  # bounded memory: wait for the oldest
+            if not wait and not behind and not all(item["sponsor"][1].done() for item in items):
                 keep.append((chunk_no, items, refs, websites))
                 continue
             for item in items:  # the hashes were computed on the hashing threads meanwhile
@@ -543,7 +545,7 @@ async def process(ctx: ServiceContext, job: asyncpg.Record, me: str, s: ImportSe
                 if sink.count or not plan.clean:
                     raise _Rejected
                 plan.flush()
-                plan.seal(wait=True)
+                await loop.run_in_executor(None, plan.seal, True)
                 if plan.chunks:
                     await conn.executemany(_INSERT_CHUNK, plan.chunks)
                 workbook = await loop.run_in_executor(None, plan.writer.finish)

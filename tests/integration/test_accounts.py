@@ -451,7 +451,8 @@ async def filing_app(system: System, env: str):
 
     base = system.ctx("filing")
     settings = system.settings.model_copy(update={"env": env})
-    ctx = ServiceContext("filing", settings, base.pool, Outbox("filing"), base.transport)
+    ctx = ServiceContext("filing", settings, base.pool, Outbox("filing"), base.transport,
+                         revocations=base.revocations)
     root = root_app()
     mount(root, "filing", build_service_app(load_service("filing"), ctx))
     client = TestClient(TestServer(root), cookie_jar=aiohttp.DummyCookieJar())

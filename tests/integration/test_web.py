@@ -134,3 +134,37 @@ async def test_unexpected_error_is_a_generic_500_without_details(system: System)
         ctx.pool = pool
     body = await r.json()
     assert r.status == 500 and "secret" not in body["detail"] and body["title"] == "服务器内部错误"
+
+
+async def test_revocations_are_seen_through_notify_and_without_the_listener(system: System):
+    from datetime import UTC, datetime, timedelta
+
+    from shared.auth import read_token
+
+    ctx = system.ctx("detection")
+    cache = ctx.revocations
+
+    async def revoke(token: str) -> str:
+        sid = read_token(system.settings.secret_key, token).session_id
+        await ctx.pool.execute("INSERT INTO revoked_sessions (session_id, expires_at) VALUES ($1, $2)",
+                               sid, datetime.now(UTC) + timedelta(hours=1))
+        return sid
+
+    # with the listener: the NOTIFY puts the id into memory
+    token = system.token("admin")
+    sid = await revoke(token)
+    await system.eventually(lambda: _in(cache, sid))
+
+    # listener lost: the table answers until it is back
+    await cache.stop()
+    token2 = system.token("admin")
+    await revoke(token2)
+    r = await system.client.post("/api/detection/events", headers={"Authorization": f"Bearer {token2}"},
+                                 json={"domain": "x.cn", "detected_at": "2026-11-01T00:00:00Z", "source": "t"})
+    assert r.status == 401
+    await cache.start()
+    assert await cache.is_revoked(read_token(system.settings.secret_key, token2).session_id)
+
+
+async def _in(cache, sid):
+    return sid in cache._ids

@@ -177,38 +177,19 @@ def test_audit_diff_and_scrub():
     assert scrubbed["principal"]["id_number"] == "110105********002X"
 
 
-async def test_outbox_row_is_the_row_outbox_add_writes():
-    """create_first_filing writes its event row itself (one statement): it must be Outbox.add's row."""
-    from shared import logs
-    from shared.contracts.filing import ProviderRegistered
-    from shared.outbox import Outbox
+def test_a_lost_race_is_answered_like_the_check():
+    import asyncpg
 
-    class Conn:
-        def __init__(self):
-            self.calls = []
-
-        async def execute(self, sql, *args):
-            self.calls.append((sql, args))
-
-    payload = ProviderRegistered(provider_id="p1", name="示例", province="BJ", registered_at=dt.datetime(2026, 1, 1))
-    outbox = Outbox("filing", exchange_prefix="x-")
-    conn = Conn()
-    token = logs.correlation_id.set("corr-1")
-    try:
-        env_a = await outbox.add(conn, payload, provider_id="p1")
-        env_b, row = filings.outbox_row(outbox, payload, provider_id="p1")
-    finally:
-        logs.correlation_id.reset(token)
-    sql = " ".join(c[0] for c in conn.calls)
-    args = [a for c in conn.calls for a in c[1]]  # one statement or two, the same values
-    assert "INSERT INTO outbox (id, exchange, routing_key, body, headers)" in sql and "pg_notify" in sql
-    import json
-
-    def body(raw):
-        out = json.loads(raw)
-        out.pop("id"), out.pop("occurred_at")
-        return out
-
-    assert list(args[1:3]) == row[1:3] and args[4] == row[4] and args[5] == row[5]
-    assert body(args[3]) == body(row[3])
-    assert env_a.type == env_b.type and env_a.correlation_id == env_b.correlation_id == "corr-1"
+    data = _data()
+    domain = data.websites[0].domains[0]
+    e = asyncpg.UniqueViolationError("duplicate key")
+    e.constraint_name, e.detail = "domains_live", f"Key (ascii)=({domain}) already exists."
+    err = filings.race_error(e, data)
+    assert err.status == 409 and err.errors[0]["field"] == "websites[0].domains[0]"
+    assert "正在办理中" in err.errors[0]["message"]
+    mobile = data.subject.principal.mobile
+    e.constraint_name, e.detail = "subject_mobiles_live", f"Key (mobile)=({mobile}) already exists."
+    err = filings.race_error(e, data)
+    assert err.status == 422 and err.errors[0]["field"] == "subject.principal.mobile"
+    e.constraint_name = "subjects_cert_live"
+    assert filings.race_error(e, data).errors[0]["field"] == "subject.cert_number"
