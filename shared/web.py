@@ -12,18 +12,19 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
+from pydantic_core import to_jsonable_python
 
 from shared import logs
 from shared.auth import Principal, Role, TokenError, read_token
@@ -103,14 +104,19 @@ def not_found(what: str = "记录") -> Problem:
     return Problem(404, f"{what}不存在")
 
 
+def dumps(obj: Any) -> bytes:
+    """JSON as the API writes it: UTF-8, ISO 8601 times, pydantic models as their JSON."""
+    return orjson.dumps(obj, default=to_jsonable_python)
+
+
+def json_response(obj: Any, *, status: int = 200, content_type: str = "application/json") -> web.Response:
+    body = obj.model_dump_json().encode() if isinstance(obj, BaseModel) else dumps(obj)
+    return web.Response(body=body, status=status, content_type=content_type, charset="utf-8")
+
+
 def problem_response(p: Problem, request: web.Request | None = None) -> web.Response:
-    resp = web.json_response(
-        p.body(request.path if request is not None else None),
-        status=p.status,
-        content_type="application/problem+json",
-        dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str),
-    )
-    return resp
+    return json_response(p.body(request.path if request is not None else None), status=p.status,
+                         content_type="application/problem+json")
 
 
 # ---------------------------------------------------------------- route table
@@ -277,14 +283,13 @@ async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel
     if not raw.strip():
         raise Problem(400, "请求体为空，须为 JSON 对象")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise Problem(400, f"请求体不是合法的 JSON：{getattr(e, 'msg', '无法解析')}") from None
-    if not isinstance(data, dict):
-        raise Problem(400, "请求体须为 JSON 对象")
-    try:
-        return model.model_validate(data)
+        return model.model_validate_json(raw)  # parse and validate in one pass
     except ValidationError as e:
+        errors = e.errors(include_url=False)
+        if any(err["type"] == "json_invalid" for err in errors):
+            raise Problem(400, "请求体不是合法的 JSON，无法解析") from None
+        if any(err["type"] in ("model_type", "model_attributes_type") and not err["loc"] for err in errors):
+            raise Problem(400, "请求体须为 JSON 对象") from None
         raise invalid(translate_errors(e)) from None
 
 
@@ -317,13 +322,7 @@ def _wrap(route: Route, service: str):
         result = await route.handler(request, **kwargs)
         if isinstance(result, web.StreamResponse):
             return result
-        if isinstance(result, BaseModel):
-            payload = result.model_dump(mode="json")
-        else:
-            payload = result
-        return web.json_response(
-            payload, status=route.status, dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str)
-        )
+        return json_response(result, status=route.status)
 
     view.__name__ = route.handler.__name__
     return view
@@ -458,7 +457,7 @@ def create_app(
     async def asyncapi(_: web.Request) -> web.Response:
         from shared.asyncapi import build_asyncapi
 
-        return web.json_response(build_asyncapi(api.version), dumps=lambda o: json.dumps(o, ensure_ascii=False))
+        return json_response(build_asyncapi(api.version))
 
     app.router.add_get("/asyncapi.json", asyncapi)
     return app
