@@ -9,7 +9,6 @@ replicas that start together migrate once.
 
 from __future__ import annotations
 
-import json
 import re
 import zlib
 from collections.abc import AsyncIterator
@@ -17,7 +16,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+import orjson
 import structlog
+from pydantic_core import to_jsonable_python
 
 log = structlog.get_logger(__name__)
 
@@ -26,10 +27,14 @@ _NAME = re.compile(r"^(\d{3,})_[\w-]+\.sql$")
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+def _json_encode(value) -> str:
+    return orjson.dumps(value, default=to_jsonable_python).decode()
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    # jsonb travels as Python objects both ways.
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    # jsonb travels as Python objects both ways (orjson: fast, and dates become ISO 8601).
+    await conn.set_type_codec("jsonb", encoder=_json_encode, decoder=orjson.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=_json_encode, decoder=orjson.loads, schema="pg_catalog")
 
 
 async def _release(conn: asyncpg.Connection) -> None:
