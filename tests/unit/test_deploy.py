@@ -331,7 +331,7 @@ def test_ingress_routes_each_api_prefix_to_its_service(overlay):
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_config_map(overlay):
     config = by_kind(render(overlay), "ConfigMap")["icp-config"]["data"]
-    assert config == {
+    assert {
         "ICP_ENV": "prod",
         "ICP_LOG_LEVEL": "info",
         "ICP_PREFETCH": "200",
@@ -339,7 +339,16 @@ def test_config_map(overlay):
         "ICP_RETRY_DELAYS": "1,5,30,120,600",
         "ICP_OUTBOX_BATCH": "500",
         "ICP_TOKEN_TTL": "28800",
+    }.items() <= config.items()
+    # every key is a setting some process reads, with a value it accepts
+    from services.importer.settings import ImportSettings
+    from shared.config import Settings
+
+    known = {f"ICP_{n.upper()}" for n in Settings.model_fields} | {
+        f"ICP_IMPORT_{n.upper()}" for n in ImportSettings.model_fields
     }
+    assert set(config) <= known, set(config) - known
+    Settings(**{k[4:].lower(): v for k, v in config.items() if k[4:].lower() in Settings.model_fields})
     assert not any("PASSWORD" in k or "URL" in k or "SECRET" in k for k in config)
 
 
