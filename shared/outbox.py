@@ -178,27 +178,31 @@ class OutboxRelay:
     async def drain_once(self) -> int:
         """Publish one batch; return how many rows it claimed."""
         async with self.pool.acquire() as conn, conn.transaction():
+            # Claim and mark in one statement; the row locks hold until commit, and rows whose
+            # publish fails are put back below, so only confirmed messages commit as sent.
             rows = await conn.fetch(
-                """SELECT seq, id, exchange, routing_key, body, headers, attempts FROM outbox
-                   WHERE published_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-                   ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED""",
+                """WITH claim AS (
+                       SELECT seq FROM outbox
+                       WHERE published_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+                       ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+                   UPDATE outbox o SET published_at = now() FROM claim WHERE o.seq = claim.seq
+                   RETURNING o.seq, o.id, o.exchange, o.routing_key, o.body, o.headers, o.attempts""",
                 self.batch,
             )
             if not rows:
                 return 0
+            rows.sort(key=lambda r: r["seq"])
             msgs = [
                 Outgoing(str(r["id"]), r["exchange"], r["routing_key"], bytes(r["body"]), r["headers"] or {})
                 for r in rows
             ]
             results = await self.transport.publish_many(msgs)
             ok = [r["seq"] for r, err in zip(rows, results, strict=True) if err is None]
-            if ok:
-                await conn.execute("UPDATE outbox SET published_at = now() WHERE seq = ANY($1)", ok)
             bad = [(r, err) for r, err in zip(rows, results, strict=True) if err is not None]
             for r, err in bad:
                 delay = min(60.0, 0.5 * 2 ** min(r["attempts"], 7))
                 await conn.execute(
-                    """UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+                    """UPDATE outbox SET published_at = NULL, attempts = attempts + 1, last_error = $2,
                        next_attempt_at = now() + make_interval(secs => $3) WHERE seq = $1""",
                     r["seq"],
                     repr(err)[:500],
