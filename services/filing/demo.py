@@ -1,4 +1,4 @@
-"""`icp demo`: demo provider, accounts and home-page content. Idempotent: what exists is kept."""
+"""`icp demo`: demo provider, accounts, home-page content and a few filings. Idempotent: what exists is kept."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 
 from services.filing import accounts_store, content_store
 from services.filing.accounts_model import ROLE_LABELS
+from services.filing.filings import create_first_filing
 from services.filing.handlers import register_provider
 from services.filing.model import ProviderIn
+from shared import validate as v
 from shared.auth import hash_password
 from shared.db import transaction
+from shared.filing_data import FilingData
 from shared.service import ServiceContext
 
 PROVIDER_ID = "demo-idc"
@@ -40,11 +43,49 @@ ARTICLES = [
 ]
 
 
+# Demo filings: synthetic certificate and ID numbers (valid check characters, belonging to nobody),
+# domains under example TLD space of the demo; entered as the demo operator would.
+DEMO_FILINGS = [
+    # (org code body, subject name, website name, domain, nature, preapproval)
+    ("D0000001", "示例网络科技有限公司", "示例网络科技官网", "demo-icp-tech.cn", "ENTERPRISE", "NONE"),
+    ("D0000002", "示例教育咨询有限公司", "示例教育咨询官网", "demo-icp-edu.cn", "ENTERPRISE", "EDUCATION"),
+    ("D0000003", "示例文化传媒有限公司", "示例文化传媒官网", "demo-icp-media.com", "ENTERPRISE", "NONE"),
+]
+
+
+def demo_filing(index: int) -> FilingData:
+    body, name, site, domain, nature, pre = DEMO_FILINGS[index]
+    first17 = "91110105" + body + v.org_code_check_char(body)
+    uscc = first17 + v.uscc_check_char(first17)
+    id17 = f"11010519850101{index + 101:03d}"
+    person = {
+        "name": "李示例", "id_type": "RESIDENT_ID", "id_number": id17 + v.resident_id_check_char(id17),
+        "id_valid_from": "2020-01-01", "id_valid_to": "LONG_TERM",
+        "mobile": f"1390000{index + 1:04d}", "emergency_phone": f"1380000{index + 1:04d}",
+        "email": f"demo{index + 1}@example.com",
+    }
+    preapprovals = [{"type": "NONE"}] if pre == "NONE" else [{"type": pre, "approval_no": "京教审〔2026〕001号"}]
+    return FilingData.model_validate({
+        "subject": {
+            "nature": nature, "cert_type": "BIZ_LICENSE", "cert_number": uscc, "name": name,
+            "cert_address": "北京市朝阳区示例路1号", "province": "110000", "city": "110100", "county": "110105",
+            "mail_address": f"示例路1号{index + 1}号楼101室", "investor_or_superior": "李示例", "principal": person,
+        },
+        "websites": [{
+            "name": site, "domains": [domain], "home_urls": [f"www.{domain}"], "service_content": ["ORG_PORTAL"],
+            "preapprovals": preapprovals, "languages": ["ZH_HANS"], "principal_same_as_subject": True,
+            "access": {"access_methods": ["CLOUD"], "ip_ranges": [{"start_ip": "203.0.113.10", "end_ip": "203.0.113.20"}],
+                       "server_locations": ["BJ"]},
+        }],
+    })
+
+
 @dataclass
 class DemoResult:
     provider_created: bool = False
     accounts_created: list[str] = field(default_factory=list)
     articles_created: int = 0
+    filings_created: list[tuple[str, str, str]] = field(default_factory=list)  # (subject, username, password)
 
 
 async def load_demo(ctx: ServiceContext, *, out: Callable[[str], None] = print) -> DemoResult:
@@ -73,6 +114,16 @@ async def load_demo(ctx: ServiceContext, *, out: Callable[[str], None] = print) 
             await content_store.insert_article(conn, category, data, "demo")
             result.articles_created += 1
 
+    for i in range(len(DEMO_FILINGS)):
+        data = demo_filing(i)
+        async with transaction(ctx.pool) as conn:
+            if await conn.fetchval("SELECT true FROM subjects WHERE cert_number = $1", data.subject.cert_number):
+                continue
+            created = await create_first_filing(conn, provider_id=PROVIDER_ID, data=data, actor="demo",
+                                                outbox=ctx.outbox)
+            result.filings_created.append((created.subject_name, created.sponsor_username,
+                                           created.sponsor_password or ""))
+
     out(f"示例数据已就绪：接入服务提供者 {PROVIDER_NAME}（{PROVIDER_ID}，{PROVIDER_PROVINCE}）"
         + ("（新建）" if result.provider_created else "（已存在）"))
     out("登录账户（角色 / 用户名 / 密码）：")
@@ -80,4 +131,6 @@ async def load_demo(ctx: ServiceContext, *, out: Callable[[str], None] = print) 
         note = "" if username in result.accounts_created else "（已存在，密码如被修改则以修改后的为准）"
         out(f"  {ROLE_LABELS[role]} / {username} / {password}{note}")
     out(f"新增通知公告/政策法规 {result.articles_created} 篇")
+    for subject, username, password in result.filings_created:
+        out(f"新增示例备案（待核实）：{subject}，主办者账户 {username} / {password}")
     return result

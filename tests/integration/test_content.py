@@ -196,6 +196,14 @@ async def test_demo_data_is_idempotent_and_its_logins_work(system: System):
     await load_demo(ctx, out=lines.append)
     again = await load_demo(ctx, out=lines.append)
     assert not again.provider_created and again.accounts_created == [] and again.articles_created == 0
+    assert again.filings_created == []
+    # the demo filings exist once each, waiting for verification, and reach the verification service
+    demo_subjects = await ctx.pool.fetch(
+        "SELECT s.id, a.status FROM subjects s JOIN applications a ON a.subject_id = s.id WHERE s.provider_id = 'demo-idc'")
+    assert len(demo_subjects) == 3 and {r["status"] for r in demo_subjects} <= {
+        "PENDING_VERIFICATION", "SUBMITTED_TO_BUREAU", "PREAPPROVAL_PENDING", "APPROVED"}
+    verification = system.ctx("verification")
+    await system.eventually(lambda: _count_cases(verification))
     assert any("demo" in line and "demo123" in line for line in lines)
     for username, password, role in (("demo", "demo123", "provider"), ("bj-reviewer", "review123", "bureau"),
                                      ("admin", "admin123", "admin")):
@@ -206,3 +214,7 @@ async def test_demo_data_is_idempotent_and_its_logins_work(system: System):
     assert await ctx.pool.fetchval("SELECT count(*) FROM users WHERE lower(username) = 'demo'") == 1
     laws = await (await system.client.get("/api/filing/laws", params={"q": "非经营性互联网信息服务备案管理办法"})).json()
     assert laws["total"] == 1
+
+
+async def _count_cases(verification) -> bool:
+    return await verification.pool.fetchval("SELECT count(*) FROM cases WHERE provider_id = 'demo-idc'") >= 3
