@@ -109,6 +109,22 @@ class Website(_Model):
     access: Access = Field(description="接入信息")
 
 
+class WebsiteChange(_Model):
+    """变更网站 (DOMAIN §7.1 CHANGE_WEBSITE): the proposed website fields. The access record is
+    changed separately (CHANGE_ACCESS) and the service type cannot change; domains may only be
+    removed (`check_website_change`)."""
+
+    name: CleanStr = Field(max_length=30, description="网站名称")
+    domains: list[FilingDomain] = Field(min_length=1, max_length=10, description="网站域名（只能删除，不能新增）")
+    home_urls: list[CleanStr] = Field(min_length=1, max_length=10, description="网站首页URL")
+    service_content: list[code_field("service_content")] = Field(min_length=1, description="网站服务内容")
+    preapprovals: list[PreApproval] = Field(min_length=1, description="前置审批项")
+    languages: list[code_field("languages")] = Field(min_length=1, description="网站语言")
+    remark: optional_text_field(500) = Field("", description="备注")
+    principal_same_as_subject: bool = Field(False, description="网站负责人同主体负责人")
+    principal: Principal | None = Field(None, description="网站负责人（同主体负责人时可省略）")
+
+
 class FilingData(_Model):
     """A subject with its websites: what a first filing (首次备案) submits."""
 
@@ -245,14 +261,21 @@ def check_website(
             sp, wp = subject.principal.model_dump(), w.principal.model_dump()
             for field, message in v.principal_consistency_errors(sp, wp):
                 _err(errors, f"{path}.principal.{field}", message)
-    for j, r in enumerate(w.access.ip_ranges):
-        rng = _try(errors, f"{path}.access.ip_ranges[{j}]", v.validate_ip_range, r.start_ip, r.end_ip)
+    check_access(w.access, f"{path}.access", errors, normalize=normalize)
+
+
+def check_access(a: Access, path: str, errors: list[FieldError], *, normalize: bool = False) -> None:
+    """Rules of one access record (接入信息): IP ranges, mainland server locations. `path` is the
+    prefix of the error fields (`websites[0].access`; "" for an access given on its own)."""
+    prefix = f"{path}." if path else ""
+    for j, r in enumerate(a.ip_ranges):
+        rng = _try(errors, f"{prefix}ip_ranges[{j}]", v.validate_ip_range, r.start_ip, r.end_ip)
         if normalize and rng is not None:
             r.start_ip, r.end_ip = rng.start.compressed, rng.end.compressed
-    for j, loc in enumerate(w.access.server_locations):
+    for j, loc in enumerate(a.server_locations):
         row = codes.get("provinces", loc)
         if row is not None and not row["filing_abbr"]:
-            _err(errors, f"{path}.access.server_locations[{j}]", "服务器放置地只能选择中国大陆的省份")
+            _err(errors, f"{prefix}server_locations[{j}]", "服务器放置地只能选择中国大陆的省份")
 
 
 def check_websites_together(websites: list[Website], errors: list[FieldError]) -> None:
@@ -300,6 +323,30 @@ def filing_warnings(data: FilingData) -> list[FieldError]:
     return out
 
 
+def check_website_change(
+    change: WebsiteChange, current_domains: list[str], errors: list[FieldError], path: str = "website"
+) -> None:
+    """CHANGE_WEBSITE: domains may only be removed (DOMAIN §4.3, §7.1); a new domain is filed by
+    新增网站. The other website rules are `check_website(..., new_website=False)`'s."""
+    for j, d in enumerate(change.domains):
+        if d not in current_domains:
+            _err(errors, f"{path}.domains[{j}]", "变更网站时只能删除域名，不能新增域名；新域名请通过“新增网站”备案")
+
+
+def check_subject_change(current: Subject, proposed: Subject, errors: list[FieldError], path: str = "subject") -> None:
+    """CHANGE_SUBJECT (DOMAIN §4.1, §7.1): no cross-province change (cancel and re-file in the new
+    province), and the certificate (nature, type, number) identifies the subject: a changed
+    certificate is a new subject (cancel and re-file)."""
+    if proposed.province != current.province:
+        _err(errors, f"{path}.province", "不能跨省变更主体；迁往其他省份须注销后在新省份重新备案")
+    if proposed.nature != current.nature:
+        _err(errors, f"{path}.nature", "主办单位性质不能通过变更修改；须注销后重新备案")
+    if proposed.cert_type != current.cert_type:
+        _err(errors, f"{path}.cert_type", "主办单位证件类型不能变更；证件变化须注销后重新备案")
+    if subject_key(proposed) != subject_key(current):
+        _err(errors, f"{path}.cert_number", "主办单位证件号码不能变更；证件变化须注销后重新备案")
+
+
 def website_principal(w: Website, subject: Subject) -> Principal:
     return subject.principal if w.principal_same_as_subject or w.principal is None else w.principal
 
@@ -321,20 +368,36 @@ def canonical(data: FilingData, *, copy: bool = True, checked: bool = False) -> 
         s.cert_number = v.validate_cert_number(s.cert_type, s.cert_number)
         s.principal.id_number = v.validate_id_number(s.principal.id_type, s.principal.id_number)
     for w in out.websites:
-        if not checked:
-            w.home_urls = _dedupe([v.validate_home_url(u, w.domains) for u in w.home_urls])
-        w.service_content = _dedupe(w.service_content)
-        w.languages = _dedupe(w.languages)
-        w.access.access_methods = _dedupe(w.access.access_methods)
-        w.access.server_locations = _dedupe(w.access.server_locations)
-        if not checked:
-            for r in w.access.ip_ranges:
-                rng = v.validate_ip_range(r.start_ip, r.end_ip)
-                r.start_ip, r.end_ip = rng.start.compressed, rng.end.compressed
-        if w.principal_same_as_subject:
-            w.principal = None
-        elif w.principal is not None and not checked:
-            w.principal.id_number = v.validate_id_number(w.principal.id_type, w.principal.id_number)
+        canonical_website(w, copy=False, checked=checked)
+    return out
+
+
+def canonical_access(a: Access, *, copy: bool = True, checked: bool = False) -> Access:
+    """An access record in canonical form (multi-selects without repeats, IPs compressed);
+    call only on an access that passed `check_access`."""
+    out = a.model_copy(deep=True) if copy else a
+    out.access_methods = _dedupe(out.access_methods)
+    out.server_locations = _dedupe(out.server_locations)
+    if not checked:
+        for r in out.ip_ranges:
+            rng = v.validate_ip_range(r.start_ip, r.end_ip)
+            r.start_ip, r.end_ip = rng.start.compressed, rng.end.compressed
+    return out
+
+
+def canonical_website(w: Website, *, copy: bool = True, checked: bool = False) -> Website:
+    """One website (with its access) in canonical form, as `canonical` does for a whole filing;
+    call only on a website that passed `check_website`."""
+    out = w.model_copy(deep=True) if copy else w
+    if not checked:
+        out.home_urls = _dedupe([v.validate_home_url(u, out.domains) for u in out.home_urls])
+    out.service_content = _dedupe(out.service_content)
+    out.languages = _dedupe(out.languages)
+    canonical_access(out.access, copy=False, checked=checked)
+    if out.principal_same_as_subject:
+        out.principal = None
+    elif out.principal is not None and not checked:
+        out.principal.id_number = v.validate_id_number(out.principal.id_type, out.principal.id_number)
     return out
 
 

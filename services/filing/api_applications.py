@@ -9,8 +9,9 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
-from services.filing import applications
+from services.filing import applications, change_corrections
 from services.filing.applications import CorrectionIn
+from services.filing.changes_model import ProposalIn
 from shared.service import ctx
 from shared.web import Api, principal_of, tenant_of
 
@@ -31,6 +32,9 @@ class ApplicationDetail(BaseModel):
     verify_opinion: str | None
     bureau_reason: str | None
     correctable: bool
+    abandonable: bool = False
+    website_id: str | None = None
+    proposal: dict[str, Any] | None = None
     versions: list[dict[str, Any]]
     history: list[dict[str, Any]]
     data: dict[str, Any]
@@ -66,3 +70,23 @@ async def resubmit_application(request: web.Request) -> dict:
     return to_jsonable_python(await applications.resubmit(
         ctx(request), request.match_info["application_id"], tenant_of(request), principal_of(request).user_id
     ))
+
+
+@api.put("/applications/{application_id}/proposal", body=ProposalIn, response=ApplicationDetail, roles=["provider"],
+         tags=TAGS)
+async def correct_proposal(request: web.Request, body: ProposalIn) -> dict:
+    """更正被退回的新增网站、新增接入或变更类申请（subject / website / access 按申请类型填写），之后重新提交"""
+    who = principal_of(request)
+    await change_corrections.correct_proposal(ctx(request), request.match_info["application_id"], tenant_of(request),
+                                   who.user_id, body)
+    return to_jsonable_python(await applications.application_detail(
+        ctx(request), who, request.match_info["application_id"]))
+
+
+@api.post("/applications/{application_id}/abandon", response=ApplicationDetail, roles=["provider"], tags=TAGS)
+async def abandon_application(request: web.Request) -> dict:
+    """放弃被退回（核实退回/管局退回）的申请：待审核的记录撤回，主体可办理其他业务"""
+    who = principal_of(request)
+    await change_corrections.abandon(ctx(request), request.match_info["application_id"], tenant_of(request), who.user_id)
+    return to_jsonable_python(await applications.application_detail(
+        ctx(request), who, request.match_info["application_id"]))

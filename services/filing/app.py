@@ -7,6 +7,7 @@ from pathlib import Path
 from services.filing import (
     api_accounts,
     api_applications,
+    api_changes,
     api_content,
     api_entry,
     api_records,
@@ -23,6 +24,7 @@ api.include(api_content.api)  # announcements, laws, feedback, code tables
 api.include(api_entry.api)  # entry wizard (drafts, submit) and POST /filings
 api.include(api_records.api)  # subjects, websites, their history
 api.include(api_applications.api)  # application detail, correction, resubmit
+api.include(api_changes.api)  # add website/access, changes, cancel access, cancellation requests
 
 
 def service() -> ServiceDef:

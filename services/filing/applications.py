@@ -5,7 +5,9 @@ saved in place, validated fully, the database rules applied with the subject's o
 certificate, domains and mobiles excluded) → `POST /applications/{id}/resubmit` (version + 1,
 PENDING_VERIFICATION, a new `filing.application.submitted` carrying the new version).
 Resubmitting without a correction is allowed (the seed's "resubmit unchanged data").
-Only first filings are corrected here; other application types belong to the change flows.
+First filings are corrected here; 新增网站/新增接入/变更 applications with `PUT …/proposal`
+(`change_corrections.correct_proposal`), then resubmitted through the same `POST …/resubmit`; a returned or
+rejected application may also be abandoned (`POST …/abandon`, `change_corrections.abandon`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import uuid
 from typing import Any
 
 import asyncpg
-from pydantic import Field
+from pydantic import Field, ValidationError
 
-from services.filing import audit, filings
+from services.filing import audit, change_corrections, filings
 from services.filing import records_store as store
+from services.filing.changes_model import CHANGE_TYPES
 from services.filing.filings import FilingError
 from shared import codes
 from shared.auth import Principal
@@ -68,10 +71,13 @@ async def application_detail(ctx: ServiceContext, principal: Principal, applicat
             "SELECT version, submitted_at, submitted_by FROM application_versions WHERE application_id = $1 ORDER BY version",
             app_id,
         )
-        data, website_ids, subject = await _current_data(conn, app["subject_id"])
-    current = data.model_dump(mode="json")
-    for w, wid in zip(current["websites"], website_ids, strict=True):
-        w["website_id"] = wid
+        try:
+            data, website_ids, subject = await _current_data(conn, app["subject_id"])
+            current = data.model_dump(mode="json")
+            for w, wid in zip(current["websites"], website_ids, strict=True):
+                w["website_id"] = wid
+        except ValidationError:  # e.g. a cancelled subject (no live website left): show the stored rows
+            subject, current = await _stored_data(conn, app["subject_id"])
     return {
         "id": str(app["id"]),
         "type": app["type"],
@@ -86,7 +92,10 @@ async def application_detail(ctx: ServiceContext, principal: Principal, applicat
         "needs_preapproval": app["needs_preapproval"],
         "verify_opinion": app["verify_opinion"],
         "bureau_reason": app["bureau_reason"],
-        "correctable": app["status"] in CORRECTABLE and app["type"] == "FIRST_FILING",
+        "correctable": app["status"] in CORRECTABLE and app["type"] in ("FIRST_FILING", *CHANGE_TYPES),
+        "abandonable": app["status"] in CORRECTABLE and app["type"] not in ("CANCEL_SUBJECT", "CANCEL_WEBSITE"),
+        "website_id": str(app["website_id"]) if app["website_id"] else None,
+        "proposal": audit.scrub(app["proposal"]) if app["proposal"] else None,
         "corrected_at": app["corrected_at"],
         "submitted_at": app["submitted_at"],
         "versions": [dict(v) for v in versions],
@@ -98,6 +107,21 @@ async def application_detail(ctx: ServiceContext, principal: Principal, applicat
     }
 
 
+async def _stored_data(conn, subject_id) -> tuple[asyncpg.Record, dict[str, Any]]:
+    subject = await conn.fetchrow("SELECT * FROM subjects WHERE id = $1", subject_id)
+    websites, domains, _ = await store.subject_parts(conn, subject_id)
+    return subject, {
+        "subject": {k: subject[k] for k in ("nature", "cert_type", "cert_number", "name", "cert_address", "province",
+                                            "city", "county", "mail_address", "investor_or_superior", "remark",
+                                            "principal")},
+        "websites": [
+            {"website_id": str(w["id"]), "name": w["name"], "status": w["status"], "website_no": w["website_no"],
+             "domains": [d["ascii"] for d in domains if d["website_id"] == w["id"]]}
+            for w in websites
+        ],
+    }
+
+
 async def _lock_correctable(conn, application_id: str, provider_id: str):
     app = await conn.fetchrow(
         "SELECT * FROM applications WHERE id = $1 AND provider_id = $2 FOR UPDATE", _uuid(application_id), provider_id
@@ -105,7 +129,7 @@ async def _lock_correctable(conn, application_id: str, provider_id: str):
     if app is None:
         raise not_found("申请")
     if app["type"] != "FIRST_FILING":
-        raise Problem(409, "此处只能更正首次备案申请")
+        raise Problem(409, "此处只能更正首次备案申请；新增网站、新增接入和变更类申请请用 PUT /applications/{id}/proposal")
     if app["status"] not in CORRECTABLE:
         name = codes.name_zh("application_statuses", app["status"]) or app["status"]
         raise Problem(409, f"申请当前状态为“{name}”，只有核实退回或管局退回的申请可以更正和重新提交",
@@ -247,6 +271,10 @@ async def _apply_correction(conn, app, data: FilingData, ids: list[str | None], 
 
 
 async def resubmit(ctx: ServiceContext, application_id: str, provider_id: str, actor: str) -> dict[str, Any]:
+    kind = await ctx.pool.fetchval("SELECT type FROM applications WHERE id = $1 AND provider_id = $2",
+                                   _uuid(application_id), provider_id)
+    if kind is not None and kind != "FIRST_FILING":
+        return await change_corrections.resubmit(ctx, application_id, provider_id, actor)
     async with transaction(ctx.pool) as conn:
         app = await _lock_correctable(conn, application_id, provider_id)
         data, website_ids, subject = await _current_data(conn, app["subject_id"])

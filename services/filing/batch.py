@@ -5,11 +5,13 @@ rules that need filing's database. Items arrive sealed (shared.crypto, purpose "
 context "<job_id>:<chunk_no>"): JSON [{"data": FilingData, "sponsor": [username, password_hash]}];
 no full ID number or password hash travels in plaintext, no plaintext password at all.
 
-- check: a dry run of one chunk — `check_database_rules` (certificate, domain, mobile already
-  filed or in progress) and whether a sponsor username is taken; writes nothing, answers
+- check: a dry run of one chunk — `bulk.check_chunk`: the rules of `check_database_rules`
+  (certificate, domain, mobile already filed or in progress) for the whole chunk in one query, and
+  whether a sponsor username is taken; writes nothing, answers
   `filing.batch.chunk_checked` with the conflicts.
-- import: one transaction per chunk — `create_first_filing` for each subject (sponsor account with
-  the given hash, subject, websites, access, application PENDING_VERIFICATION, the
+- import: one transaction per chunk — `bulk.create_first_filings` for the whole chunk (set-based:
+  the same rows and events as `create_first_filing` per subject — sponsor account with the given
+  hash, subject, websites, access, application PENDING_VERIFICATION, the
   `filing.application.submitted` event with source="import"); all or nothing per chunk; recorded
   in `batch_chunks` so a chunk delivered again creates nothing twice and gets the same answer.
 """
@@ -21,12 +23,8 @@ import time
 
 import structlog
 
-from services.filing.filings import (
-    FilingError,
-    check_database_rules,
-    create_first_filing,
-    parse_filing,
-)
+from services.filing.bulk import BulkRefused, check_chunk, create_first_filings
+from services.filing.filings import FilingError, parse_filing
 from shared import crypto
 from shared.bus import MessageContext, PermanentError
 from shared.config import get_settings
@@ -73,26 +71,24 @@ async def on_batch_check(cmd: BatchCheck, mctx: MessageContext) -> None:
     if not await _provider_known(mctx, cmd.provider_id):
         conflicts = [BatchConflict(item=i, field="subject", message="接入服务提供者不存在") for i in range(len(items))]
     else:
-        names = [str(it["sponsor"][0]).lower() for it in items]
-        taken = {
-            r["u"]
-            for r in await conn.fetch("SELECT lower(username) AS u FROM users WHERE lower(username) = ANY($1)", names)
-        }
+        # the importer validated every item with the same rules (check_filing); only the database
+        # rules are new here, for the whole chunk in one query (bulk.check_chunk), and they need the
+        # parsed (normalised) data only
+        by_item: dict[int, list[BatchConflict]] = {}
+        parsed = []
         for i, it in enumerate(items):
             try:
-                # the importer validated every item with the same rules (check_filing); only the
-                # database rules are new here, and they need the parsed (normalised) data only
-                data = parse_filing(it["data"])
-                await check_database_rules(conn, data)
+                parsed.append((parse_filing(it["data"]), (str(it["sponsor"][0]), str(it["sponsor"][1])), i))
             except FilingError as e:
-                conflicts += _conflicts(i, e)
-            if names[i] in taken:
-                conflicts.append(BatchConflict(item=i, field="sponsor.username", message="生成的主办者用户名已被占用"))
+                by_item.setdefault(i, []).extend(_conflicts(i, e))
+        refused, taken = await check_chunk(conn, parsed)
+        for i, e in refused:
+            by_item.setdefault(i, []).extend(_conflicts(i, e))
+        for i in taken:
+            by_item.setdefault(i, []).append(
+                BatchConflict(item=i, field="sponsor.username", message="生成的主办者用户名已被占用"))
+        conflicts = [c for i in sorted(by_item) for c in by_item[i]]
     await mctx.publish(BatchChunkChecked(job_id=cmd.job_id, chunk_no=cmd.chunk_no, conflicts=conflicts))
-
-
-class _ChunkRefused(Exception):
-    pass
 
 
 async def on_batch_import(cmd: BatchImport, mctx: MessageContext) -> None:
@@ -112,30 +108,27 @@ async def on_batch_import(cmd: BatchImport, mctx: MessageContext) -> None:
         return
     items = open_items(cmd)
     conflicts: list[BatchConflict] = []
-    created = []
+    created: list[str] = []
     websites = 0
     started = time.perf_counter()
+    parsed = []
+    for i, it in enumerate(items):
+        try:
+            parsed.append((parse_filing(it["data"]), (str(it["sponsor"][0]), str(it["sponsor"][1])), i))
+        except FilingError as e:
+            conflicts += _conflicts(i, e)
     try:
         async with conn.transaction():  # the chunk is all or nothing
-            for i, it in enumerate(items):
-                try:
-                    filing = await create_first_filing(
-                        conn,
-                        provider_id=cmd.provider_id,
-                        data=parse_filing(it["data"]),
-                        actor=cmd.actor,
-                        source="import",
-                        import_job_id=cmd.job_id,
-                        sponsor=(str(it["sponsor"][0]), str(it["sponsor"][1])),
-                    )
-                except FilingError as e:
-                    conflicts += _conflicts(i, e)
-                    continue
-                created.append(filing.application_id)
-                websites += len(filing.website_ids)
-            if conflicts:
-                raise _ChunkRefused
-    except _ChunkRefused:
+            filings = await create_first_filings(
+                conn, provider_id=cmd.provider_id, items=parsed, actor=cmd.actor, import_job_id=cmd.job_id,
+            )
+            if conflicts:  # an item that did not parse: the others' conflicts are reported with it
+                raise BulkRefused([])
+            created = [f.application_id for f in filings]
+            websites = sum(len(f.website_ids) for f in filings)
+    except BulkRefused as e:
+        found = [c for i, err in e.conflicts for c in _conflicts(i, err)]
+        conflicts = sorted(conflicts + found, key=lambda c: c.item)  # in item order, as one by one
         created, websites = [], 0
     reply = BatchChunkImported(
         job_id=cmd.job_id,

@@ -1,6 +1,9 @@
 """Review outcomes from `verification` applied to filing's records (DOMAIN §7.2).
 
 Handlers of `verification.application.status_changed / returned / approved / rejected`.
+An approval of a first filing or an added website records the numbers and activates the pending
+records (one statement); an approval of another type (changes, add access, cancellations)
+applies the approved proposal (`effects.py`) in the same transaction.
 Redeliveries are skipped by the inbox; besides that every handler is safe against
 out-of-order delivery (two consumer workers, retries):
 - an outcome for an older version of the application than the current one is ignored (the
@@ -19,7 +22,7 @@ import uuid
 import asyncpg
 import structlog
 
-from services.filing import audit
+from services.filing import audit, effects
 from shared import codes, logs
 from shared.bus import MessageContext, PermanentError
 from shared.contracts.verification import (
@@ -34,6 +37,7 @@ log = structlog.get_logger(__name__)
 FINAL = frozenset({"VERIFY_RETURNED", "REJECTED", "APPROVED", "ABANDONED", "EXPIRED"})
 INTERMEDIATE = frozenset({"SUBMITTED_TO_BUREAU", "SMS_PENDING", "PREAPPROVAL_PENDING"})
 ACTOR = "verification"
+NUMBERING_TYPES = ("FIRST_FILING", "ADD_WEBSITE")  # approval issues website numbers (the statement below)
 
 
 async def _application(conn: asyncpg.Connection, application_id: str, provider_id: str, version: int):
@@ -192,6 +196,18 @@ async def on_approved(p: ApplicationApproved, mctx: MessageContext) -> None:
         return
     if p.subject_id and p.subject_id != str(app["subject_id"]):
         raise PermanentError(f"approval of {p.application_id} names subject {p.subject_id}, not {app['subject_id']}")
+    if app["type"] not in NUMBERING_TYPES:
+        # changes and cancellations: numbers are kept (or retired by verification); apply the proposal
+        if p.application_type and p.application_type != app["type"]:
+            raise PermanentError(f"approval of {p.application_id} is for a {p.application_type}, not {app['type']}")
+        await effects.apply_approval(conn, app, p.approved_by or ACTOR)
+        await _transition(
+            conn, app, mctx, status="APPROVED", at=p.approved_at, case_id=p.case_id, note=p.opinion,
+            actor=p.approved_by, action="approve", decider=True,
+            extra={"opinion": p.opinion, "retired_numbers": p.retired_numbers} if p.retired_numbers
+            else {"opinion": p.opinion},
+        )
+        return
     numbers = [{"website_id": n.website_id, "website_no": n.website_no} for n in p.websites]
     for n in numbers:
         try:
@@ -205,6 +221,8 @@ async def on_approved(p: ApplicationApproved, mctx: MessageContext) -> None:
     )
     if matched != len(numbers):
         raise PermanentError(f"approval of {p.application_id} numbers websites of another subject")
+    if app["type"] == "ADD_WEBSITE":
+        await effects.apply_approval(conn, app, p.approved_by or ACTOR)
 
 
 HANDLERS = (

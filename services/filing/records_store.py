@@ -222,6 +222,8 @@ async def application_visible(conn, principal: Principal, application_id: uuid.U
     w = Where()
     w.add(f"ap.id = {w.param(application_id)}")
     scope(w, principal)
+    if principal.role == Role.PROVIDER:  # another provider's application (e.g. its 新增接入) stays its own
+        w.add(f"ap.provider_id = {w.param(principal.provider_id)}")
     return await conn.fetchrow(
         f"SELECT ap.* FROM applications ap JOIN subjects s ON s.id = ap.subject_id WHERE {w.sql()}", *w.params
     )

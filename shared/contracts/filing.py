@@ -100,7 +100,14 @@ class ApplicationSubmitted(Contract):
     submitted_by: str
     source: str = "entry"  # entry | import
     import_job_id: str | None = None
-    changes: dict | None = None  # for change applications: the proposed values
+    # For applications other than FIRST_FILING (filing's services/filing/changes.py): {"type": …} plus
+    # ADD_WEBSITE {website_ids}; ADD_ACCESS / CHANGE_ACCESS {website_id, access: {before, after}};
+    # CHANGE_SUBJECT {subject: {field: [old, new]}}; CHANGE_WEBSITE {website_id, website: {field: [old, new]}};
+    # CANCEL_SUBJECT / CANCEL_WEBSITE {cancellation_id, target_type, target_no, reason_code, reason_name,
+    # reason}. Values as in the snapshots (ID numbers masked). `subject` carries the proposed subject for
+    # CHANGE_SUBJECT; `websites` the websites concerned (the new one, the changed one with its proposed
+    # data, the one to cancel; every live website for subject-wide types), numbered ones with website_no.
+    changes: dict | None = None
 
 
 # ---------------------------------------------------------------- batch import (importer → filing)

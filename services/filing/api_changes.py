@@ -1,0 +1,127 @@
+"""HTTP surface of business changes (seed 1.4) and cancellation requests (seed 1.5.2–1.5.3).
+
+All for provider operators (role `provider`); ids of other providers' records answer 404.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic_core import to_jsonable_python
+
+from services.filing import cancellations, changes
+from services.filing.changes_model import (
+    AccessCancelled,
+    AddAccessIn,
+    AddWebsiteIn,
+    ApplicationCreated,
+    CancellationChangeIn,
+    CancellationIn,
+    CancellationList,
+    CancellationOut,
+    CancellationQuery,
+    SubjectChangeIn,
+    WebsiteChangeIn,
+)
+from shared.filing_data import Access
+from shared.service import ctx
+from shared.web import Api, principal_of, tenant_of
+
+api = Api("filing", "ICP 备案 — 备案业务管理")
+TAGS = ["changes"]
+CANCEL_TAGS = ["cancellations"]
+ROLES = ["provider"]
+
+
+def _who(request: web.Request) -> tuple[str, str]:
+    return tenant_of(request), principal_of(request).user_id
+
+
+# ---------------------------------------------------------------- seed 1.4
+
+
+@api.post("/subjects/{subject_id}/websites", body=AddWebsiteIn, response=ApplicationCreated, roles=ROLES, status=201,
+          tags=TAGS)
+async def add_filed_website(request: web.Request, body: AddWebsiteIn) -> dict:
+    """新增网站（1.4.1）：为已备案主体增加一个网站，审核通过后取得下一个网站备案号（-N）；
+    自主备案或由其他接入服务提供者备案的主体须提供主办者用户名和密码"""
+    return await changes.add_website(ctx(request), *_who(request), request.match_info["subject_id"], body)
+
+
+@api.post("/websites/{website_id}/accesses", body=AddAccessIn, response=ApplicationCreated, roles=ROLES, status=201,
+          tags=TAGS)
+async def add_website_access(request: web.Request, body: AddAccessIn) -> dict:
+    """新增接入（1.4.2）：为已备案网站（按网站 id、网站备案号或域名指定）增加本接入服务提供者的接入信息；
+    须提供主办者的用户名和密码（权限验证）"""
+    return await changes.add_access(ctx(request), *_who(request), request.match_info["website_id"], body)
+
+
+@api.post("/subjects/{subject_id}/changes", body=SubjectChangeIn, response=ApplicationCreated, roles=ROLES,
+          status=201, tags=TAGS)
+async def request_subject_change(request: web.Request, body: SubjectChangeIn) -> dict:
+    """变更主体（1.4.3）：提交变更后的主体信息，审核通过后生效（备案号不变）"""
+    return await changes.change_subject(ctx(request), *_who(request), request.match_info["subject_id"], body)
+
+
+@api.post("/websites/{website_id}/changes", body=WebsiteChangeIn, response=ApplicationCreated, roles=ROLES,
+          status=201, tags=TAGS)
+async def request_website_change(request: web.Request, body: WebsiteChangeIn) -> dict:
+    """变更网站（1.4.4）：提交变更后的网站信息（域名只能删除），审核通过后生效（备案号不变）"""
+    return await changes.change_website(ctx(request), *_who(request), request.match_info["website_id"], body)
+
+
+@api.put("/websites/{website_id}/accesses/current", body=Access, response=ApplicationCreated, roles=ROLES,
+         status=201, tags=TAGS)
+async def request_access_change(request: web.Request, body: Access) -> dict:
+    """变更接入（1.4.5）：提交本接入服务提供者新的接入信息，审核通过后生效"""
+    return await changes.change_access(ctx(request), *_who(request), request.match_info["website_id"], body)
+
+
+@api.delete("/websites/{website_id}/accesses/current", response=AccessCancelled, roles=ROLES, tags=TAGS)
+async def cancel_website_access(request: web.Request) -> dict:
+    """取消接入（1.4.5）：立即生效；网站没有其他接入时成为空壳网站（NO_ACCESS）"""
+    return await changes.cancel_access(ctx(request), *_who(request), request.match_info["website_id"])
+
+
+# ---------------------------------------------------------------- seed 1.5.2–1.5.3
+
+
+@api.get("/cancellations", query=CancellationQuery, response=CancellationList, roles=ROLES, tags=CANCEL_TAGS)
+async def list_cancellations(request: web.Request, query: CancellationQuery) -> dict:
+    """注销申请查询：status=NOT_APPLIED 列出可提出注销申请的已备案主体/网站；其他为已提出的申请"""
+    return to_jsonable_python(await cancellations.list_cancellations(ctx(request), tenant_of(request), query))
+
+
+@api.post("/cancellations", body=CancellationIn, response=CancellationOut, roles=ROLES, status=201, tags=CANCEL_TAGS)
+async def apply_cancellation(request: web.Request, body: CancellationIn) -> dict:
+    """提出注销申请（注销主体：主体及其全部网站均被注销；注销网站：仅该网站）"""
+    return to_jsonable_python(await cancellations.apply(ctx(request), *_who(request), body))
+
+
+@api.get("/cancellations/{cancellation_id}", response=CancellationOut, roles=ROLES, tags=CANCEL_TAGS)
+async def get_cancellation(request: web.Request) -> dict:
+    """注销申请详情（含提出、修改、再次提出与审核记录）"""
+    return to_jsonable_python(await cancellations.get_cancellation(
+        ctx(request), tenant_of(request), request.match_info["cancellation_id"]))
+
+
+@api.put("/cancellations/{cancellation_id}", body=CancellationChangeIn, response=CancellationOut, roles=ROLES,
+         tags=CANCEL_TAGS)
+async def modify_cancellation(request: web.Request, body: CancellationChangeIn) -> dict:
+    """修改注销申请（仅限尚未提交管局审核的申请）"""
+    return to_jsonable_python(await cancellations.modify(
+        ctx(request), *_who(request), request.match_info["cancellation_id"], body))
+
+
+@api.delete("/cancellations/{cancellation_id}", roles=ROLES, status=204, tags=CANCEL_TAGS)
+async def delete_cancellation(request: web.Request) -> web.Response:
+    """删除注销申请（仅限尚未提交管局审核的申请）"""
+    await cancellations.delete(ctx(request), *_who(request), request.match_info["cancellation_id"])
+    return web.Response(status=204)
+
+
+@api.post("/cancellations/{cancellation_id}/reapply", body=CancellationChangeIn, response=CancellationOut,
+          roles=ROLES, tags=CANCEL_TAGS)
+async def reapply_cancellation(request: web.Request, body: CancellationChangeIn) -> dict:
+    """再次提出注销申请（仅限被管局拒绝的申请）"""
+    return to_jsonable_python(await cancellations.reapply(
+        ctx(request), *_who(request), request.match_info["cancellation_id"], body))

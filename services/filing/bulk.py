@@ -1,0 +1,411 @@
+"""First filings in bulk: the write path of the importer's chunks (`filing.batch.import`).
+
+`create_first_filings` writes, for a whole chunk of subjects, exactly the rows and the
+`filing.application.submitted` events that `filings.create_first_filing` writes for one (the
+same columns, statuses, audit entries and snapshots, built with the same helpers of
+`filings.py`), but set-based: one query for the database rules of the whole chunk, then one
+statement that inserts every table from `jsonb_to_recordset` / `unnest` parameters (users,
+subjects, subject_mobiles, websites, domains, accesses, applications, application_versions,
+application_status_history, audit_log, outbox) and NOTIFYs the outbox relay once.
+
+What is not repeated: `check_filing`. The importer ran `FilingData` + `check_filing` on every
+item and sealed the chunk (AES-GCM, bound to job and chunk); here the item has been parsed
+again with `FilingData` (the structural validation, needed anyway) and is put in canonical
+form with the validating normalisers of `canonical` (certificate and ID numbers, home URLs,
+IP ranges) — an item that fails them is refused with the full `validate_filing` errors (422).
+
+Database rules (DOMAIN §5.10): the certificate, principal mobiles and domains of every item
+against the database in one query, and against the other items of the chunk in Python (the
+importer already refuses such files; this keeps the chunk's answer the same as the per-subject
+path). The partial unique indexes of migration 020 stay the backstop under concurrency: a lost
+race raises `BulkRefused` with the item it concerns. Any conflict → `BulkRefused` and nothing
+is written (the caller's transaction is left for it to roll back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import asyncpg
+import orjson
+
+from services.filing.filings import (
+    LIVE_EXCLUDED,
+    CreatedFiling,
+    FilingError,
+    access_row,
+    conflict_error,
+    domain_rows,
+    preapproval_types,
+    race_error,
+    subject_row,
+    submitted_event,
+    validate_filing,
+    version_payload,
+    website_row,
+)
+from shared import logs
+from shared import validate as v
+from shared.filing_data import FilingData, canonical, principal_mobiles, subject_key
+from shared.outbox import Outbox, notify_channel
+
+Item = tuple[FilingData, tuple[str, str], Hashable]  # (data, (username, password_hash), row_key)
+
+
+class BulkRefused(Exception):
+    """The chunk is refused; nothing was written. `conflicts`: [(row_key, FilingError)] in item order."""
+
+    def __init__(self, conflicts: list[tuple[Hashable, FilingError]]) -> None:
+        super().__init__(f"{len(conflicts)} conflicts")
+        self.conflicts = conflicts
+
+
+# The database rules of DOMAIN §5.10 for a whole chunk. The status predicates are written as the
+# partial unique indexes' (subjects_cert_live, domains_live, subject_mobiles_live) so they are used.
+_CONFLICTS_SQL = """
+SELECT 'cert' AS kind, s.cert_family AS family, s.cert_number AS key, s.subject_no AS number, s.status AS status
+  FROM subjects s
+ WHERE (s.cert_family, s.cert_number) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+   AND s.status NOT IN ('CANCELLED', 'WITHDRAWN')
+UNION ALL
+SELECT 'mobile', NULL, m.mobile, NULL, NULL
+  FROM subject_mobiles m WHERE m.mobile = ANY($3::text[]) AND m.active
+UNION ALL
+SELECT 'domain', NULL, d.ascii, w.website_no, d.status
+  FROM domains d JOIN websites w ON w.id = d.website_id
+ WHERE d.ascii = ANY($4::text[]) AND d.status NOT IN ('CANCELLED', 'WITHDRAWN')
+UNION ALL
+SELECT 'username', NULL, lower(u.username), NULL, NULL
+  FROM users u WHERE lower(u.username) = ANY($5::text[])
+"""
+assert LIVE_EXCLUDED == ("CANCELLED", "WITHDRAWN")  # the literals above
+
+# Every table of a first filing, for the whole chunk, in one statement (the columns and values of
+# filings._INSERT_FILING_SQL).
+_INSERT_SQL = """
+WITH
+sponsor AS (
+  INSERT INTO users (id, username, password_hash, role, provider_id, display_name, created_by)
+  SELECT x.id, x.username, x.password_hash, 'sponsor', $12, x.display_name, $13
+  FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, username text, password_hash text, display_name text)
+),
+subject AS (
+  INSERT INTO subjects (id, provider_id, sponsor_user_id, nature, cert_type, cert_family, cert_number, name,
+                        cert_address, province, city, county, mail_address, investor_or_superior, remark,
+                        principal, status, filing_method, source, import_job_id, created_by, created_at, updated_at)
+  SELECT x.id, $12, x.sponsor_user_id, x.nature, x.cert_type, x.cert_family, x.cert_number, x.name,
+         x.cert_address, x.province, x.city, x.county, x.mail_address, x.investor_or_superior, x.remark,
+         x.principal, 'PENDING', x.filing_method, x.source, x.import_job_id, $13, x.at, x.at
+  FROM jsonb_to_recordset($2::jsonb) AS x(
+         id uuid, sponsor_user_id uuid, nature text, cert_type text, cert_family text,
+         cert_number text, name text, cert_address text, province text, city text, county text,
+         mail_address text, investor_or_superior text, remark text, principal jsonb, filing_method text,
+         source text, import_job_id text, at timestamptz)
+),
+mobiles AS (
+  INSERT INTO subject_mobiles (subject_id, mobile)
+  SELECT x.subject_id, x.mobile FROM jsonb_to_recordset($3::jsonb) AS x(subject_id uuid, mobile text)
+),
+site AS (
+  INSERT INTO websites (id, subject_id, provider_id, position, service_type, name, home_urls, service_content,
+                        preapprovals, needs_preapproval, languages, remark, principal_same_as_subject, principal,
+                        status, created_by, created_at, updated_at)
+  SELECT x.id, x.subject_id, $12, x.position, x.service_type, x.name, x.home_urls,
+         x.service_content, x.preapprovals, x.needs_preapproval, x.languages, x.remark,
+         x.principal_same_as_subject, x.principal, 'PENDING', $13, x.at, x.at
+  FROM jsonb_to_recordset($4::jsonb) AS x(
+         id uuid, subject_id uuid, position int, service_type text, name text, home_urls jsonb,
+         service_content jsonb, preapprovals jsonb, needs_preapproval boolean, languages jsonb, remark text,
+         principal_same_as_subject boolean, principal jsonb, at timestamptz)
+),
+dom AS (
+  INSERT INTO domains (website_id, subject_id, position, ascii, unicode, status, created_at)
+  SELECT x.website_id, x.subject_id, x.position, x.ascii, x.unicode, 'PENDING', x.at
+  FROM jsonb_to_recordset($5::jsonb) AS x(website_id uuid, subject_id uuid, position int, ascii text,
+                                          unicode text, at timestamptz)
+),
+acc AS (
+  INSERT INTO accesses (website_id, subject_id, provider_id, access_methods, ip_ranges, server_locations, status,
+                        created_by, created_at, updated_at)
+  SELECT x.website_id, x.subject_id, $12, x.access_methods, x.ip_ranges, x.server_locations, 'PENDING', $13,
+         x.at, x.at
+  FROM jsonb_to_recordset($6::jsonb) AS x(website_id uuid, subject_id uuid, access_methods jsonb,
+                                          ip_ranges jsonb, server_locations jsonb, at timestamptz)
+),
+app AS (
+  INSERT INTO applications (id, type, status, version, subject_id, provider_id, province, filing_method, source,
+                            import_job_id, needs_preapproval, status_at, submitted_at, submitted_by, created_at,
+                            updated_at)
+  SELECT x.id, 'FIRST_FILING', 'PENDING_VERIFICATION', 1, x.subject_id, $12, x.province, x.filing_method,
+         x.source, x.import_job_id, x.needs_preapproval, x.at, x.at, $13, x.at, x.at
+  FROM jsonb_to_recordset($7::jsonb) AS x(id uuid, subject_id uuid, province text, filing_method text,
+                                          source text, import_job_id text, needs_preapproval boolean,
+                                          at timestamptz)
+),
+ver AS (
+  INSERT INTO application_versions (application_id, version, payload, submitted_at, submitted_by)
+  SELECT x.application_id, 1, x.payload, x.at, $13
+  FROM jsonb_to_recordset($8::jsonb) AS x(application_id uuid, payload jsonb, at timestamptz)
+),
+hist AS (
+  INSERT INTO application_status_history (application_id, version, status, note, actor, at)
+  SELECT x.application_id, 1, 'PENDING_VERIFICATION', '提交首次备案', $13, x.at
+  FROM jsonb_to_recordset($8::jsonb) AS x(application_id uuid, at timestamptz)
+),
+aud AS (
+  INSERT INTO audit_log (entity, entity_id, subject_id, action, actor, provider_id, at, changes, request_id)
+  SELECT x.entity, x.entity_id, x.subject_id, x.action, x.actor, x.provider_id, x.at,
+         coalesce(x.changes, '{}'), x.request_id
+  FROM jsonb_to_recordset($9::jsonb) AS x(entity text, entity_id uuid, subject_id uuid, action text,
+                                          actor text, provider_id text, changes jsonb, request_id text,
+                                          at timestamptz)
+),
+ob AS (
+  INSERT INTO outbox (id, exchange, routing_key, body, headers)
+  SELECT o.id, o.exchange, o.routing_key, o.body, o.headers::jsonb
+  FROM unnest($10::uuid[], $11::text[], $14::text[], $15::bytea[], $16::text[])
+       AS o(id, exchange, routing_key, body, headers)
+)
+SELECT pg_notify($17, '')
+"""
+
+
+def _masked(principal: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A principal's dump with its ID number masked (what audit.scrub does to it)."""
+    if principal is None or not isinstance(principal.get("id_number"), str):
+        return principal
+    return {**principal, "id_number": v.mask_id_number(principal["id_number"])}
+
+
+_Keys = tuple[tuple[str, str], dict[str, str], dict[str, str], str]  # cert key, mobiles, domain paths, username
+
+
+def _domain_paths(data: FilingData) -> dict[str, str]:
+    return {d: f"websites[{i}].domains[{j}]" for i, w in enumerate(data.websites) for j, d in enumerate(w.domains)}
+
+
+async def _find_conflicts(
+    conn: asyncpg.Connection, keys: list[_Keys | None]
+) -> tuple[list[tuple[int, FilingError]], set[int]]:
+    """The database rules of DOMAIN §5.10 for a whole chunk, in one query; and the same rules between
+    the chunk's own items, in Python (a later item meets an earlier one as the per-subject path would
+    meet it: "in progress"). Returns the refusals by item index, and the items whose username is taken.
+    `None` in `keys`: an item already refused."""
+    owner_cert: dict[tuple[str, str], int] = {}
+    owner_mobile: dict[str, int] = {}
+    owner_domain: dict[str, int] = {}
+    owner_user: dict[str, int] = {}
+    rows_of: dict[int, list[dict[str, Any]]] = {}
+    user_taken: set[int] = set()
+    for idx, k in enumerate(keys):
+        if k is None:
+            continue
+        cert, mobiles, paths, username = k
+        if cert in owner_cert:
+            rows_of.setdefault(idx, []).append({"kind": "cert", "key": cert[1], "number": None})
+        owner_cert.setdefault(cert, idx)
+        for m in mobiles:
+            if m in owner_mobile:
+                rows_of.setdefault(idx, []).append({"kind": "mobile", "key": m, "number": None})
+            owner_mobile.setdefault(m, idx)
+        for d in paths:
+            if d in owner_domain:
+                rows_of.setdefault(idx, []).append({"kind": "domain", "key": d, "number": None})
+            owner_domain.setdefault(d, idx)
+        name = username.lower()
+        if name in owner_user:
+            user_taken.add(idx)
+        owner_user.setdefault(name, idx)
+    certs = list(owner_cert)
+    found = await conn.fetch(
+        _CONFLICTS_SQL,
+        [c[0] for c in certs],
+        [c[1] for c in certs],
+        list(owner_mobile),
+        list(owner_domain),
+        list(owner_user),
+    )
+    for r in found:
+        kind = r["kind"]
+        if kind == "username":
+            user_taken.add(owner_user[r["key"]])
+            continue
+        if kind == "cert":
+            idx = owner_cert[(r["family"], r["key"])]
+        elif kind == "mobile":
+            idx = owner_mobile[r["key"]]
+        else:
+            idx = owner_domain[r["key"]]
+        rows_of.setdefault(idx, []).append({"kind": kind, "key": r["key"], "number": r["number"]})
+    refused = []
+    for idx, rows in sorted(rows_of.items()):
+        _cert, mobiles, paths, _username = keys[idx]
+        refused.append((idx, conflict_error(rows, mobiles, paths)))
+    return refused, user_taken
+
+
+async def check_chunk(
+    conn: asyncpg.Connection, items: Sequence[Item]
+) -> tuple[list[tuple[Hashable, FilingError]], set[Hashable]]:
+    """The dry run of `create_first_filings` (`filing.batch.check`): the database rules of every item
+    (as `check_database_rules`, for the whole chunk in one query), writing nothing. Returns the
+    refusals [(row_key, FilingError)] in item order and the row keys whose username is taken."""
+    keys: list[_Keys | None] = [
+        (subject_key(data.subject), principal_mobiles(data), _domain_paths(data), username)
+        for data, (username, _h), _k in items
+    ]
+    refused, user_taken = await _find_conflicts(conn, keys)
+    return [(items[idx][2], e) for idx, e in refused], {items[idx][2] for idx in user_taken}
+
+
+def _prepare(data: FilingData) -> FilingData:
+    """The canonical form (in place), validating what `canonical` normalises; 422 when that fails."""
+    try:
+        return canonical(data, copy=False)
+    except v.InvalidValue:
+        return validate_filing(data, copy=False)  # raises FilingError with every error
+
+
+async def create_first_filings(
+    conn: asyncpg.Connection,
+    *,
+    provider_id: str,
+    items: Sequence[Item],
+    actor: str,
+    import_job_id: str | None,
+    outbox: Outbox | None = None,
+    source: str = "import",
+) -> list[CreatedFiling]:
+    """Create the first filings of a chunk on `conn` (the caller's transaction): all or nothing.
+
+    Raises `BulkRefused` (nothing written) with the conflicts of every refused item."""
+    outbox = outbox or Outbox("filing")
+    refused: list[tuple[int, FilingError]] = []
+    prepared: list[tuple[FilingData, dict[str, Any], dict[str, str], dict[str, str]]] = []
+    for idx, (data, _sponsor, _key) in enumerate(items):
+        try:
+            data = _prepare(data)
+        except FilingError as e:
+            refused.append((idx, e))
+            data = None
+        srow = subject_row(data) if data is not None else {}
+        mobiles = principal_mobiles(data) if data is not None else {}
+        paths = _domain_paths(data) if data is not None else {}
+        prepared.append((data, srow, mobiles, paths))
+
+    keys: list[_Keys | None] = [
+        ((srow["cert_family"], srow["cert_number"]), mobiles, paths, username) if data is not None else None
+        for (data, srow, mobiles, paths), (_d, (username, _h), _k) in zip(prepared, items, strict=True)
+    ]
+    rules, user_taken = await _find_conflicts(conn, keys)
+    refused += rules
+    refused += [(idx, FilingError(409, "主办者用户名已存在，请更换后重试",
+                                  errors=[{"field": "sponsor.username", "message": "用户名已存在"}]))
+                for idx in user_taken]
+    if refused:
+        refused.sort(key=lambda x: x[0])  # stable: an item's 422 before its conflicts
+        raise BulkRefused([(items[idx][2], e) for idx, e in refused])
+
+    # ---- the rows of every table, as filings._insert builds them for one filing
+    users: list[dict[str, Any]] = []
+    subjects: list[dict[str, Any]] = []
+    mobiles_rows: list[dict[str, Any]] = []
+    websites: list[dict[str, Any]] = []
+    domains: list[dict[str, Any]] = []
+    accesses: list[dict[str, Any]] = []
+    apps: list[dict[str, Any]] = []
+    versions: list[dict[str, Any]] = []
+    audit_rows: list[dict[str, Any]] = []
+    ob_ids: list[uuid.UUID] = []
+    ob_exchanges: list[str] = []
+    ob_keys: list[str] = []
+    ob_bodies: list[bytes] = []
+    ob_headers: list[str] = []
+    created: list[CreatedFiling] = []
+    channel = notify_channel(outbox.schema)
+    request_id = logs.correlation_id.get()
+    for (data, srow, mobiles, _paths), (_d, (username, pw_hash), _k) in zip(prepared, items, strict=True):
+        s = data.subject
+        sponsor_id = str(uuid.uuid4())
+        now = dt.datetime.now(dt.UTC)
+        at = now.isoformat()
+        subject_id = str(uuid.uuid4())
+        application_id = str(uuid.uuid4())
+        website_ids = [str(uuid.uuid4()) for _ in data.websites]
+        pre_types = preapproval_types(data)
+        users.append({"id": sponsor_id, "username": username, "password_hash": pw_hash, "display_name": s.name})
+        subjects.append({**srow, "id": subject_id, "sponsor_user_id": sponsor_id, "filing_method": "PROXY",
+                         "source": source, "import_job_id": import_job_id, "at": at})
+        mobiles_rows += [{"subject_id": subject_id, "mobile": m} for m in mobiles]
+        # audit.Entry(...).row() for each entry: the same dicts, the ID numbers masked where they are
+        # (the principals) rather than by the recursive audit.scrub (a third of the Python time)
+        entries: list[tuple[str, str, str, dict[str, Any]]] = [
+            ("subject", subject_id, "create", {**srow, "principal": _masked(srow["principal"]),
+                                               "sponsor_user_id": sponsor_id, "sponsor_username": username}),
+        ]
+        for i, (w, wid) in enumerate(zip(data.websites, website_ids, strict=True)):
+            row = website_row(w, i)
+            websites.append({"id": wid, "subject_id": subject_id, "at": at, **row})
+            domains += [{**d, "at": at} for d in domain_rows(w, wid, subject_id)]
+            acc = access_row(w)
+            accesses.append({"website_id": wid, "subject_id": subject_id, "at": at, **acc})
+            entries.append(("website", wid, "create", {**row, "principal": _masked(row["principal"]),
+                                                       "domains": list(w.domains), "access": acc}))
+        entries.append(("application", application_id, "submit",
+                        {"type": "FIRST_FILING", "status": "PENDING_VERIFICATION", "version": 1, "source": source}))
+        audit_rows += [
+            {"entity": entity, "entity_id": entity_id, "subject_id": subject_id, "action": action, "actor": actor,
+             "provider_id": provider_id, "changes": changes, "request_id": request_id, "at": at}
+            for entity, entity_id, action, changes in entries
+        ]
+        apps.append({"id": application_id, "subject_id": subject_id, "province": s.province,
+                     "filing_method": "PROXY", "source": source, "import_job_id": import_job_id,
+                     "needs_preapproval": bool(pre_types), "at": at})
+        versions.append({"application_id": application_id, "at": at,
+                         "payload": version_payload(data, subject_id, website_ids)})
+        event = submitted_event(
+            application_id=application_id, version=1, type_="FIRST_FILING", provider_id=provider_id, data=data,
+            subject_id=subject_id, website_ids=website_ids, submitted_at=now, submitted_by=actor, source=source,
+            import_job_id=import_job_id,
+        )
+        env, (ob_id, exchange, routing_key, body, headers, _channel) = outbox.row(event, provider_id=provider_id)
+        ob_ids.append(ob_id)
+        ob_exchanges.append(exchange)
+        ob_keys.append(routing_key)
+        ob_bodies.append(body)
+        ob_headers.append(orjson.dumps(headers).decode())
+        created.append(CreatedFiling(
+            application_id=application_id,
+            subject_id=subject_id,
+            website_ids=website_ids,
+            sponsor_user_id=sponsor_id,
+            sponsor_username=username,
+            sponsor_password=None,
+            subject_name=s.name,
+            province=s.province,
+            submitted_at=now,
+            preapproval_types=pre_types,
+            event_id=str(env.id),
+        ))
+    try:
+        await conn.execute(
+            _INSERT_SQL, users, subjects, mobiles_rows, websites, domains, accesses, apps, versions, audit_rows,
+            ob_ids, ob_exchanges, provider_id, actor, ob_keys, ob_bodies, ob_headers, channel,
+        )
+    except asyncpg.UniqueViolationError as e:  # lost a race with a concurrent filing: the chunk is refused
+        raise BulkRefused([_race(e, items, prepared)]) from None
+    return created
+
+
+def _race(e: asyncpg.UniqueViolationError, items: Sequence[Item], prepared: list) -> tuple[Hashable, FilingError]:
+    """The item a unique violation concerns (its key in the violation's detail), with the refusal."""
+    detail = getattr(e, "detail", "") or ""
+    key = detail.split("=(", 1)[1].rsplit(")", 1)[0] if "=(" in detail else ""
+    for (_data, (username, _h), row_key), (data, srow, mobiles, paths) in zip(items, prepared, strict=True):
+        if key and (key in paths or key in mobiles or key.lower() == username.lower()
+                    or key.endswith(f", {srow['cert_number']}")):
+            return row_key, race_error(e, data)
+    return items[0][2], race_error(e, prepared[0][0])
