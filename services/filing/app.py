@@ -15,16 +15,27 @@ from services.filing import (
     housekeeping,
     outcomes,
 )
-from services.filing.api import api
+from services.filing.api import api as provider_routes
 from shared.directory import platform_handlers
 from shared.service import ServiceDef
+from shared.web import Api
 
-api.include(api_accounts.api)  # captcha, login/logout, me, user administration (once, at import)
-api.include(api_content.api)  # announcements, laws, feedback, code tables
-api.include(api_entry.api)  # entry wizard (drafts, submit) and POST /filings
-api.include(api_records.api)  # subjects, websites, their history
-api.include(api_applications.api)  # application detail, correction, resubmit
-api.include(api_changes.api)  # add website/access, changes, cancel access, cancellation requests
+ROUTE_MODULES = (
+    provider_routes,  # providers (tenants)
+    api_accounts.api,  # captcha, login/logout, me, user administration
+    api_content.api,  # announcements, laws, feedback, code tables
+    api_entry.api,  # entry wizard (drafts, submit) and POST /filings
+    api_records.api,  # subjects, websites, their history
+    api_applications.api,  # application detail, correction, resubmit
+    api_changes.api,  # add website/access, changes, cancel access, cancellation requests
+)
+
+
+def build_api() -> Api:
+    api = Api("filing", "ICP 备案 — 备案服务")
+    for fragment in ROUTE_MODULES:
+        api.include(fragment)
+    return api
 
 
 def service() -> ServiceDef:
@@ -37,7 +48,7 @@ def service() -> ServiceDef:
     return ServiceDef(
         name="filing",
         title="ICP 备案 — 备案服务 (filing)",
-        api=api,
+        api=build_api(),
         handlers=handlers,
         migrations=Path(__file__).parent / "migrations",
         background=[housekeeping.housekeeping_loop],
