@@ -224,7 +224,8 @@ class ConsumerStats:
 
 
 class Consumer:
-    """Consumes `<service>.inbox` in batches: one transaction per batch, a savepoint per message."""
+    """Consumes `<service>.inbox` in batches: one transaction and one inbox statement per batch;
+    a failing handler sends the rest of its batch through per-message savepoints."""
 
     def __init__(
         self,
