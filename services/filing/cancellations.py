@@ -10,7 +10,9 @@ other (`filing.application.submitted`); its status follows the application:
 
 Modify (next version with the new reason) and delete (application ABANDONED) are possible only
 while the request has not reached the bureau (待核实 or 核实退回): once submitted to the bureau it
-can no longer be withdrawn (DOMAIN §7.3). A rejected request does not block the subject's other
+can no longer be withdrawn (DOMAIN §7.3). Deleting publishes `filing.application.withdrawn`; should
+verification have passed the request meanwhile (the race of a provider verifying while the request is
+deleted or modified), it refuses and the request is restored (`outcomes.on_withdrawal_refused`). A rejected request does not block the subject's other
 business (migration 050); re-applying it needs the subject free again.
 """
 
@@ -96,7 +98,8 @@ async def _history(conn, r: Any) -> list[dict[str, Any]]:
     review = await conn.fetch(
         "SELECT * FROM application_status_history WHERE application_id = $1 ORDER BY id", r["application_id"]
     )
-    names = {"APPLY": "提出注销申请", "MODIFY": "修改注销申请", "DELETE": "删除注销申请", "REAPPLY": "再次提出注销申请"}
+    names = {"APPLY": "提出注销申请", "MODIFY": "修改注销申请", "DELETE": "删除注销申请", "REAPPLY": "再次提出注销申请",
+             "RESTORE": "删除或修改未受理（已提交管局），注销申请恢复"}
     out = [
         {"kind": "request", "action": h["action"], "name": names[h["action"]], "reason_code": h["reason_code"],
          "reason": h["reason"], "version": h["version"], "actor": h["actor"], "at": h["at"]}
@@ -390,7 +393,7 @@ async def delete(ctx: ServiceContext, provider_id: str, actor: str, cancellation
     async with transaction(ctx.pool) as conn:
         c, app = await _lock(conn, cancellation_id, provider_id)
         _require_unreviewed(app, "删除")
-        await mark_abandoned(conn, app, actor, "删除注销申请")
+        await mark_abandoned(conn, app, actor, "删除注销申请", outbox=ctx.outbox, reason="deleted")
         await conn.execute("UPDATE cancellations SET deleted_at = now(), deleted_by = $2, updated_at = now() "
                            "WHERE id = $1", c["id"], actor)
         await _record(conn, c["id"], "DELETE", c["reason_code"], c["reason"], app["version"], actor)

@@ -5,8 +5,8 @@ same rules as submitting them; the pending rows of 新增网站 / 新增接入 r
 with `POST /applications/{id}/resubmit` (version + 1, a new `filing.application.submitted`). Any
 returned or rejected application but a cancellation request may be abandoned
 (`POST /applications/{id}/abandon` → ABANDONED): its pending rows are withdrawn, its reserved
-mobiles released. Only these two states: the verification case can then take no further step
-(see the report on withdrawing an application still waiting for verification).
+mobiles released. Abandoning (like deleting a cancellation request, `cancellations.delete`) publishes
+`filing.application.withdrawn`: verification closes its case (ABANDONED).
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ from services.filing.change_proposals import (
 )
 from services.filing.changes_model import CHANGE_TYPES, ProposalIn, needs_preapproval
 from shared import codes
+from shared.contracts.filing import ApplicationWithdrawn
 from shared.db import transaction
 from shared.filing_data import Access, Subject, Website, WebsiteChange
+from shared.outbox import Outbox
 from shared.service import ServiceContext
 from shared.web import Problem, not_found
 
@@ -209,10 +211,12 @@ async def abandon(ctx: ServiceContext, application_id: str, provider_id: str, ac
                 await conn.execute("UPDATE accesses SET status = 'WITHDRAWN', updated_at = now() "
                                    "WHERE id = $1 AND status = 'PENDING'", uuid.UUID(proposal["access_id"]))
             await cs.sync_mobiles(conn, sid, await cs.current_mobiles(conn, sid))
-        await mark_abandoned(conn, app, actor, "放弃申请")
+        await mark_abandoned(conn, app, actor, "放弃申请", outbox=ctx.outbox, reason="abandoned")
 
 
-async def mark_abandoned(conn, app: Any, actor: str, note: str) -> None:
+async def mark_abandoned(conn, app: Any, actor: str, note: str, *, outbox: Outbox, reason: str) -> None:
+    """ABANDONED, with its history and audit entries, and `filing.application.withdrawn` to verification
+    (same transaction) so that the case is closed there too (or the withdrawal refused, `outcomes.py`)."""
     now = utcnow()
     await conn.execute("UPDATE applications SET status = 'ABANDONED', status_at = $2, updated_at = now() WHERE id = $1",
                        app["id"], now)
@@ -223,3 +227,7 @@ async def mark_abandoned(conn, app: Any, actor: str, note: str) -> None:
     )
     await audit.record(conn, [audit.Entry("application", str(app["id"]), "abandon", actor, str(app["subject_id"]),
                                           app["provider_id"], {"status": [app["status"], "ABANDONED"]})])
+    await outbox.add(conn, ApplicationWithdrawn(
+        application_id=str(app["id"]), version=app["version"], provider_id=app["provider_id"], reason=reason,
+        withdrawn_at=now, withdrawn_by=actor,
+    ), provider_id=app["provider_id"])

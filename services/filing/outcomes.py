@@ -1,6 +1,8 @@
 """Review outcomes from `verification` applied to filing's records (DOMAIN §7.2).
 
-Handlers of `verification.application.status_changed / returned / approved / rejected`.
+Handlers of `verification.application.status_changed / returned / approved / rejected /
+withdrawal_refused` (the last: `on_withdrawal_refused`, a deleted or modified cancellation request
+restored when its case had already reached the bureau).
 An approval of a first filing or an added website records the numbers and activates the pending
 records (one statement); an approval of another type (changes, add access, cancellations)
 applies the approved proposal (`effects.py`) in the same transaction.
@@ -25,11 +27,13 @@ import structlog
 from services.filing import audit, effects
 from shared import codes, logs
 from shared.bus import MessageContext, PermanentError
+from shared.contracts import Envelope
 from shared.contracts.verification import (
     ApplicationApproved,
     ApplicationRejected,
     ApplicationReturned,
     ApplicationStatusChanged,
+    WithdrawalRefused,
 )
 
 log = structlog.get_logger(__name__)
@@ -38,9 +42,26 @@ FINAL = frozenset({"VERIFY_RETURNED", "REJECTED", "APPROVED", "ABANDONED", "EXPI
 INTERMEDIATE = frozenset({"SUBMITTED_TO_BUREAU", "SMS_PENDING", "PREAPPROVAL_PENDING"})
 ACTOR = "verification"
 NUMBERING_TYPES = ("FIRST_FILING", "ADD_WEBSITE")  # approval issues website numbers (the statement below)
+CANCEL_TYPES = ("CANCEL_SUBJECT", "CANCEL_WEBSITE")
 
 
-async def _application(conn: asyncpg.Connection, application_id: str, provider_id: str, version: int):
+async def _defer(conn: asyncpg.Connection, app, version: int, mctx: MessageContext | None) -> None:
+    """Keep an outcome ignored because a cancellation request was deleted (ABANDONED) or modified (newer
+    version) meanwhile: verification may refuse that withdrawal (`on_withdrawal_refused` replays it)."""
+    if mctx is None or app["type"] not in CANCEL_TYPES:
+        return
+    if not (app["status"] == "ABANDONED" or version < app["version"]):
+        return
+    env = mctx.envelope
+    await conn.execute(
+        """INSERT INTO deferred_outcomes (message_id, application_id, version, type, provider_id, payload)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+        env.id, app["id"], version, env.type, env.provider_id, env.payload,
+    )
+
+
+async def _application(conn: asyncpg.Connection, application_id: str, provider_id: str, version: int,
+                       mctx: MessageContext | None = None):
     """The application locked for update, or None when this outcome is to be ignored."""
     try:
         app_id = uuid.UUID(application_id)
@@ -55,9 +76,11 @@ async def _application(conn: asyncpg.Connection, application_id: str, provider_i
         raise PermanentError(f"application {application_id} has no version {version} (current {app['version']})")
     if version < app["version"]:
         log.info("outcome.stale_version", application_id=application_id, version=version, current=app["version"])
+        await _defer(conn, app, version, mctx)
         return None
     if app["status"] in FINAL:
         log.info("outcome.after_final", application_id=application_id, status=app["status"])
+        await _defer(conn, app, version, mctx)
         return None
     return app
 
@@ -104,7 +127,7 @@ async def on_status_changed(p: ApplicationStatusChanged, mctx: MessageContext) -
             log.info("outcome.status_ignored", application_id=p.application_id, status=p.status)
             return  # e.g. a case opened (PENDING_VERIFICATION): nothing changes here
         raise PermanentError(f"status_changed carries an unknown status {p.status}")
-    app = await _application(mctx.conn, p.application_id, p.provider_id, p.version)
+    app = await _application(mctx.conn, p.application_id, p.provider_id, p.version, mctx)
     if app is None or p.status == app["status"]:
         return
     # The clocks of two services are compared only between two reports of the same producer.
@@ -120,7 +143,7 @@ async def on_status_changed(p: ApplicationStatusChanged, mctx: MessageContext) -
 
 
 async def on_returned(p: ApplicationReturned, mctx: MessageContext) -> None:
-    app = await _application(mctx.conn, p.application_id, p.provider_id, p.version)
+    app = await _application(mctx.conn, p.application_id, p.provider_id, p.version, mctx)
     if app is None:
         return
     await _transition(
@@ -130,7 +153,7 @@ async def on_returned(p: ApplicationReturned, mctx: MessageContext) -> None:
 
 
 async def on_rejected(p: ApplicationRejected, mctx: MessageContext) -> None:
-    app = await _application(mctx.conn, p.application_id, p.provider_id, p.version)
+    app = await _application(mctx.conn, p.application_id, p.provider_id, p.version, mctx)
     if app is None:
         return
     await _transition(
@@ -191,7 +214,7 @@ SELECT count(*) FROM numbers n JOIN websites w ON w.id = n.website_id AND w.subj
 
 async def on_approved(p: ApplicationApproved, mctx: MessageContext) -> None:
     conn = mctx.conn
-    app = await _application(conn, p.application_id, p.provider_id, p.version)
+    app = await _application(conn, p.application_id, p.provider_id, p.version, mctx)
     if app is None:
         return
     if p.subject_id and p.subject_id != str(app["subject_id"]):
@@ -225,9 +248,119 @@ async def on_approved(p: ApplicationApproved, mctx: MessageContext) -> None:
         await effects.apply_approval(conn, app, p.approved_by or ACTOR)
 
 
+# ---------------------------------------------------------------- refused withdrawals
+
+
+async def _no_publish(*_a, **_k):
+    raise RuntimeError("a replayed outcome publishes nothing")
+
+
+async def on_withdrawal_refused(p: WithdrawalRefused, mctx: MessageContext) -> None:
+    """Verification did not follow a deleted (ABANDONED) or modified (newer version) cancellation
+    request: its case had already reached the bureau (the provider verified it while the request was
+    being deleted or modified; filing allows both only before the bureau). The request is restored
+    to its state before the deletion / modification, the version verification keeps: the application
+    back at `case_version` (the refused version's row and proposal dropped, the request's reason back
+    to that version's) and PENDING_VERIFICATION, the request undeleted (history RESTORE, the refusal
+    with verification's status as the note); then the outcomes of that version ignored meanwhile
+    (`deferred_outcomes`) are applied in order — every outcome of that version came after the
+    deletion (filing allows it only while PENDING_VERIFICATION / VERIFY_RETURNED), so it is either
+    replayed here or still to come — and the application ends where verification is (已提交管局, or
+    approved: the cancellation takes effect). Redeliveries and a refusal already
+    applied change nothing. Only cancellation requests can race this way (an abandoned application
+    was returned or rejected, which verification always accepts): another type is PermanentError,
+    as is a restoration that collides with an application started for the subject meanwhile."""
+    conn = mctx.conn
+    try:
+        app_id = uuid.UUID(p.application_id)
+    except ValueError:
+        raise PermanentError(f"application id {p.application_id!r} is not a UUID") from None
+    app = await conn.fetchrow("SELECT * FROM applications WHERE id = $1 FOR UPDATE", app_id)
+    if app is None or app["provider_id"] != p.provider_id:
+        raise PermanentError(f"unknown application {p.application_id} for provider {p.provider_id}")
+    if p.kind not in ("withdrawal", "version") or p.case_version > p.version:
+        raise PermanentError(f"withdrawal_refused of {p.application_id}: kind {p.kind!r}, v{p.case_version}/v{p.version}")
+    if app["version"] != p.version or (p.kind == "withdrawal" and app["status"] != "ABANDONED"):
+        log.info("outcome.refusal_seen", application_id=p.application_id, version=p.version, current=app["version"],
+                 status=app["status"])
+        return  # already restored (by the other kind of refusal), or moved on
+    if p.kind == "version" and app["status"] not in ("PENDING_VERIFICATION", "ABANDONED"):
+        log.info("outcome.refusal_after_outcome", application_id=p.application_id, status=app["status"])
+        return
+    if app["type"] not in CANCEL_TYPES:
+        raise PermanentError(f"verification refused {p.kind} of {app['type']} {p.application_id}: cannot restore")
+    version = p.case_version
+    status = "PENDING_VERIFICATION"  # before the deletion / modification; the deferred outcomes follow
+    payload = await conn.fetchval(
+        "SELECT payload FROM application_versions WHERE application_id = $1 AND version = $2", app_id, version
+    )
+    if payload is None:
+        raise PermanentError(f"application {p.application_id} has no version {version} to restore")
+    proposal = payload.get("proposal") or app["proposal"]
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                """UPDATE applications SET status = $2, version = $3, proposal = $4, status_at = $5,
+                       case_id = coalesce($6, case_id), updated_at = now() WHERE id = $1""",
+                app_id, status, version, proposal, p.refused_at, p.case_id,
+            )
+    except asyncpg.UniqueViolationError:
+        raise PermanentError(
+            f"cannot restore {p.application_id}: subject {app['subject_id']} has another application in flight"
+        ) from None
+    await conn.execute("DELETE FROM application_versions WHERE application_id = $1 AND version > $2", app_id, version)
+    await conn.execute(
+        """INSERT INTO application_status_history (application_id, version, status, note, actor, at, message_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        app_id, version, status, p.reason, ACTOR, p.refused_at, mctx.envelope.id,
+    )
+    await audit.record(conn, [audit.Entry(
+        "application", str(app_id), "restore", ACTOR, str(app["subject_id"]), app["provider_id"],
+        {"status": [app["status"], status], "version": [app["version"], version], "refused": p.kind,
+         "reason": p.reason},
+    )])
+    c = await conn.fetchrow("SELECT * FROM cancellations WHERE application_id = $1 FOR UPDATE", app_id)
+    if c is not None:
+        reason_code = proposal.get("reason_code") or c["reason_code"]
+        reason = proposal.get("reason", c["reason"])
+        await conn.execute(
+            """UPDATE cancellations SET deleted_at = NULL, deleted_by = NULL, reason_code = $2, reason = $3,
+                   updated_at = now() WHERE id = $1""",
+            c["id"], reason_code, reason,
+        )
+        await conn.execute(
+            """INSERT INTO cancellation_history (cancellation_id, action, reason_code, reason, version, actor)
+               VALUES ($1, 'RESTORE', $2, $3, $4, $5)""",
+            c["id"], reason_code, reason, version, ACTOR,
+        )
+    log.info("outcome.withdrawal_refused", application_id=p.application_id, kind=p.kind, status=status,
+             version=version)
+    deferred = await conn.fetch(
+        "DELETE FROM deferred_outcomes WHERE application_id = $1 RETURNING *", app_id
+    )
+    by_type = {spec_type: (model, fn) for spec_type, model, fn in _REPLAYABLE}
+    rank = {"verification.application.status_changed": 0}
+    for d in sorted(deferred, key=lambda d: (rank.get(d["type"], 1), d["received_at"])):
+        if d["version"] != version or d["type"] not in by_type:
+            continue
+        model, fn = by_type[d["type"]]
+        env = Envelope(id=d["message_id"], type=d["type"], producer="verification", provider_id=d["provider_id"],
+                       payload=d["payload"])
+        await fn(model.model_validate(d["payload"]), MessageContext(env, conn, _no_publish))
+
+
+_REPLAYABLE = (
+    ("verification.application.status_changed", ApplicationStatusChanged, on_status_changed),
+    ("verification.application.returned", ApplicationReturned, on_returned),
+    ("verification.application.approved", ApplicationApproved, on_approved),
+    ("verification.application.rejected", ApplicationRejected, on_rejected),
+)
+
+
 HANDLERS = (
     (ApplicationStatusChanged, on_status_changed),
     (ApplicationReturned, on_returned),
     (ApplicationApproved, on_approved),
     (ApplicationRejected, on_rejected),
+    (WithdrawalRefused, on_withdrawal_refused),
 )

@@ -14,6 +14,10 @@ States (DOMAIN §7.2)::
     SUBMITTED_TO_BUREAU  --approve--> APPROVED (numbers)             (…approved)
     SUBMITTED_TO_BUREAU | PREAPPROVAL_PENDING --reject--> REJECTED   (…rejected, stage bureau)
     VERIFY_RETURNED | REJECTED --next version submitted--> PENDING_VERIFICATION
+    PENDING_VERIFICATION | VERIFY_RETURNED | REJECTED --filing.application.withdrawn--> ABANDONED (final;
+        verification and decisions answer 409; a withdrawal before the case opened leaves a tombstone)
+    SUBMITTED_TO_BUREAU | PREAPPROVAL_PENDING | APPROVED --withdrawn, or a newer version--> unchanged,
+        `verification.application.withdrawal_refused` (kind withdrawal | version) → filing restores
 
 HTTP (`api.py`): `GET /cases`, `GET /cases/{id}[?version=n]`, `POST /cases/{id}/verification`
 (provider), `POST /cases/{id}/preapproval` and `POST /cases/{id}/decision` (bureau).

@@ -2,7 +2,11 @@
 
 - `on_application_submitted`: opens a case per application, or reopens it with the next version
   after a return / rejection (history kept). Idempotent: redeliveries are skipped by the inbox,
-  and a version already seen is ignored.
+  and a version already seen (or withdrawn) is ignored. A newer version arriving once the case is
+  with the bureau or approved is refused (`verification.application.withdrawal_refused`, kind
+  "version"): the case keeps its version.
+- `on_application_withdrawn`: the provider withdrew the application in filing → ABANDONED, or
+  refused (kind "withdrawal") once the case is with the bureau or approved.
 - `list_cases`, `get_case`: scoped reads (provider: own tenant; bureau: own province, cases that
   reached the bureau; admin: all).
 - `verify`, `record_preapproval`, `decide`: lock the case in scope (404 outside it) and apply the
@@ -18,10 +22,12 @@ import structlog
 
 from services.verification import review, store
 from services.verification.model import (
+    ABANDONED,
     ACTION_NAMES,
     PENDING_VERIFICATION,
     REOPENABLE,
     STAGES,
+    WITHDRAWABLE,
     CaseDetail,
     CaseList,
     CaseQuery,
@@ -38,7 +44,7 @@ from services.verification.model import (
 )
 from shared.auth import Principal, Role
 from shared.bus import HandlerTable, MessageContext, PermanentError
-from shared.contracts.filing import ApplicationSubmitted
+from shared.contracts.filing import ApplicationSubmitted, ApplicationWithdrawn
 from shared.db import transaction
 from shared.service import ServiceContext
 from shared.web import Problem, not_found
@@ -82,6 +88,10 @@ async def on_application_submitted(e: ApplicationSubmitted, mctx: MessageContext
         raise PermanentError(f"application {e.application_id}: no filing bureau for province {e.province!r}")
     fields = _case_fields(e, mctx.envelope.payload, province)
     actor = dict(actor_role="provider", actor_id=e.submitted_by, actor_name="", at=e.submitted_at)
+    withdrawn = await conn.fetchval("SELECT version FROM withdrawals WHERE application_id = $1", e.application_id)
+    if withdrawn is not None and e.version <= withdrawn:
+        log.info("case.version_withdrawn", application_id=e.application_id, version=e.version, withdrawn=withdrawn)
+        return  # withdrawn in filing before (or after) it got here: never opened again
     case_id = await store.insert_case(conn, fields)
     if case_id is not None:
         await store.insert_version(conn, case_id, fields, mctx.envelope.id)
@@ -95,15 +105,55 @@ async def on_application_submitted(e: ApplicationSubmitted, mctx: MessageContext
     if e.version <= case["version"]:
         log.info("case.version_seen", application_id=e.application_id, version=e.version, current=case["version"])
         return
+    if case["status"] == ABANDONED:  # filing never resubmits an abandoned application
+        log.warning("case.version_after_abandoned", application_id=e.application_id, version=e.version)
+        return
     if case["status"] not in REOPENABLE:
-        raise PermanentError(
-            f"application {e.application_id} v{e.version} arrived while v{case['version']} is {case['status']}"
-        )
+        # with the bureau or approved (a modified cancellation request racing provider verification):
+        # the case keeps its version; filing is told, and restores the application to it
+        await review.refuse(conn, mctx.publish, case, kind="version", version=e.version,
+                            actor=review.Actor(role="provider", id=e.submitted_by))
+        log.info("case.version_refused", application_id=e.application_id, version=e.version, status=case["status"])
+        return
     await store.reopen_case(conn, case["id"], fields)
     await store.insert_version(conn, case["id"], fields, mctx.envelope.id)
     await store.add_history(conn, case["id"], e.version, "RESUBMITTED", status_from=case["status"],
                             status_to=PENDING_VERIFICATION, text="", **actor)
     log.info("case.reopened", case_id=str(case["id"]), application_id=e.application_id, version=e.version)
+
+
+async def on_application_withdrawn(e: ApplicationWithdrawn, mctx: MessageContext) -> None:
+    """The provider withdrew the application in filing (deleted cancellation request, abandoned
+    application). Idempotent: a case already ABANDONED, or a newer version than the one withdrawn,
+    is left as it is; a case not opened yet gets a tombstone (`withdrawals`) so that a late
+    `filing.application.submitted` of that version does not open it. A case with the bureau (or
+    approved) is not touched: `verification.application.withdrawal_refused` tells filing."""
+    conn = mctx.conn
+    if mctx.envelope.provider_id and mctx.envelope.provider_id != e.provider_id:
+        raise PermanentError(f"envelope tenant {mctx.envelope.provider_id} ≠ payload provider_id {e.provider_id}")
+    case = await conn.fetchrow("SELECT * FROM cases WHERE application_id = $1 FOR UPDATE", e.application_id)
+    if case is not None and case["provider_id"] != e.provider_id:
+        raise PermanentError(f"application {e.application_id} belongs to another provider")
+    actor = review.Actor(role="provider", id=e.withdrawn_by)
+    if case is not None and case["version"] > e.version:
+        log.info("case.withdrawal_stale", application_id=e.application_id, version=e.version, current=case["version"])
+        return
+    if case is not None and case["status"] not in (*WITHDRAWABLE, ABANDONED):
+        await review.refuse(conn, mctx.publish, case, kind="withdrawal", version=e.version, actor=actor)
+        log.info("case.withdrawal_refused", application_id=e.application_id, status=case["status"])
+        return
+    await conn.execute(
+        """INSERT INTO withdrawals (application_id, provider_id, version, reason, withdrawn_at, withdrawn_by)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (application_id) DO UPDATE SET version = greatest(withdrawals.version, EXCLUDED.version)""",
+        e.application_id, e.provider_id, e.version, e.reason, e.withdrawn_at, e.withdrawn_by,
+    )
+    if case is None or case["status"] == ABANDONED:
+        log.info("case.withdrawn_before_open" if case is None else "case.withdrawn_again",
+                 application_id=e.application_id, version=e.version)
+        return
+    await review.withdraw(conn, case, version=e.version, reason=e.reason, actor=actor, at=e.withdrawn_at)
+    log.info("case.withdrawn", case_id=str(case["id"]), application_id=e.application_id, version=e.version)
 
 
 # ---------------------------------------------------------------- scope
@@ -237,3 +287,4 @@ async def decide(ctx: ServiceContext, who: Principal, case_id: str, *, decision:
 def register(table: HandlerTable) -> None:
     """Message handlers of this service beyond the platform's (provider directory, revocations)."""
     table.on(ApplicationSubmitted)(on_application_submitted)
+    table.on(ApplicationWithdrawn)(on_application_withdrawn)

@@ -18,17 +18,24 @@ SUBMITTED_TO_BUREAU = "SUBMITTED_TO_BUREAU"
 PREAPPROVAL_PENDING = "PREAPPROVAL_PENDING"
 APPROVED = "APPROVED"
 REJECTED = "REJECTED"
+ABANDONED = "ABANDONED"  # withdrawn by the provider in filing (filing.application.withdrawn); final
 
-STATUSES = (PENDING_VERIFICATION, VERIFY_RETURNED, SUBMITTED_TO_BUREAU, PREAPPROVAL_PENDING, APPROVED, REJECTED)
+STATUSES = (PENDING_VERIFICATION, VERIFY_RETURNED, SUBMITTED_TO_BUREAU, PREAPPROVAL_PENDING, APPROVED, REJECTED,
+            ABANDONED)
 
 # A newer version of the application may reopen a case in these statuses (after a return or a
 # rejection; or replace a version nobody has verified yet).
 REOPENABLE = (PENDING_VERIFICATION, VERIFY_RETURNED, REJECTED)
 
+# A withdrawal (filing.application.withdrawn) closes a case in these statuses (not yet with the
+# bureau, or finally returned / rejected); in the others (with the bureau, approved) it is refused.
+WITHDRAWABLE = (PENDING_VERIFICATION, VERIFY_RETURNED, REJECTED)
+
 # What a bureau reviewer sees: cases that are (or were last) with the bureau.
 BUREAU_VISIBLE = (SUBMITTED_TO_BUREAU, PREAPPROVAL_PENDING, APPROVED, REJECTED)
 
-Stage = Literal["verification", "returned", "bureau", "preapproval", "approved", "rejected", "decided", "all"]
+Stage = Literal["verification", "returned", "bureau", "preapproval", "approved", "rejected", "decided", "abandoned",
+                "all"]
 STAGES: dict[str, tuple[str, ...]] = {
     "verification": (PENDING_VERIFICATION,),
     "returned": (VERIFY_RETURNED,),
@@ -37,6 +44,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "approved": (APPROVED,),
     "rejected": (REJECTED,),
     "decided": (APPROVED, REJECTED),
+    "abandoned": (ABANDONED,),
     "all": STATUSES,
 }
 
@@ -49,6 +57,7 @@ def stage_of(status: str) -> str:
         PREAPPROVAL_PENDING: "preapproval",
         APPROVED: "approved",
         REJECTED: "rejected",
+        ABANDONED: "abandoned",
     }.get(status, "all")
 
 
@@ -146,7 +155,7 @@ class CaseQuery(_In):
     stage: Stage | None = Field(
         None,
         description="阶段：verification 待核实（接入商默认）、bureau 管局审核中（管局默认）、preapproval 前置审批中、"
-        "returned 已退回、approved、rejected、decided、all",
+        "returned 已退回、approved、rejected、decided、abandoned 已撤回、all",
     )
     status: list[str] = Field(default_factory=list, description="申请状态代码（可多个，逗号分隔），优先于 stage")
     name: optional_text_field(100) = Field("", description="主办单位名称包含")
@@ -270,4 +279,7 @@ ACTION_NAMES = {
     "PREAPPROVAL_FAIL": "前置审批未通过",
     "APPROVE": "管局审核通过",
     "REJECT": "管局驳回",
+    "WITHDRAWN": "接入服务提供者撤回（已放弃）",
+    "WITHDRAWAL_REFUSED": "撤回未受理（已提交管局）",
+    "VERSION_REFUSED": "新版本未受理（已提交管局）",
 }

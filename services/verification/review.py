@@ -14,6 +14,7 @@ import asyncpg
 
 from services.verification import numbers, store
 from services.verification.model import (
+    ABANDONED,
     APPROVED,
     PENDING_VERIFICATION,
     PREAPPROVAL_PENDING,
@@ -28,6 +29,7 @@ from shared.contracts.verification import (
     ApplicationReturned,
     ApplicationStatusChanged,
     NumberAssignment,
+    WithdrawalRefused,
 )
 from shared.outbox import Outbox
 from shared.web import Problem
@@ -57,6 +59,11 @@ def _conflict(case: asyncpg.Record, detail: str) -> Problem:
                    version=case["version"])
 
 
+def _check_not_abandoned(case: asyncpg.Record) -> None:
+    if case["status"] == ABANDONED:
+        raise _conflict(case, f"该申请（第{case['version']}版）已由接入服务提供者撤回（已放弃），不能再核实或审核")
+
+
 async def _history(conn, case, action: str, to: str, text: str, actor: Actor, at: dt.datetime,
                    details: dict | None = None) -> None:
     await store.add_history(
@@ -68,6 +75,7 @@ async def _history(conn, case, action: str, to: str, text: str, actor: Actor, at
 async def verify(conn: asyncpg.Connection, outbox: Outbox, case: asyncpg.Record, *, result: str, opinion: str,
                  actor: Actor, version: int | None = None) -> str:
     """核实: pass → SUBMITTED_TO_BUREAU (or PREAPPROVAL_PENDING), return → VERIFY_RETURNED."""
+    _check_not_abandoned(case)
     _check_version(case, version)
     if case["status"] != PENDING_VERIFICATION:
         if await conn.fetchval(
@@ -99,6 +107,7 @@ async def verify(conn: asyncpg.Connection, outbox: Outbox, case: asyncpg.Record,
 async def preapproval(conn: asyncpg.Connection, outbox: Outbox, case: asyncpg.Record, *, result: str, note: str,
                       actor: Actor) -> str:
     """前置审批结果: pass → back to bureau review; fail → REJECTED (stage preapproval) with the note."""
+    _check_not_abandoned(case)
     if case["status"] != PREAPPROVAL_PENDING:
         raise _conflict(case, f"该申请当前状态为“{status_name(case['status'])}”，不在前置审批中")
     at = _now()
@@ -132,6 +141,7 @@ async def _reject(conn, outbox: Outbox, case, reason: str, actor: Actor, at: dt.
 async def decide(conn: asyncpg.Connection, outbox: Outbox, case: asyncpg.Record, *, decision: str, reason: str,
                  actor: Actor, version: int | None = None) -> str:
     """管局审核: approve (numbers assigned) or reject (reason required)."""
+    _check_not_abandoned(case)
     _check_version(case, version)
     status = case["status"]
     if status in (APPROVED, REJECTED):
@@ -173,3 +183,43 @@ async def decide(conn: asyncpg.Connection, outbox: Outbox, case: asyncpg.Record,
         retired_subject_no=n.retired_subject_no,
     ), provider_id=case["provider_id"])
     return APPROVED
+
+
+# ---------------------------------------------------------------- withdrawals (filing.application.withdrawn)
+
+
+async def withdraw(conn: asyncpg.Connection, case: asyncpg.Record, *, version: int, reason: str, actor: Actor,
+                   at: dt.datetime) -> None:
+    """The provider withdrew the application in filing: the case is closed (ABANDONED, final).
+    The caller checked the status is one of `WITHDRAWABLE`."""
+    text = {"deleted": "删除注销申请", "abandoned": "放弃申请"}.get(reason, reason)
+    await store.add_history(
+        conn, case["id"], max(version, case["version"]), "WITHDRAWN", status_from=case["status"], status_to=ABANDONED,
+        text=text, actor_role=actor.role, actor_id=actor.id, actor_name=actor.name, at=at,
+        details={"reason": reason, "withdrawn_version": version},
+    )
+    await store.set_status(conn, case["id"], ABANDONED, _now())
+
+
+async def refuse(conn: asyncpg.Connection, publish, case: asyncpg.Record, *, kind: str, version: int,
+                 actor: Actor) -> None:
+    """A withdrawal (`kind` withdrawal) or a newer version (`kind` version) arrived once the case had
+    reached the bureau: the case is unchanged; the refusal is recorded and reported to filing
+    (`publish`: the message context's, so it is written in the message's transaction)."""
+    name = status_name(case["status"])
+    if kind == "withdrawal":
+        action = "WITHDRAWAL_REFUSED"
+        text = f"第{version}版的撤回未受理：申请（第{case['version']}版）已提交管局，当前状态为“{name}”"
+    else:
+        action = "VERSION_REFUSED"
+        text = f"第{version}版未受理：申请（第{case['version']}版）已提交管局，当前状态为“{name}”"
+    at = _now()
+    await store.add_history(
+        conn, case["id"], case["version"], action, status_from=case["status"], status_to=case["status"], text=text,
+        actor_role=actor.role, actor_id=actor.id, actor_name=actor.name, at=at, details={"refused_version": version},
+    )
+    await publish(WithdrawalRefused(
+        application_id=case["application_id"], version=version, case_version=case["version"],
+        case_id=str(case["id"]), provider_id=case["provider_id"], kind=kind, status=case["status"], reason=text,
+        refused_at=at,
+    ), provider_id=case["provider_id"])

@@ -171,3 +171,21 @@ class BatchChunkImported(Contract):
     websites_created: int = 0
     application_ids: list[str] = []
     conflicts: list[BatchConflict] = []
+
+
+# ---------------------------------------------------------------- withdrawal (filing → verification)
+
+
+@message("filing.application.withdrawn", consumers=("verification",))
+class ApplicationWithdrawn(Contract):
+    """The provider withdrew an application before the bureau reviewed it: a cancellation request
+    deleted (`reason` "deleted", 删除注销申请) or a returned / rejected application abandoned
+    ("abandoned", 放弃申请). Filing marked it ABANDONED; verification closes the case (ABANDONED), or
+    answers `verification.application.withdrawal_refused` when the case already reached the bureau."""
+
+    application_id: str
+    version: int
+    provider_id: str
+    reason: str  # deleted | abandoned
+    withdrawn_at: datetime
+    withdrawn_by: str

@@ -79,3 +79,22 @@ class ApplicationRejected(Contract):
     rejected_by: str
     stage: str = "bureau"  # bureau | preapproval
     application_type: str = ""  # optional, added by verification (issue 4)
+
+
+@message("verification.application.withdrawal_refused", consumers=OUTCOME_CONSUMERS)
+class WithdrawalRefused(Contract):
+    """Verification could not follow filing because the case had already reached the bureau
+    (SUBMITTED_TO_BUREAU, PREAPPROVAL_PENDING or APPROVED):
+    - `kind` "withdrawal": a `filing.application.withdrawn` of `version` arrived too late;
+    - `kind` "version": a newer version `version` (`filing.application.submitted`) arrived too late.
+    The case stays at `case_version` with `status`; filing restores the application to it."""
+
+    application_id: str
+    version: int  # the version filing withdrew or submitted
+    case_version: int  # the version verification keeps
+    case_id: str
+    provider_id: str
+    kind: str  # withdrawal | version
+    status: str  # the case's status (application_statuses.csv)
+    reason: str  # Chinese explanation
+    refused_at: datetime
