@@ -13,6 +13,8 @@ item and sealed the chunk (AES-GCM, bound to job and chunk); here the item has b
 again with `FilingData` (the structural validation, needed anyway) and is put in canonical
 form with the validating normalisers of `canonical` (certificate and ID numbers, home URLs,
 IP ranges) — an item that fails them is refused with the full `validate_filing` errors (422).
+Items the importer sealed already in canonical form (`checked=True`, the `"c"` flag of
+`services/filing/batch.py`) only get the non-validating rest of `canonical`.
 
 Database rules (DOMAIN §5.10): the certificate, principal mobiles and domains of every item
 against the database in one query, and against the other items of the chunk in Python (the
@@ -248,23 +250,25 @@ async def _find_conflicts(
 
 
 async def check_chunk(
-    conn: asyncpg.Connection, items: Sequence[Item]
+    conn: asyncpg.Connection, items: Sequence[Item], *, normalized: bool = False
 ) -> tuple[list[tuple[Hashable, FilingError]], set[Hashable]]:
     """The dry run of `create_first_filings` (`filing.batch.check`): the database rules of every item
     (as `check_database_rules`, for the whole chunk in one query), writing nothing. Returns the
-    refusals [(row_key, FilingError)] in item order and the row keys whose username is taken."""
+    refusals [(row_key, FilingError)] in item order and the row keys whose username is taken.
+    `normalized`: the items are in canonical form (their certificate numbers need no normalising)."""
     keys: list[_Keys | None] = [
-        (subject_key(data.subject), principal_mobiles(data), _domain_paths(data), username)
+        (subject_key(data.subject, normalized=normalized), principal_mobiles(data), _domain_paths(data), username)
         for data, (username, _h), _k in items
     ]
     refused, user_taken = await _find_conflicts(conn, keys)
     return [(items[idx][2], e) for idx, e in refused], {items[idx][2] for idx in user_taken}
 
 
-def _prepare(data: FilingData) -> FilingData:
-    """The canonical form (in place), validating what `canonical` normalises; 422 when that fails."""
+def _prepare(data: FilingData, checked: bool = False) -> FilingData:
+    """The canonical form (in place), validating what `canonical` normalises; 422 when that fails.
+    `checked`: the item came already in canonical form (see `create_first_filings`)."""
     try:
-        return canonical(data, copy=False)
+        return canonical(data, copy=False, checked=checked)
     except v.InvalidValue:
         return validate_filing(data, copy=False)  # raises FilingError with every error
 
@@ -278,8 +282,15 @@ async def create_first_filings(
     import_job_id: str | None,
     outbox: Outbox | None = None,
     source: str = "import",
+    checked: bool = False,
 ) -> list[CreatedFiling]:
     """Create the first filings of a chunk on `conn` (the caller's transaction): all or nothing.
+
+    `checked`: the items come in canonical form from the importer, which ran `check_filing` and
+    `canonical` on them and sealed them (`services/filing/batch.py`); they are still parsed with
+    `FilingData` (structural validation), and `canonical(checked=True)` only finishes the form
+    (multi-selects without repeats, same-as-subject principal dropped) instead of validating the
+    certificate/ID numbers, home URLs and IPs a second time.
 
     Raises `BulkRefused` (nothing written) with the conflicts of every refused item."""
     outbox = outbox or Outbox("filing")
@@ -287,7 +298,7 @@ async def create_first_filings(
     prepared: list[tuple[FilingData, dict[str, Any], dict[str, str], dict[str, str]]] = []
     for idx, (data, _sponsor, _key) in enumerate(items):
         try:
-            data = _prepare(data)
+            data = _prepare(data, checked)
         except FilingError as e:
             refused.append((idx, e))
             data = None

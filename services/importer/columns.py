@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from shared import codes
 from shared import validate as v
@@ -170,6 +170,11 @@ def _label_map(table: str) -> dict[str, list[str]]:
 def to_code(table: str, text: str, *, nature: str | None = None) -> str | None:
     """A label (or code) → the code; None if unknown. Certificate labels repeat across natures
     (组织机构代码证): the subject's nature picks the row."""
+    return _to_code(table, text, nature)
+
+
+@lru_cache(maxsize=4096)  # a file repeats the same few labels on every row
+def _to_code(table: str, text: str, nature: str | None) -> str | None:
     found = _label_map(table).get(_norm(text)) or _label_map(table).get(_norm(text).upper())
     if not found:
         return None

@@ -10,8 +10,9 @@ while a job runs. Steps:
    into `import_rows`), note cell-level and file-wide key errors;
 2. gather each subject with its websites (one ordered query), validate it with the wizard's rules
    (`FilingData` + `check_filing`) and the file-wide ones (same domain, certificate or mobile twice),
-   and — while the file is still clean — plan it: generated sponsor credentials (hash only in the
-   chunk, plaintext only in the result workbook), chunks of whole subjects, sealed;
+   and — while the file is still clean — plan it: the canonical form (so filing need not validate
+   the normalised values again), generated sponsor credentials (hash only in the chunk, plaintext
+   only in the result workbook), chunks of whole subjects, sealed;
 3. any error: the job is REJECTED, nothing planned is kept. Otherwise, in one transaction: the
    chunks, the sealed result workbook, status CHECKING and the first `filing.batch.check` commands
    (the rest is driven by replies, `services.importer.flow`).
@@ -25,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import json
 import os
 import queue
 import socket
@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import asyncpg
+import orjson
 import structlog
 from pydantic import ValidationError
 from python_calamine_plus import CalamineWorkbook
@@ -49,7 +50,7 @@ from shared import crypto
 from shared.auth import generate_password, generate_username, hash_generated_password
 from shared.config import get_settings
 from shared.errors_zh import translate_errors
-from shared.filing_data import FilingData, check_filing, principal_mobiles, subject_key
+from shared.filing_data import FilingData, canonical, check_filing, principal_mobiles, subject_key
 from shared.service import ServiceContext
 
 log = structlog.get_logger(__name__)
@@ -354,15 +355,20 @@ class Plan:
                 continue
             for item in items:  # the hashes were computed on the hashing threads meanwhile
                 item["sponsor"][1] = item["sponsor"][1].result()
-            body = json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode()
+            body = orjson.dumps(items)  # UTF-8, compact: what json.dumps(ensure_ascii=False) gave
             sealed = crypto.seal(self.secret, SEAL_PURPOSE, body, f"{self.job_id}:{chunk_no}")
             self.chunks.append((self.job_id, chunk_no, len(items), websites, sealed, refs))
         self.closed = keep
 
 
+def _principal_ids(data: FilingData) -> list[str]:
+    return [data.subject.principal.id_number, *(w.principal.id_number for w in data.websites if w.principal)]
+
+
 def _assess_one(key: str, s_row: int, s_cells: list[str], s_bad: list[str], websites: list, plan: Plan
                 ) -> tuple[list[RowError], FilingData | None]:
-    """One subject with its websites: the wizard's rules, then the file-wide ones."""
+    """One subject with its websites: the wizard's rules, then the file-wide ones. A clean subject is
+    returned in canonical form (`canonical`), ready to be sealed for filing."""
     sidx, widx = C.SUBJECT_IDX, C.WEBSITE_IDX
     found: list[RowError] = []
     seen = {(C.SUBJECT_SHEET, s_row, k) for k in s_bad}
@@ -406,12 +412,24 @@ def _assess_one(key: str, s_row: int, s_cells: list[str], s_bad: list[str], webs
             report_path(err["field"], err["message"])
     if data is None:
         return found, None
-    for err in check_filing(data):
+    # check_filing with normalize=True validates each certificate/ID number, home URL and IP range once
+    # and keeps its normalised form, so `canonical` need not validate them again. Its answer is the
+    # plain check's as long as no principal ID number changed (a normalised ID number is compared with
+    # the other principals afterwards; certificate numbers, URLs and IPs are not reused): otherwise
+    # the subject is checked again without normalising, for exactly the plain check's errors.
+    ids = _principal_ids(data)
+    checked = True
+    errors = check_filing(data, normalize=True)
+    if _principal_ids(data) != ids:
+        data = FilingData.model_validate({"subject": s_input, "websites": w_inputs})
+        checked = False
+        errors = check_filing(data)
+    for err in errors:
         report_path(err["field"], err["message"])
     if found:
         return found, None
     # file-wide rules: the same certificate, domain or mobile in two subjects
-    cert = subject_key(data.subject)
+    cert = subject_key(data.subject, normalized=checked)
     mobiles = principal_mobiles(data)
     if cert in plan.certs:
         report_path("subject.cert_number", f"与主体表第 {plan.certs[cert]} 行的主体证件相同：同一主体在文件中只能出现一次")
@@ -430,7 +448,11 @@ def _assess_one(key: str, s_row: int, s_cells: list[str], s_bad: list[str], webs
             plan.domains.setdefault(d, websites[i][0])
     for mobile in mobiles:
         plan.mobiles.setdefault(mobile, s_row)
-    return found, (None if found else data)
+    if found:
+        return found, None
+    # the canonical form (certificate/ID numbers, home URLs, IPs normalised; same-as-subject principal
+    # dropped): filing finishes it without validating those values again (`"c": 1`, services/filing/batch.py)
+    return found, canonical(data, copy=False, checked=checked)
 
 
 def _assess(group: list[tuple], plan: Plan, errors: list[RowError]) -> None:
@@ -461,7 +483,9 @@ def _assess(group: list[tuple], plan: Plan, errors: list[RowError]) -> None:
         n = len(data.websites)
         if plan.websites_in_chunk and plan.websites_in_chunk + n > plan.chunk_websites:
             plan.flush()
-        plan.items.append({"data": data.model_dump(mode="json"), "sponsor": [username, pw_hash]})  # hash: a future
+        # "c": the data is in canonical form (_assess_one)
+        # the data as pydantic's JSON, embedded as is when the chunk is encoded (`seal`); the hash: a future
+        plan.items.append({"data": orjson.Fragment(data.model_dump_json()), "sponsor": [username, pw_hash], "c": 1})
         plan.refs.append(ref)
         plan.websites_in_chunk += n
         plan.subjects += 1

@@ -28,6 +28,8 @@ def normalize_text(value: object) -> str:
     - convert full-width ASCII digits/letters/punctuation (U+FF01..U+FF5E) to half-width.
     Internal spaces and all other characters (Chinese text) are kept as entered.
     """
+    if type(value) is str and value.isascii():
+        return value.strip()  # the common case: no full-width or zero-width characters; strip() = isspace()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -37,6 +39,8 @@ def normalize_text(value: object) -> str:
     if not isinstance(value, str):
         raise InvalidValue("类型不正确，应为文本")
     text = value.translate(_FULLWIDTH_TO_ASCII)
+    if not text or not (text[0].isspace() or text[-1].isspace() or text[0] in _INVISIBLE or text[-1] in _INVISIBLE):
+        return text  # nothing to strip (the common case)
     start, end = 0, len(text)
     while start < end and (text[start].isspace() or text[start] in _INVISIBLE):
         start += 1

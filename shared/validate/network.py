@@ -54,9 +54,15 @@ def _psl() -> PublicSuffixList:
     return PublicSuffixList(only_icann=True, accept_unknown=False)
 
 
+_NOT_IPV4 = re.compile(r"[^0-9.]")
+
+
 def _is_ip(host: str) -> bool:
+    host = host.strip("[]")
+    if ":" not in host and _NOT_IPV4.search(host):
+        return False  # an IPv6 address has a colon, an IPv4 one only digits and dots (the common case: a name)
     try:
-        ipaddress.ip_address(host.strip("[]"))
+        ipaddress.ip_address(host)
     except ValueError:
         return False
     return True

@@ -129,3 +129,53 @@ def test_file_checks_without_a_database():
     with pytest.raises(FileRejected) as e:
         check_file(b"PK\x03\x04" + b"\0" * 100, s)
     assert e.value.status == 422
+
+
+def _rows_for_assess(subject_id: str, website_principal_id: str | None, same: str) -> tuple:
+    from shared import validate as v
+
+    first17 = "91440300" + "00000001" + v.org_code_check_char("00000001")
+    uscc = first17 + v.uscc_check_char(first17)
+    s = ["S1", "企业", "营业执照（个人或企业）", uscc, "深圳市测试科技有限公司", "广东省", "440300", "440305",
+         "深圳市南山区科技园路1号", "科技园路1号A座101室", "张三", "", "张三", "居民身份证", subject_id, "2020-01-01",
+         "长期", "13800000001", "", "15800000001", "u@example.com"]
+    principal = (["张三", "居民身份证", website_principal_id, "2020-01-01", "长期", "13800000001", "",
+                  "15800000001", "u@example.com"] if website_principal_id else [""] * 9)
+    w = ["S1", "网站", "测试科技官网", "example.com", "HTTP://WWW.Example.com/", "单位门户网站", "以上都不涉及", "",
+         "中文简体", "", same, *principal, "云接入", "203.0.113.10-203.0.113.20", "广东省"]
+    return s, w
+
+
+@pytest.mark.parametrize(("subject_case", "website_case", "same"), [
+    ("X", None, "是"), ("x", None, "是"), ("x", "X", "是"), ("X", "x", "是"), ("x", "X", "否"), ("X", "X", "否"),
+])
+def test_assess_one_gives_the_plain_checks_errors_and_the_canonical_form(subject_case, website_case, same):
+    """check_filing(normalize=True) in the importer: the same errors as the plain check, and clean data in
+    the canonical form filing would compute (validate_filing)."""
+    import uuid
+
+    from services.filing.filings import FilingError, validate_filing
+    from services.importer import worker as W
+    from services.importer.results import CredentialsWriter
+    from shared import validate as v
+    from shared.filing_data import FilingData, check_filing
+
+    first17 = next(f"11010519800101{n:03d}" for n in range(1000)
+                   if v.resident_id_check_char(f"11010519800101{n:03d}") == "X")
+    sid = first17 + subject_case
+    s, w = _rows_for_assess(sid, first17 + website_case if website_case else None, same)
+    plan = W.Plan("k" * 32, uuid.uuid4(), 500, CredentialsWriter())
+    try:
+        found, data = W._assess_one("S1", 3, s, [], [(3, w, [])], plan)
+    finally:
+        plan.writer.discard()
+    raw = {"subject": C.subject_input(s, []), "websites": [C.website_input(w, [])]}
+    plain = check_filing(FilingData.model_validate(raw))
+    assert [e.message for e in found] == [e["message"] for e in plain]
+    if plain:
+        assert data is None
+        with pytest.raises(FilingError):
+            validate_filing(FilingData.model_validate(raw))
+    else:
+        assert data == validate_filing(FilingData.model_validate(raw))
+        assert data.websites[0].home_urls == ["www.example.com"]
