@@ -119,8 +119,9 @@ def _contract():
 
 async def platform_consumer(dsn: str, url: str, n: int, ready: mp.Event, done: mp.Event) -> None:
     from shared import db
-    from shared.bus import Consumer, HandlerTable, build_topology
+    from shared.bus import Consumer, HandlerTable
     from shared.outbox import Outbox
+    from shared.topology import build_topology
     from shared.transports.amqp import AmqpTransport
 
     model = _contract()
@@ -155,8 +156,8 @@ async def platform_consumer(dsn: str, url: str, n: int, ready: mp.Event, done: m
 
 async def platform_producer(dsn: str, url: str, n: int, size: int, per_txn: int) -> None:
     from shared import db
-    from shared.bus import build_topology
     from shared.outbox import Outbox, OutboxRelay
+    from shared.topology import build_topology
     from shared.transports.amqp import AmqpTransport
 
     model = _contract()
@@ -193,7 +194,7 @@ async def platform_rate(dsn: str, url: str, n: int, size: int, per_txn: int, tag
     os.environ["ICP_BENCH_SCHEMAS"] = f"{SCHEMA_P},{SCHEMA_C}"
     await db.migrate(dsn, SCHEMA_P, None)
     await db.migrate(dsn, SCHEMA_C, here)
-    from shared.bus import build_topology
+    from shared.topology import build_topology
 
     conn = await aio_pika.connect(url)  # start each run from empty queues
     ch = await conn.channel()

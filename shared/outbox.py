@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from datetime import UTC, datetime
 
@@ -249,4 +248,4 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-__all__ = ["Outbox", "OutboxRelay", "json", "notify_channel"]
+__all__ = ["Outbox", "OutboxRelay", "notify_channel"]

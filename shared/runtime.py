@@ -18,11 +18,12 @@ import structlog
 from aiohttp import web
 
 from shared import db
-from shared.bus import Consumer, Transport, build_topology
+from shared.bus import Consumer, Transport
 from shared.config import SERVICES, Settings
 from shared.outbox import Outbox, OutboxRelay
 from shared.revocation import RevocationCache
 from shared.service import CTX, ServiceContext, ServiceDef
+from shared.topology import build_topology
 from shared.transports.amqp import AmqpTransport
 from shared.transports.memory import MemoryBroker, MemoryTransport
 from shared.web import create_app, mount, root_app

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,6 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
-from pydantic.json_schema import models_json_schema
 from pydantic_core import to_jsonable_python
 
 from shared import logs
@@ -177,99 +175,10 @@ class Api:
     def delete(self, path: str, **kw):
         return self.route("DELETE", path, **kw)
 
-    # -------------------------------------------------------- OpenAPI
-
     def openapi(self) -> dict[str, Any]:
-        models: list[tuple[type[BaseModel], str]] = []
-        for r in self.routes:
-            if r.body:
-                models.append((r.body, "validation"))
-            if r.response:
-                models.append((r.response, "serialization"))
-        _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}") if models else ({}, {})
-        schemas = dict(defs.get("$defs", {}))
-        schemas["Problem"] = PROBLEM_SCHEMA
-        paths: dict[str, dict[str, Any]] = {}
-        base = f"/api/{self.service}"
-        for r in self.routes:
-            op: dict[str, Any] = {
-                "summary": r.summary or r.handler.__name__,
-                "operationId": r.handler.__name__,
-                "tags": r.tags or [self.service],
-                "responses": {},
-            }
-            params = [
-                {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-                for n in re.findall(r"{(\w+)}", r.path)
-            ]
-            if r.query:
-                for name, f in r.query.model_fields.items():
-                    schema = r.query.model_json_schema()["properties"].get(name, {})
-                    params.append(
-                        {"name": name, "in": "query", "required": f.is_required(), "schema": _strip_defs(schema)}
-                    )
-            if params:
-                op["parameters"] = params
-            if r.body:
-                op["requestBody"] = {
-                    "required": True,
-                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{r.body.__name__}"}}},
-                }
-            ok: dict[str, Any] = {"description": "成功"}
-            if r.response:
-                ok["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{r.response.__name__}"}}}
-            elif r.raw_response:
-                ok["content"] = {r.raw_response: {"schema": {"type": "string", "format": "binary"}}}
-            op["responses"][str(r.status)] = ok
-            problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-            codes = ["400", "422"] if (r.body or r.query) else []
-            if r.roles is not None:
-                codes += ["401", "403"]
-                op["security"] = [{"bearer": []}, {"cookie": []}]
-            if "{" in r.path:
-                codes.append("404")
-            for c in codes:
-                op["responses"][c] = {"description": _TITLES[int(c)], "content": problem}
-            paths.setdefault(base + r.path, {})[r.method.lower()] = op
-        for p in ("/healthz", "/readyz", "/metrics"):
-            paths[base + p] = {"get": {"summary": p[1:], "operationId": f"{p[1:]}", "responses": {"200": {"description": "成功"}}}}
-        return {
-            "openapi": "3.1.0",
-            "info": {"title": self.title, "version": self.version},
-            "paths": paths,
-            "components": {
-                "schemas": schemas,
-                "securitySchemes": {
-                    "bearer": {"type": "http", "scheme": "bearer"},
-                    "cookie": {"type": "apiKey", "in": "cookie", "name": COOKIE_NAME},
-                },
-            },
-        }
+        from shared.openapi import build_openapi
 
-
-def _strip_defs(schema: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in schema.items() if k not in ("title",)}
-
-
-PROBLEM_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-                "required": ["field", "message"],
-            },
-        },
-    },
-    "required": ["title", "status", "detail"],
-}
+        return build_openapi(self)
 
 
 # ---------------------------------------------------------------- request handling

@@ -16,7 +16,8 @@ import aio_pika
 import structlog
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
-from shared.bus import Delivery, Outgoing, Topology
+from shared.bus import Delivery, Outgoing
+from shared.topology import Topology
 
 log = structlog.get_logger(__name__)
 

@@ -16,7 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.bus import Delivery, Outgoing, Topology
+from shared.bus import Delivery, Outgoing
+from shared.topology import Topology
 
 
 class Unroutable(Exception):

@@ -16,9 +16,10 @@ import asyncpg
 import pytest
 
 from shared import db
-from shared.bus import Consumer, HandlerTable, Outgoing, PermanentError, build_topology
+from shared.bus import Consumer, HandlerTable, Outgoing, PermanentError
 from shared.contracts import Contract, message
 from shared.outbox import Outbox, OutboxRelay
+from shared.topology import build_topology
 from shared.transports.amqp import AmqpTransport
 from shared.transports.memory import MemoryBroker, MemoryTransport
 from tests.conftest import close_vhost_connections
