@@ -154,7 +154,25 @@ async def platform_consumer(dsn: str, url: str, n: int, ready: mp.Event, done: m
     await pool.close()
 
 
-async def platform_producer(dsn: str, url: str, n: int, size: int, per_txn: int) -> None:
+async def platform_relay(dsn: str, url: str, n: int, stop: mp.Event) -> None:
+    """The producer service's worker role: only the relay (as `icp serve X --worker` runs it)."""
+    from shared import db
+    from shared.outbox import OutboxRelay
+    from shared.topology import build_topology
+    from shared.transports.amqp import AmqpTransport
+
+    pool = await db.create_pool(dsn, SCHEMA_P, min_size=2, max_size=4)
+    t = AmqpTransport(url)
+    await t.start(build_topology(("benchc",), delivery_limit=20, retry_delays=[1]))
+    relay = OutboxRelay(pool, dsn, SCHEMA_P, t, batch=500, poll_interval=0.2)
+    relay.start()
+    await asyncio.to_thread(stop.wait)
+    await relay.stop(5)
+    await t.close()
+    await pool.close()
+
+
+async def platform_producer(dsn: str, url: str, n: int, size: int, per_txn: int, own_relay: bool = True) -> None:
     from shared import db
     from shared.outbox import Outbox, OutboxRelay
     from shared.topology import build_topology
@@ -165,7 +183,8 @@ async def platform_producer(dsn: str, url: str, n: int, size: int, per_txn: int)
     t = AmqpTransport(url)
     await t.start(build_topology(("benchc",), delivery_limit=20, retry_delays=[1]))
     relay = OutboxRelay(pool, dsn, SCHEMA_P, t, batch=500, poll_interval=0.2)
-    relay.start()
+    if own_relay:
+        relay.start()
     outbox = Outbox("benchp", SCHEMA_P)
     pad = "x" * max(0, size - 200)
 
@@ -178,14 +197,17 @@ async def platform_producer(dsn: str, url: str, n: int, size: int, per_txn: int)
 
     per = n // 4
     await asyncio.gather(*(write(k * per, per if k < 3 else n - 3 * per) for k in range(4)))
-    while await relay.pending():
-        await asyncio.sleep(0.05)
-    await relay.stop(5)
+    if own_relay:
+        while await relay.pending():
+            await asyncio.sleep(0.05)
+        await relay.stop(5)
     await t.close()
     await pool.close()
 
 
-async def platform_rate(dsn: str, url: str, n: int, size: int, per_txn: int, tag: str) -> float:
+async def platform_rate(
+    dsn: str, url: str, n: int, size: int, per_txn: int, tag: str, separate_relay: bool = False
+) -> float:
     from shared import db
 
     here = Path(__file__).parent / "bus_migrations"
@@ -206,12 +228,19 @@ async def platform_rate(dsn: str, url: str, n: int, size: int, per_txn: int, tag
     cons.start()
     await asyncio.to_thread(ready.wait)
     t0 = time.perf_counter()
-    prod = mp.Process(target=_run, args=(platform_producer, dsn, url, n, size, per_txn))
+    stop_relay = mp.Event()
+    relay = mp.Process(target=_run, args=(platform_relay, dsn, url, n, stop_relay)) if separate_relay else None
+    if relay:
+        relay.start()
+    prod = mp.Process(target=_run, args=(platform_producer, dsn, url, n, size, per_txn, not separate_relay))
     prod.start()
     await asyncio.to_thread(done.wait)
     elapsed = time.perf_counter() - t0
+    stop_relay.set()
     prod.join()
     cons.join()
+    if relay:
+        relay.join()
     conn = await asyncpg.connect(dsn)
     effects = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA_C}.effects")
     await conn.close()
@@ -235,18 +264,21 @@ async def main() -> None:
     dsn, url = f"{PG}/{dbname}", f"{AMQP}/{vhost}"
     try:
         # Alternate the reference and the platform so both see the same machine load.
-        raws, batched, single = [], [], []
+        raws, batched, single, split = [], [], [], []
         for r in range(args.rounds):
             raws.append(await raw_rate(url, args.events, args.size))
             batched.append(await platform_rate(dsn, url, args.events, args.size, args.per_txn, f"b{r}"))
+            split.append(await platform_rate(dsn, url, args.events, args.size, args.per_txn, f"r{r}", True))
             single.append(await platform_rate(dsn, url, args.events // 4, args.size, 1, f"s{r}"))
             print(f"round {r + 1}: raw {raws[-1]:.0f}/s, platform batched {batched[-1]:.0f}/s, "
-                  f"single {single[-1]:.0f}/s", flush=True)
+                  f"relay in its own process {split[-1]:.0f}/s, single {single[-1]:.0f}/s", flush=True)
         med = statistics.median
         print(f"events={args.events} size={args.size}B rounds={args.rounds} (medians)")
         print(f"raw aio-pika publish(confirms, 500 in flight) + consume(prefetch 500): {med(raws):8.0f} msg/s")
         print(f"platform, {args.per_txn:3d} events per business transaction:              {med(batched):8.0f} events/s"
               f"  ratio {med(b / r for b, r in zip(batched, raws, strict=True)):.2f}")
+        print(f"platform, {args.per_txn:3d} per txn, relay in the worker process:          {med(split):8.0f} events/s"
+              f"  ratio {med(b / r for b, r in zip(split, raws, strict=True)):.2f}")
         print(f"platform,   1 event per business transaction ({args.events // 4} events):     "
               f"{med(single):8.0f} events/s  ratio {med(x / r for x, r in zip(single, raws, strict=True)):.2f}")
     finally:
