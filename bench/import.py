@@ -120,13 +120,38 @@ def spawn(service: str, port: int, env: dict) -> subprocess.Popen:
     )
 
 
-async def one_run(rows: int, per_subject: int, base: dict[str, str], importer_pid: int, dsn: str) -> dict:
+async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[str, int], dsn: str) -> dict:
     path = make_workbook(rows, per_subject)
     fl = await floor(path, dsn)
     pid = "bench" + uuid.uuid4().hex[:8]
     admin = {"Authorization": f"Bearer {token('admin')}"}
     prov = {"Authorization": f"Bearer {token('provider', user_id='bench-op', provider_id=pid)}"}
-    proc = psutil.Process(importer_pid)
+    proc = psutil.Process(pids["importer"])
+    services = {name: psutil.Process(p) for name, p in pids.items()}
+    cpu_at: dict[str, dict[str, float]] = {}  # CPU seconds (user + system) per service when a phase began
+
+    backends: dict[int, tuple[str, psutil.Process]] = {}  # PostgreSQL backends of the services (same host)
+
+    async def cpu() -> dict[str, float]:
+        out = {name: sum(p.cpu_times()[:2]) for name, p in services.items()}
+        conn = await asyncpg.connect(dsn)
+        try:
+            for r in await conn.fetch("SELECT pid, application_name FROM pg_stat_activity WHERE datname = "
+                                      "current_database() AND application_name LIKE 'icp-%'"):
+                if r["pid"] not in backends:
+                    with contextlib.suppress(psutil.Error):
+                        backends[r["pid"]] = ("pg " + r["application_name"][4:], psutil.Process(r["pid"]))
+        finally:
+            await conn.close()
+        for key in {"pg " + k for k in pids} | {name for name, _ in backends.values()}:
+            out[key] = 0.0
+        for bpid, (name, p) in list(backends.items()):
+            try:
+                out[name] += sum(p.cpu_times()[:2])
+            except psutil.Error:
+                del backends[bpid]  # exited: its CPU drops out (pools keep their connections)
+        return out
+
     peak = proc.memory_info().rss
     phases: dict[str, float] = {}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as s:
@@ -136,6 +161,7 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], importer_pi
         await asyncio.sleep(1)  # the provider event reaches the importer
         data = path.read_bytes()
         t0 = time.perf_counter()
+        cpu_at["START"] = await cpu()
         form = aiohttp.FormData()
         form.add_field("file", data, filename="bench.xlsx")
         async with s.post(f"{base['importer']}/api/importer/jobs", data=form, headers=prov) as r:
@@ -155,6 +181,7 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], importer_pi
                 if body["status"] != status:
                     status = body["status"]
                     phases[status] = now - t0
+                    cpu_at[status] = await cpu()
                 if status in ("COMPLETED", "REJECTED", "FAILED"):
                     break
             await asyncio.sleep(0.1)
@@ -164,9 +191,24 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], importer_pi
             result = await r.read()
             assert r.status == 200
         total = time.perf_counter() - t0
+    # verification opens a case per imported subject (filing.application.submitted): wait until it caught up
+    conn = await asyncpg.connect(dsn)
+    try:
+        while time.perf_counter() - t0 < total + 300:
+            n = await conn.fetchval("SELECT count(*) FROM verification.cases WHERE provider_id = $1", pid)
+            if n >= body["subjects_imported"]:
+                phases["CASES_OPENED"] = time.perf_counter() - t0
+                cpu_at["CASES_OPENED"] = await cpu()
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
     creds = sum(1 for _ in CalamineWorkbook.from_object(io.BytesIO(result)).stream_sheet_by_name("主办者账号")) - 1
     assert creds == body["subjects_imported"], (creds, body["subjects_imported"])
+    names = list(cpu_at)
+    cpu_s = {f"{a}→{b}": {k: round(cpu_at[b][k] - cpu_at[a].get(k, 0.0), 2) for k in cpu_at[b]} for a, b in zip(names, names[1:], strict=False)}
     return {
+        "cpu_s": cpu_s,
         "rows": rows, "subjects": body["subjects_imported"], "total_s": total, "accepted_s": accepted,
         "rows_per_s": rows / total, "peak_rss_mb": peak / 1e6, "phases": phases, "floor": fl,
         "floor_rows_per_s": rows / fl["floor_s"], "x_floor": total / fl["floor_s"], "file_mb": len(data) / 1e6,
@@ -203,12 +245,13 @@ async def main() -> None:
             await wait_http(f"{url}/api/{service}/healthz")
         results = []
         for rows in args.rows:
-            res = await one_run(rows, args.per_subject, base, procs["importer"].pid, dsn)
+            res = await one_run(rows, args.per_subject, base, {k: p.pid for k, p in procs.items()}, dsn)
             results.append(res)
             f = res["floor"]
             print(f"{rows} rows ({res['subjects']} subjects, {res['file_mb']:.1f} MB): {res['total_s']:.1f} s end to end "
                   f"= {res['rows_per_s']:.0f} rows/s, importer peak RSS {res['peak_rss_mb']:.0f} MB; "
                   f"upload answered in {res['accepted_s'] * 1000:.0f} ms; phases {res['phases']}")
+            print(f"    CPU seconds per service between status changes: {res['cpu_s']}")
             print(f"    floor: read {f['read_s']:.2f} s + COPY {f['copy_s']:.2f} s = {f['floor_s']:.2f} s "
                   f"({res['floor_rows_per_s']:.0f} rows/s); end to end = {res['x_floor']:.1f}x the floor")
         print("\n| website rows | subjects | end to end | rows/s | floor (read + COPY) | × floor | importer peak RSS |")

@@ -74,7 +74,27 @@ def new_principal(*, user_id: str, role: Role, username: str, ttl: int, provider
     )
 
 
+# Tokens whose signature verified, keyed by (secret, token): a client sends the same token on
+# every request, so the HMAC and JSON decoding run once per token, not once per request. The
+# expiry is still checked on every call; the cache only ever holds validly signed tokens.
+_VERIFIED: dict[tuple[str, str], Principal] = {}
+_VERIFIED_MAX = 4096
+
+
 def read_token(secret: str, token: str, *, now: float | None = None) -> Principal:
+    key = (secret, token)
+    p = _VERIFIED.get(key)
+    if p is None:
+        p = _verify(secret, token)
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[key] = p
+    if p.expires_at < (now if now is not None else time.time()):
+        raise TokenError("登录已过期，请重新登录")
+    return p
+
+
+def _verify(secret: str, token: str) -> Principal:
     try:
         body, sig = token.split(".", 1)
         want = _b64(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest())
@@ -86,8 +106,6 @@ def read_token(secret: str, token: str, *, now: float | None = None) -> Principa
         raise
     except Exception as e:
         raise TokenError("令牌格式错误") from e
-    if p.expires_at < (now if now is not None else time.time()):
-        raise TokenError("登录已过期，请重新登录")
     return p
 
 

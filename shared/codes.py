@@ -273,7 +273,13 @@ def cert_types_for_nature(nature: str, include_legacy: bool = False) -> list[dic
 
 def is_cert_type_allowed(nature: str, cert_type: str) -> bool:
     """True if `cert_type` may be chosen for `nature`."""
-    return any(row["code"] == cert_type for row in cert_types_for_nature(nature))
+    return cert_type in _allowed_cert_types(nature)
+
+
+@functools.cache
+def _allowed_cert_types(nature: str) -> frozenset[str]:
+    # the code tables are read once (`_all_tables`), so the answer per nature never changes
+    return frozenset(row["code"] for row in cert_types_for_nature(nature))
 
 
 def service_content_for_nature(nature: str) -> list[dict[str, str]]:

@@ -40,6 +40,22 @@ HTTP_LATENCY = Histogram(
 )
 
 
+# The labelled children of the request metrics, per (service, method, route, status): the same
+# objects `labels()` returns, without its argument handling and lock on every request.
+_METRIC_CHILDREN: dict[tuple[str, str, str, int], tuple[Any, Any]] = {}
+
+
+def _metrics_of(service: str, method: str, route: str, status: int) -> tuple[Any, Any]:
+    key = (service, method, route, status)
+    found = _METRIC_CHILDREN.get(key)
+    if found is None:
+        found = _METRIC_CHILDREN[key] = (
+            HTTP_REQUESTS.labels(service, method, route, str(status)),
+            HTTP_LATENCY.labels(service, route),
+        )
+    return found
+
+
 # ---------------------------------------------------------------- problems
 
 
@@ -257,8 +273,9 @@ def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitabl
             return resp
         finally:
             elapsed = time.perf_counter() - started
-            HTTP_REQUESTS.labels(service, request.method, route, str(status)).inc()
-            HTTP_LATENCY.labels(service, route).observe(elapsed)
+            counter, histogram = _metrics_of(service, request.method, route, status)
+            counter.inc()
+            histogram.observe(elapsed)
             if not route.endswith(("healthz", "readyz", "metrics")):
                 log.info("http.request", method=request.method, path=request.path, status=status,
                          ms=round(elapsed * 1000, 1))

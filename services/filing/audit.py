@@ -46,12 +46,18 @@ def scrub(value: Any) -> Any:
     """A copy with every `id_number` masked (recursively)."""
     if isinstance(value, dict):
         return {
-            k: (v.mask_id_number(x) if k in _SECRET_KEYS and isinstance(x, str) else scrub(x))
+            k: (
+                v.mask_id_number(x) if k in _SECRET_KEYS and isinstance(x, str)
+                else scrub(x) if isinstance(x, _CONTAINERS) else x
+            )
             for k, x in value.items()
         }
-    if isinstance(value, list | tuple):
-        return [scrub(x) for x in value]
+    if isinstance(value, _CONTAINERS):
+        return [scrub(x) if isinstance(x, _CONTAINERS) else x for x in value]
     return value
+
+
+_CONTAINERS = (dict, list, tuple)
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:

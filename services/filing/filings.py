@@ -579,6 +579,7 @@ async def _insert(
     application_id = str(uuid.uuid4())
     website_ids = [str(uuid.uuid4()) for _ in data.websites]
     pre_types = preapproval_types(data)
+    mobiles = principal_mobiles(data)
     websites, domains, accesses = [], [], []
     srow = subject_row(data)
     audit_entries = [
@@ -612,7 +613,7 @@ async def _insert(
             "filing_method": "PROXY", "source": source, "import_job_id": import_job_id, "actor": actor,
             "at": now.isoformat(),
         },
-        "mobiles": list(principal_mobiles(data)),
+        "mobiles": list(mobiles),
         "websites": websites,
         "domains": domains,
         "accesses": accesses,
@@ -626,7 +627,6 @@ async def _insert(
     )
     env, outbox_params = outbox.row(event, provider_id=provider_id)
     family, number = srow["cert_family"], srow["cert_number"]
-    mobiles = principal_mobiles(data)
     domain_paths = {d: f"websites[{i}].domains[{j}]" for i, w in enumerate(data.websites) for j, d in enumerate(w.domains)}
     rows = await conn.fetch(
         _INSERT_FILING_SQL, params, family, number, list(mobiles), list(domain_paths), list(LIVE_EXCLUDED), pw_hash,

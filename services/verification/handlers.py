@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -57,7 +58,15 @@ CASE = "案件"
 # ---------------------------------------------------------------- opening cases
 
 
-def _case_fields(e: ApplicationSubmitted, raw: dict[str, Any], province: dict[str, str]) -> dict[str, Any]:
+@functools.lru_cache(maxsize=256)
+def _bureau_of(value: str | None) -> tuple[str, str] | None:
+    """(GB/T 2260 province, provinces.csv code) of the bureau for a province value; None when none
+    files there. The code tables are static, so the answer is cached per value."""
+    row = province_row(value)
+    return None if row is None else (gb_of(row), row["code"])
+
+
+def _case_fields(e: ApplicationSubmitted, raw: dict[str, Any], bureau: tuple[str, str]) -> dict[str, Any]:
     websites = raw.get("websites") or []
     domains = sorted({str(d).strip().lower().rstrip(".") for w in websites for d in (w.get("domains") or [])})
     return {
@@ -65,15 +74,15 @@ def _case_fields(e: ApplicationSubmitted, raw: dict[str, Any], province: dict[st
         "provider_id": e.provider_id,
         "type": e.type,
         "source": e.source,
-        "province": gb_of(province),
-        "province_code": province["code"],
+        "province": bureau[0],
+        "province_code": bureau[1],
         "subject_id": e.subject.subject_id,
         "subject_name": e.subject.name,
         "domains": domains,
         "version": e.version,
         "status": PENDING_VERIFICATION,
         "needs_preapproval": needs_preapproval(e.type, websites),
-        "application": raw,
+        "application": raw,  # the payload as received, encoded once for the case and its version
         "submitted_at": e.submitted_at,
         "submitted_by": e.submitted_by,
     }
@@ -83,20 +92,17 @@ async def on_application_submitted(e: ApplicationSubmitted, mctx: MessageContext
     conn = mctx.conn
     if mctx.envelope.provider_id and mctx.envelope.provider_id != e.provider_id:
         raise PermanentError(f"envelope tenant {mctx.envelope.provider_id} ≠ payload provider_id {e.provider_id}")
-    province = province_row(e.province) or province_row(e.subject.province)
-    if province is None:
+    bureau = _bureau_of(e.province) or _bureau_of(e.subject.province)
+    if bureau is None:
         raise PermanentError(f"application {e.application_id}: no filing bureau for province {e.province!r}")
-    fields = _case_fields(e, mctx.envelope.payload, province)
-    actor = dict(actor_role="provider", actor_id=e.submitted_by, actor_name="", at=e.submitted_at)
-    withdrawn = await conn.fetchval("SELECT version FROM withdrawals WHERE application_id = $1", e.application_id)
+    fields = _case_fields(e, mctx.envelope.payload, bureau)
+    # One statement: the tombstone lookup, and for a new application the case, its first version
+    # and its SUBMITTED history entry (store.OPEN_CASE_SQL).
+    withdrawn, case_id = await store.open_case(conn, fields, mctx.envelope.id)
     if withdrawn is not None and e.version <= withdrawn:
         log.info("case.version_withdrawn", application_id=e.application_id, version=e.version, withdrawn=withdrawn)
         return  # withdrawn in filing before (or after) it got here: never opened again
-    case_id = await store.insert_case(conn, fields)
     if case_id is not None:
-        await store.insert_version(conn, case_id, fields, mctx.envelope.id)
-        await store.add_history(conn, case_id, e.version, "SUBMITTED", status_from=None,
-                                status_to=PENDING_VERIFICATION, text="", **actor)
         log.info("case.opened", case_id=str(case_id), application_id=e.application_id, type=e.type)
         return
     case = await conn.fetchrow("SELECT * FROM cases WHERE application_id = $1 FOR UPDATE", e.application_id)
@@ -115,10 +121,7 @@ async def on_application_submitted(e: ApplicationSubmitted, mctx: MessageContext
                             actor=review.Actor(role="provider", id=e.submitted_by))
         log.info("case.version_refused", application_id=e.application_id, version=e.version, status=case["status"])
         return
-    await store.reopen_case(conn, case["id"], fields)
-    await store.insert_version(conn, case["id"], fields, mctx.envelope.id)
-    await store.add_history(conn, case["id"], e.version, "RESUBMITTED", status_from=case["status"],
-                            status_to=PENDING_VERIFICATION, text="", **actor)
+    await store.reopen_and_record(conn, case["id"], case["status"], fields, mctx.envelope.id)
     log.info("case.reopened", case_id=str(case["id"]), application_id=e.application_id, version=e.version)
 
 

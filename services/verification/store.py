@@ -121,36 +121,71 @@ async def history(conn, case_id: uuid.UUID) -> list[asyncpg.Record]:
 # ---------------------------------------------------------------- writes
 
 
-async def insert_case(conn: asyncpg.Connection, c: dict[str, Any]) -> uuid.UUID | None:
-    """A new case; None when one exists for this application already."""
-    return await conn.fetchval(
-        """INSERT INTO cases (application_id, provider_id, type, source, province, province_code, subject_id,
-               subject_name, domains, version, status, needs_preapproval, application, submitted_at,
-               first_submitted_at, submitted_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)
-           ON CONFLICT (application_id) DO NOTHING RETURNING id""",
+# One round trip for the common case of `filing.application.submitted` (a new application): the
+# tombstone lookup, the case, its first version and its SUBMITTED history entry. The case is not
+# inserted when a withdrawal of this version (or a later one) is on record, nor when a case exists
+# for the application already (`case_id` NULL: the caller locks it and decides). The snapshot is one
+# jsonb parameter ($13) used for both the case and the version: encoded once.
+OPEN_CASE_SQL = """
+WITH withdrawn AS (
+    SELECT version FROM withdrawals WHERE application_id = $1
+), opened AS (
+    INSERT INTO cases (application_id, provider_id, type, source, province, province_code, subject_id,
+        subject_name, domains, version, status, needs_preapproval, application, submitted_at,
+        first_submitted_at, submitted_by)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15
+    WHERE NOT EXISTS (SELECT 1 FROM withdrawn WHERE withdrawn.version >= $10)
+    ON CONFLICT (application_id) DO NOTHING
+    RETURNING id
+), first_version AS (
+    INSERT INTO case_versions (case_id, version, application, submitted_at, submitted_by, message_id)
+    SELECT id, $10, $13, $14, $15, $16 FROM opened
+    ON CONFLICT DO NOTHING
+), submitted AS (
+    INSERT INTO case_history (case_id, version, action, status_from, status_to, text, actor_role, actor_id,
+        actor_name, at, details)
+    SELECT id, $10, 'SUBMITTED', NULL, $11, '', 'provider', $15, '', $14, NULL FROM opened
+)
+SELECT (SELECT version FROM withdrawn) AS withdrawn, (SELECT id FROM opened) AS case_id"""
+
+
+async def open_case(conn: asyncpg.Connection, c: dict[str, Any], message_id: uuid.UUID | None) -> asyncpg.Record:
+    """A new case with its first version and history entry, in one statement (`OPEN_CASE_SQL`).
+    Returns (withdrawn, case_id): `withdrawn` the version of a recorded withdrawal (the case was
+    not opened when it is ≥ this version), `case_id` None when the case was not inserted."""
+    return await conn.fetchrow(
+        OPEN_CASE_SQL,
         c["application_id"], c["provider_id"], c["type"], c["source"], c["province"], c["province_code"],
         c["subject_id"], c["subject_name"], c["domains"], c["version"], c["status"], c["needs_preapproval"],
-        c["application"], c["submitted_at"], c["submitted_by"],
+        c["application"], c["submitted_at"], c["submitted_by"], message_id,
     )
 
 
-async def reopen_case(conn: asyncpg.Connection, case_id: uuid.UUID, c: dict[str, Any]) -> None:
+# A later version reopening a case (VERIFY_RETURNED / REJECTED …): the case row, the version and
+# the RESUBMITTED history entry in one statement; the snapshot ($9) is encoded once.
+REOPEN_CASE_SQL = """
+WITH reopened AS (
+    UPDATE cases SET version = $2, status = $3, type = $4, source = $5, subject_name = $6, domains = $7,
+        needs_preapproval = $8, application = $9, submitted_at = $10, submitted_by = $11,
+        updated_at = now(), verified_at = NULL, decided_at = NULL, decision_reason = NULL
+    WHERE id = $1
+    RETURNING id
+), new_version AS (
+    INSERT INTO case_versions (case_id, version, application, submitted_at, submitted_by, message_id)
+    SELECT id, $2, $9, $10, $11, $12 FROM reopened
+    ON CONFLICT DO NOTHING
+)
+INSERT INTO case_history (case_id, version, action, status_from, status_to, text, actor_role, actor_id,
+    actor_name, at, details)
+SELECT id, $2, 'RESUBMITTED', $13, $3, '', 'provider', $11, '', $10, NULL FROM reopened"""
+
+
+async def reopen_and_record(conn: asyncpg.Connection, case_id: uuid.UUID, status_from: str, c: dict[str, Any],
+                            message_id: uuid.UUID | None) -> None:
     await conn.execute(
-        """UPDATE cases SET version = $2, status = $3, type = $4, source = $5, subject_name = $6, domains = $7,
-               needs_preapproval = $8, application = $9, submitted_at = $10, submitted_by = $11,
-               updated_at = now(), verified_at = NULL, decided_at = NULL, decision_reason = NULL
-           WHERE id = $1""",
+        REOPEN_CASE_SQL,
         case_id, c["version"], c["status"], c["type"], c["source"], c["subject_name"], c["domains"],
-        c["needs_preapproval"], c["application"], c["submitted_at"], c["submitted_by"],
-    )
-
-
-async def insert_version(conn, case_id: uuid.UUID, c: dict[str, Any], message_id: uuid.UUID | None) -> None:
-    await conn.execute(
-        """INSERT INTO case_versions (case_id, version, application, submitted_at, submitted_by, message_id)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
-        case_id, c["version"], c["application"], c["submitted_at"], c["submitted_by"], message_id,
+        c["needs_preapproval"], c["application"], c["submitted_at"], c["submitted_by"], message_id, status_from,
     )
 
 

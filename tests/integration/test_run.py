@@ -21,7 +21,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def _wait_ready(base: str, proc, limit: float = 60) -> None:
+async def _wait_ready(base: str, proc, limit: float = 150) -> None:
     deadline = asyncio.get_running_loop().time() + limit
     async with aiohttp.ClientSession() as http:
         while True:
