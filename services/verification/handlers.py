@@ -248,43 +248,35 @@ async def get_case(ctx: ServiceContext, who: Principal, case_id: str, version: i
 # ---------------------------------------------------------------- actions
 
 
-async def verify(ctx: ServiceContext, who: Principal, case_id: str, *, result: str, opinion: str,
-                 version: int | None) -> CaseDetail:
-    """核实提交 (seed 1.3.4): only the provider that owns the case."""
+async def _act(ctx: ServiceContext, who: Principal, case_id: str, action) -> CaseDetail:
+    """Lock the caller's case (404 outside their scope), apply `action(conn, case)`, answer the case."""
     scope = scope_of(who)
     cid = _case_uuid(case_id)
     async with transaction(ctx.pool) as conn:
         case = await store.lock_case(conn, cid, scope)
         if case is None:
             raise not_found(CASE)
-        await review.verify(conn, ctx.outbox, case, result=result, opinion=opinion, actor=actor_of(who),
-                            version=version)
+        await action(conn, case)
     return await get_case(ctx, who, case_id)
+
+
+async def verify(ctx: ServiceContext, who: Principal, case_id: str, *, result: str, opinion: str,
+                 version: int | None) -> CaseDetail:
+    """核实提交 (seed 1.3.4): only the provider that owns the case."""
+    return await _act(ctx, who, case_id, lambda conn, case: review.verify(
+        conn, ctx.outbox, case, result=result, opinion=opinion, actor=actor_of(who), version=version))
 
 
 async def record_preapproval(ctx: ServiceContext, who: Principal, case_id: str, *, result: str,
                              note: str) -> CaseDetail:
-    scope = scope_of(who)
-    cid = _case_uuid(case_id)
-    async with transaction(ctx.pool) as conn:
-        case = await store.lock_case(conn, cid, scope)
-        if case is None:
-            raise not_found(CASE)
-        await review.preapproval(conn, ctx.outbox, case, result=result, note=note, actor=actor_of(who))
-    return await get_case(ctx, who, case_id)
+    return await _act(ctx, who, case_id, lambda conn, case: review.preapproval(
+        conn, ctx.outbox, case, result=result, note=note, actor=actor_of(who)))
 
 
 async def decide(ctx: ServiceContext, who: Principal, case_id: str, *, decision: str, reason: str,
                  version: int | None) -> CaseDetail:
-    scope = scope_of(who)
-    cid = _case_uuid(case_id)
-    async with transaction(ctx.pool) as conn:
-        case = await store.lock_case(conn, cid, scope)
-        if case is None:
-            raise not_found(CASE)
-        await review.decide(conn, ctx.outbox, case, decision=decision, reason=reason, actor=actor_of(who),
-                            version=version)
-    return await get_case(ctx, who, case_id)
+    return await _act(ctx, who, case_id, lambda conn, case: review.decide(
+        conn, ctx.outbox, case, decision=decision, reason=reason, actor=actor_of(who), version=version))
 
 
 def register(table: HandlerTable) -> None:
