@@ -297,6 +297,19 @@ async def change_subject(ctx: ServiceContext, provider_id: str, actor: str, subj
 # ---------------------------------------------------------------- 变更网站 (seed 1.4.4)
 
 
+async def _relock_for_change(conn: asyncpg.Connection, subject_id, website_id, provider_id: str):
+    """Inside the change's transaction: lock the subject, re-read the website and this provider's
+    access, and re-check what the first read checked (filed, accessed here, nothing in flight)."""
+    subject = await cs.lock_subject(conn, subject_id)
+    website = await conn.fetchrow("SELECT * FROM websites WHERE id = $1", website_id)
+    cs.require_filed_subject(subject)
+    cs.require_filed_website(website)
+    access = await cs.provider_access(conn, website_id, provider_id)
+    need_access(access)
+    await cs.ensure_none_in_flight(conn, subject_id, provider_id)
+    return subject, website, access
+
+
 async def change_website(ctx: ServiceContext, provider_id: str, actor: str, website_id: str,
                          body: WebsiteChangeIn) -> dict:
     website, subject, access, _ = await _own_website(ctx, provider_id, actor, website_id)
@@ -304,13 +317,7 @@ async def change_website(ctx: ServiceContext, provider_id: str, actor: str, webs
     mobiles: dict[str, str] = {}
     try:
         async with transaction(ctx.pool) as conn:
-            subject = await cs.lock_subject(conn, subject["id"])
-            website = await conn.fetchrow("SELECT * FROM websites WHERE id = $1", website["id"])
-            cs.require_filed_subject(subject)
-            cs.require_filed_website(website)
-            access = await cs.provider_access(conn, website["id"], provider_id)
-            need_access(access)
-            await cs.ensure_none_in_flight(conn, subject["id"], provider_id)
+            subject, website, access = await _relock_for_change(conn, subject["id"], website["id"], provider_id)
             domains = (await cs.live_domains(conn, [website["id"]]))[website["id"]]
             proposed = validated_website_change(subject, website, access, domains, body.website)
             mobiles = own_mobile(proposed["principal"], proposed["principal_same_as_subject"],
@@ -332,13 +339,7 @@ async def change_access(ctx: ServiceContext, provider_id: str, actor: str, websi
     need_access(access)
     proposed = validated_access(body, "")
     async with transaction(ctx.pool) as conn:
-        subject = await cs.lock_subject(conn, subject["id"])
-        website = await conn.fetchrow("SELECT * FROM websites WHERE id = $1", website["id"])
-        cs.require_filed_subject(subject)
-        cs.require_filed_website(website)
-        access = await cs.provider_access(conn, website["id"], provider_id)
-        need_access(access)
-        await cs.ensure_none_in_flight(conn, subject["id"], provider_id)
+        subject, website, access = await _relock_for_change(conn, subject["id"], website["id"], provider_id)
         current = {"access_methods": list(access["access_methods"]), "ip_ranges": list(access["ip_ranges"]),
                    "server_locations": list(access["server_locations"])}
         new = {"access_methods": list(proposed.access_methods), "ip_ranges": ip_texts(

@@ -7,44 +7,13 @@ import re
 
 from tests import filing_samples as fs
 from tests.conftest import System
-from tests.integration.filing_helpers import Tenant, new_tenant
+from tests.integration.change_helpers import V
+from tests.integration.change_helpers import application_reaches as _application
+from tests.integration.change_helpers import bureau as _bureau
+from tests.integration.change_helpers import case_of as _case
+from tests.integration.change_helpers import v_post as _post
+from tests.integration.filing_helpers import new_tenant
 from tests.integration.test_verification import YEAR
-
-V = "/api/verification"
-
-
-async def _case(t: Tenant, application_id: str, version: int = 1) -> dict:
-    """The provider's view of the case of this application, once it reached the given version."""
-
-    async def found():
-        r = await t.system.client.get(f"{V}/cases", params={"application_id": application_id, "stage": "all"},
-                                      headers=t.headers)
-        body = await r.json()
-        assert r.status == 200, body
-        items = [i for i in body["items"] if i["version"] >= version]
-        return items[0] if items else None
-
-    return await t.system.eventually(found)
-
-
-async def _post(system: System, path: str, body: dict, headers: dict) -> dict:
-    r = await system.client.post(V + path, json=body, headers=headers)
-    out = await r.json()
-    assert r.status == 200, out
-    return out
-
-
-def _bureau(system: System) -> dict:
-    return system.auth("bureau", province="BJ", user_id="bj-reviewer")
-
-
-async def _application(t: Tenant, application_id: str, status: str) -> dict:
-    async def reached():
-        code, body = await t.call("GET", f"/applications/{application_id}")
-        assert code == 200, body
-        return body if body["status"] == status else None
-
-    return await t.system.eventually(reached)
 
 
 async def test_entry_verify_preapproval_approve_numbers_visible_in_filing(system: System):
