@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     db_pool_min: int = 2
     db_pool_max: int = 10
 
+    # group commit of POST /api/filing/filings (services/filing/submits.py)
+    submit_writers: int = Field(3, ge=1, description="batches of submits written at a time (one connection each)")
+    submit_batch_max: int = Field(32, ge=1, description="most submits written in one transaction")
+
     @field_validator("retry_delays", mode="before")
     @classmethod
     def _split(cls, v):

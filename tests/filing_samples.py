@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import random
 import uuid
 
 from shared.validate import org_code_check_char, resident_id_check_char, uscc_check_char
 
 _rng = random.Random()
-_ORG_CHARS = "0123456789"
+# numbers drawn from a random start, then consecutive: unique within a process (the bench
+# submits tens of thousands; random draws collided on mobiles and certificates)
+_serial = itertools.count(_rng.randrange(10**8))
 
 
 def uscc() -> str:
     """A synthetic enterprise USCC (91 + Beijing Chaoyang + an organisation code) with both checks valid."""
-    body = "".join(_rng.choice(_ORG_CHARS) for _ in range(8))
+    body = f"{next(_serial) % 10**8:08d}"
     first17 = "91110105" + body + org_code_check_char(body)
     return first17 + uscc_check_char(first17)
 
@@ -27,7 +30,7 @@ def resident_id() -> str:
 
 
 def mobile() -> str:
-    return "139" + "".join(_rng.choice("0123456789") for _ in range(8))
+    return f"139{next(_serial) % 10**8:08d}"
 
 
 def domain() -> str:

@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
-from services.filing import filings, preapproval_contacts
+from services.filing import filings, preapproval_contacts, submits
 from services.filing.filings import FilingError
 from shared.db import transaction
 from shared.errors_zh import translate_errors
@@ -405,13 +405,21 @@ async def submit_draft(ctx: ServiceContext, draft_id: str, provider_id: str, ope
 
 
 async def submit_filing(ctx: ServiceContext, provider_id: str, operator_id: str, data: FilingData) -> dict:
-    """`POST /filings`: a completed wizard in one request (one statement, no explicit transaction)."""
-    async with ctx.pool.acquire() as conn:
-        created = await filings.create_first_filing(
-            conn, provider_id=provider_id, data=data, actor=operator_id, source="entry", outbox=ctx.outbox,
-            savepoint=False,
-        )
+    """`POST /filings`: a completed wizard in one request. Validated here (422 before anything is
+    queued), then written by the process's group commit (`submits.SubmitBatcher`): alone with one
+    statement when a writer is free, together with the submits that arrived meanwhile otherwise."""
+    data = filings.validate_filing(data, copy=False)
+    created = await _batcher(ctx).submit(provider_id, operator_id, data)
     return completion(created)
+
+
+def _batcher(ctx: ServiceContext) -> submits.SubmitBatcher:
+    batcher = ctx.extras.get("submits")
+    if batcher is None:
+        batcher = ctx.extras["submits"] = submits.SubmitBatcher(
+            ctx.pool, ctx.outbox, writers=ctx.settings.submit_writers, max_batch=ctx.settings.submit_batch_max,
+        )
+    return batcher
 
 
 def completion(created: filings.CreatedFiling, draft_id: str | None = None) -> dict[str, Any]:

@@ -494,6 +494,7 @@ async def create_first_filing(
     outbox: Outbox | None = None,
     savepoint: bool = True,
     today: dt.date | None = None,
+    checked: bool = False,
 ) -> CreatedFiling:
     """Create a first filing on `conn`: one statement, atomic even without a transaction.
 
@@ -508,9 +509,11 @@ async def create_first_filing(
     of the same domain, certificate or mobile loses on a unique index: with `savepoint` (the
     default) that leaves the caller's transaction usable (the importer's chunk); without it
     (a caller that abandons its transaction on any refusal, or has none) it costs two round
-    trips less. `data` is put in canonical form in place.
+    trips less. `data` is put in canonical form in place; `checked`: the caller did that already
+    (`validate_filing`), so it is not validated twice.
     """
-    data = validate_filing(data, today, copy=False)
+    if not checked:
+        data = validate_filing(data, today, copy=False)
     outbox = outbox or Outbox("filing")
     for attempt in range(3):
         try:

@@ -1,0 +1,157 @@
+"""Group commit for `POST /filings`: concurrent submits share one transaction.
+
+Under load most of a submit's cost is PostgreSQL's per-statement and per-commit work (one
+statement writing ~10 tables, one WAL flush), not the rows themselves. So the submits that
+arrive while earlier ones are being written wait for a writer and are written together with
+the set-based statement of the import path (`bulk.create_first_filings`: one rules query and
+one insert for the whole batch, one commit, one NOTIFY). Nothing waits on purpose: a submit
+that finds a free writer is written at once, alone, with the single-filing statement; batches
+form only while all writers are busy, and their size follows the load.
+
+Every answer stays what the submit would get alone:
+- the data is validated in the request (`validate_filing`, 422) before it is queued;
+- a batch is all or nothing. When it is refused (a database rule, a conflict between two items
+  of the batch, a username taken, a race lost on a unique index), the refused items are taken
+  out, the rest is written again, and each refused item is then submitted alone with the
+  single-filing path (`filings.create_first_filing`) — which gives exactly its own 409/422
+  against what is committed by then (or succeeds when its only conflict was a batch-mate that
+  was itself refused);
+- audit entries and the event carry each request's own correlation id; the sponsor password
+  is generated per item and returned once, as before;
+- any other failure (database down) fails the items of that batch as it would fail them alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from services.filing import bulk, filings
+from shared import logs
+from shared.auth import generate_password, generate_username, hash_generated_password
+from shared.filing_data import FilingData
+from shared.outbox import Outbox
+
+
+@dataclass
+class _Pending:
+    provider_id: str
+    actor: str
+    data: FilingData  # validated, canonical
+    context: contextvars.Context  # the request's (correlation id for audit and event)
+    future: asyncio.Future = field(repr=False)
+
+
+class SubmitBatcher:
+    """One per process. `writers` batches are written at a time (each holds one pool connection);
+    a batch takes at most `max_batch` submits."""
+
+    def __init__(self, pool: asyncpg.Pool, outbox: Outbox, *, writers: int = 3, max_batch: int = 32) -> None:
+        self.pool = pool
+        self.outbox = outbox
+        self.writers = max(1, writers)
+        self.max_batch = max(1, max_batch)
+        self._pending: list[_Pending] = []
+        self._active = 0
+        self.batches = 0  # for tests and the bench: batches written, and submits in them
+        self.batched = 0
+
+    async def submit(self, provider_id: str, actor: str, data: FilingData) -> filings.CreatedFiling:
+        """Write a validated first filing (`filings.validate_filing` done, canonical form)."""
+        loop = asyncio.get_running_loop()
+        item = _Pending(provider_id, actor, data, contextvars.copy_context(), loop.create_future())
+        self._pending.append(item)
+        if self._active < self.writers:
+            self._active += 1
+            # a task of its own: the writer must finish its batch even if this request is cancelled
+            asyncio.get_running_loop().create_task(self._drain())
+        return await item.future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                try:
+                    await self._write(batch)
+                except Exception as e:  # not a refusal: the items fail as they would alone
+                    for item in batch:
+                        _settle(item, exc=e)
+        finally:
+            self._active -= 1
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        if len(batch) == 1:
+            await self._alone(batch[0])
+            return
+        todo = batch
+        refused: list[_Pending] = []
+        while len(todo) > 1:
+            try:
+                created = await self._together(todo)
+            except bulk.BulkRefused as e:
+                out = {key for key, _error in e.conflicts}
+                refused += [todo[i] for i in sorted(out)]
+                todo = [item for i, item in enumerate(todo) if i not in out]
+                continue
+            self.batches += 1
+            self.batched += len(todo)
+            for item, (made, password) in zip(todo, created, strict=True):
+                _settle(item, result=dataclasses.replace(made, sponsor_password=password))
+            todo = []
+        for item in todo + refused:  # one left, or refused in a batch: alone, for its exact answer
+            await self._alone(item)
+
+    async def _together(self, items: list[_Pending]) -> list[tuple[filings.CreatedFiling, str]]:
+        """All items in one transaction (one bulk statement per provider and operator)."""
+        passwords = [generate_password() for _ in items]
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, item in enumerate(items):
+            groups.setdefault((item.provider_id, item.actor), []).append(i)
+        made: dict[int, filings.CreatedFiling] = {}
+        async with self.pool.acquire() as conn, conn.transaction():
+            for (provider_id, actor), idxs in groups.items():
+                created = await bulk.create_first_filings(
+                        conn,
+                    provider_id=provider_id,
+                    items=[
+                        (items[i].data, (generate_username(), hash_generated_password(passwords[i])), i)
+                        for i in idxs
+                    ],
+                    actor=actor,
+                    import_job_id=None,
+                    outbox=self.outbox,
+                    source="entry",
+                    checked=True,
+                    correlation_ids=[items[i].context.get(logs.correlation_id) for i in idxs],
+                )
+                made.update(zip(idxs, created, strict=True))
+        return [(made[i], passwords[i]) for i in range(len(items))]
+
+    async def _alone(self, item: _Pending) -> None:
+        async def write() -> filings.CreatedFiling:
+            async with self.pool.acquire() as conn:
+                return await filings.create_first_filing(
+                    conn, provider_id=item.provider_id, data=item.data, actor=item.actor, source="entry",
+                    outbox=self.outbox, savepoint=False, checked=True,
+                )
+
+        try:  # in the request's context: its correlation id goes into the audit entries and the event
+            result = await asyncio.get_running_loop().create_task(write(), context=item.context.copy())
+        except filings.FilingError as e:
+            _settle(item, exc=e)
+        else:
+            _settle(item, result=result)
+
+
+def _settle(item: _Pending, *, result=None, exc: BaseException | None = None) -> None:
+    if item.future.done():  # the request went away (cancelled); what was written stays written
+        return
+    if exc is not None:
+        item.future.set_exception(exc)
+    else:
+        item.future.set_result(result)

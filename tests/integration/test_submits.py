@@ -1,0 +1,131 @@
+"""Group commit of `POST /filings` (services/filing/submits.py): batched submits answer exactly as
+they would alone — every conflict refused on its own field, nothing half-written, one event,
+audit trail and sponsor account per filing, each request's correlation id kept."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+
+import pytest
+
+from services.filing import filings
+from services.filing.submits import SubmitBatcher
+from shared import logs
+from shared.auth import verify_password
+from shared.filing_data import FilingData
+from tests import filing_samples as fs
+from tests.conftest import System
+from tests.integration.filing_helpers import Tenant, new_tenant
+
+
+@pytest.fixture
+async def tenant(system: System) -> Tenant:
+    return await new_tenant(system)
+
+
+async def _submit(batcher: SubmitBatcher, who: Tenant, raw: dict, request_id: str):
+    """One request's part: validate (as the handler does), then the batcher, in its own context."""
+
+    async def call():
+        logs.correlation_id.set(request_id)
+        data = filings.validate_filing(FilingData.model_validate(raw), copy=False)
+        return await batcher.submit(who.provider_id, who.operator_id, data)
+
+    try:
+        return await asyncio.get_running_loop().create_task(call(), context=contextvars.Context())
+    except filings.FilingError as e:
+        return e
+
+
+async def test_a_batch_refuses_each_conflict_on_its_field_and_writes_the_rest(system: System, tenant: Tenant):
+    ctx = system.ctx("filing")
+    other = await new_tenant(system)
+    filed = fs.filing()
+    assert (await tenant.call("POST", "/filings", json=filed))[0] == 201
+
+    bodies = [fs.filing() for _ in range(24)]
+    owners = [tenant if i % 3 else other for i in range(24)]
+    # planted conflicts: pairs inside the batch, and one against the filing already made
+    bodies[5]["websites"][0] = fs.website(domain=bodies[4]["websites"][0]["domains"][0])
+    bodies[9]["subject"]["cert_number"] = bodies[8]["subject"]["cert_number"]
+    bodies[13]["subject"]["principal"]["mobile"] = bodies[12]["subject"]["principal"]["mobile"]
+    bodies[17]["websites"][0] = fs.website(domain=filed["websites"][0]["domains"][0])
+
+    # one writer: the first submit goes alone, the other 23 wait and are written as one batch
+    batcher = SubmitBatcher(ctx.pool, ctx.outbox, writers=1, max_batch=32)
+    results = await asyncio.gather(*(
+        _submit(batcher, who, body, f"req-{i}") for i, (who, body) in enumerate(zip(owners, bodies, strict=True))
+    ))
+    assert batcher.batches >= 1 and batcher.batched >= 19, (batcher.batches, batcher.batched)
+
+    refused = {i: r for i, r in enumerate(results) if isinstance(r, filings.FilingError)}
+    detail = {i: (r.status, r.errors) for i, r in refused.items()}
+    # of each planted pair exactly one is refused (which one: the order they are written in), on its field
+    loser = {pair: [i for i in pair if i in refused] for pair in [(4, 5), (8, 9), (12, 13)]}
+    assert all(len(v) == 1 for v in loser.values()) and 17 in refused and len(refused) == 4, detail
+    (d,), (c,), (m,) = loser.values()
+    assert refused[d].status == 409 and refused[d].errors[0]["field"] == "websites[0].domains[0]", detail
+    assert refused[c].status == 409 and refused[c].errors[0]["field"] == "subject.cert_number", detail
+    assert refused[m].status == 422 and refused[m].errors[0]["field"] == "subject.principal.mobile", detail
+    assert refused[17].status == 409 and "正在办理中" in refused[17].errors[0]["message"], detail
+
+    pool = ctx.pool
+    for i, created in enumerate(results):
+        if i in refused:  # nothing of it was written (its principal's mobile is its own, but for 12/13)
+            n = await pool.fetchval("SELECT count(*) FROM subjects WHERE principal->>'mobile' = $1",
+                                    bodies[i]["subject"]["principal"]["mobile"])
+            assert n == (1 if i in (12, 13) else 0)
+            continue
+        who = owners[i]
+        subject = await pool.fetchrow("SELECT * FROM subjects WHERE id = $1", created.subject_id)
+        assert subject["provider_id"] == who.provider_id and subject["created_by"] == who.operator_id
+        user = await pool.fetchrow("SELECT * FROM users WHERE id = $1", subject["sponsor_user_id"])
+        assert user["username"] == created.sponsor_username
+        assert created.sponsor_password and verify_password(user["password_hash"], created.sponsor_password)
+        app = await pool.fetchrow("SELECT * FROM applications WHERE id = $1", created.application_id)
+        assert (app["status"], app["type"], app["source"]) == ("PENDING_VERIFICATION", "FIRST_FILING", "entry")
+        # the audit entries and the event carry this request's id, not a batch-mate's
+        ids = {r["request_id"] for r in await pool.fetch("SELECT request_id FROM audit_log WHERE subject_id = $1",
+                                                          created.subject_id)}
+        assert ids == {f"req-{i}"}
+        events = await pool.fetch(
+            "SELECT body FROM outbox WHERE routing_key = 'filing.application.submitted' AND id = $1::uuid",
+            created.event_id,
+        )
+        assert len(events) == 1 and f'"correlation_id":"req-{i}"' in bytes(events[0]["body"]).decode()
+    written = [r for i, r in enumerate(results) if i not in refused]
+    assert len({r.sponsor_username for r in written}) == len(written) == 20
+
+
+async def test_a_loser_only_to_a_refused_batch_mate_is_written(system: System, tenant: Tenant):
+    """Item B conflicts only with item A of the same batch, and A is refused for another reason:
+    alone, B would be accepted — so it is."""
+    ctx = system.ctx("filing")
+    filed = fs.filing()
+    assert (await tenant.call("POST", "/filings", json=filed))[0] == 201
+    first, a, b = fs.filing(), fs.filing(), fs.filing()
+    a["subject"]["cert_number"] = filed["subject"]["cert_number"]  # refused: certificate in progress
+    b["websites"][0] = fs.website(domain=a["websites"][0]["domains"][0])  # meets A in the batch
+    batcher = SubmitBatcher(ctx.pool, ctx.outbox, writers=1, max_batch=32)
+    r_first, r_a, r_b = await asyncio.gather(
+        _submit(batcher, tenant, first, "req-first"), _submit(batcher, tenant, a, "req-a"),
+        _submit(batcher, tenant, b, "req-b"),
+    )
+    assert isinstance(r_a, filings.FilingError) and r_a.errors[0]["field"] == "subject.cert_number"
+    assert isinstance(r_b, filings.CreatedFiling) and isinstance(r_first, filings.CreatedFiling)
+    assert await ctx.pool.fetchval("SELECT count(*) FROM domains WHERE ascii = $1",
+                                   b["websites"][0]["domains"][0]) == 1
+
+
+async def test_concurrent_api_submits_are_each_answered_with_their_own_credentials(system: System, tenant: Tenant):
+    bodies = [fs.filing() for _ in range(30)]
+    results = await asyncio.gather(*(tenant.call("POST", "/filings", json=b) for b in bodies))
+    assert [s for s, _ in results] == [201] * 30, [b for s, b in results if s != 201][:2]
+    pool = system.ctx("filing").pool
+    for body, (_s, answer) in zip(bodies, results, strict=True):
+        row = await pool.fetchrow(
+            """SELECT s.name, u.username, u.password_hash FROM subjects s JOIN users u ON u.id = s.sponsor_user_id
+               WHERE s.id = $1""", answer["subject_id"])
+        assert row["name"] == body["subject"]["name"] == answer["sponsor_name"]
+        assert row["username"] == answer["username"] and verify_password(row["password_hash"], answer["password"])
