@@ -50,7 +50,9 @@ def floor_server(dsn: str, port: int) -> None:
 
     async def main() -> None:
         pool = await asyncpg.create_pool(dsn, min_size=4, max_size=10)
-        await pool.execute("CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY, body jsonb NOT NULL)")
+        with contextlib.suppress(asyncpg.UniqueViolationError):  # two floor processes racing to create it
+            await pool.execute(
+                "CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY, body jsonb NOT NULL)")
 
         async def handle(request: web.Request) -> web.Response:
             body = await request.json()
@@ -64,7 +66,7 @@ def floor_server(dsn: str, port: int) -> None:
         app.router.add_get("/healthz", lambda _: web.json_response({"status": "ok"}))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await web.TCPSite(runner, "127.0.0.1", port, reuse_port=True).start()
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         await stop.wait()
@@ -247,9 +249,15 @@ async def bench(args) -> list[dict]:
         }
         cmd = [sys.executable, "-m", "shared.cli"]
         cmd += ["up", "--port", str(port)] if args.services == "all" else ["serve", "filing", "--port", str(port)]
-        procs.append(subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        procs.append(subprocess.Popen([sys.executable, __file__, "--floor-server", dsn, str(floor_port)],
-                                      cwd=ROOT, stdout=subprocess.DEVNULL))
+        if args.processes > 1:
+            env["ICP_REUSE_PORT"] = "true"
+        for _ in range(args.processes):  # the server's processes share the port (SO_REUSEPORT), as does the floor's
+            procs.append(subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
+            await wait_http(f"http://127.0.0.1:{port}/api/filing/readyz")  # one at a time: migrations
+        for _ in range(args.processes):
+            procs.append(subprocess.Popen([sys.executable, __file__, "--floor-server", dsn, str(floor_port)],
+                                          cwd=ROOT, stdout=subprocess.DEVNULL))
         base, floor_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{floor_port}"
         await wait_http(f"{base}/api/filing/readyz")
         await wait_http(f"{floor_base}/healthz")
@@ -301,6 +309,8 @@ def main() -> None:
     ap.add_argument("--services", choices=["all", "filing"], default="all",
                     help="all = `icp up` (five services, one process); filing = `icp serve filing`")
     ap.add_argument("--log-level", default="info")
+    ap.add_argument("--processes", type=int, default=1,
+                    help="server processes sharing the port (SO_REUSEPORT); the floor runs as many")
     ap.add_argument("--pool", type=int, default=10, help="ICP_DB_POOL_MAX of the server")
     ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args()

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     login_lock_minutes: int = Field(15, ge=1, description="how long a locked account stays locked")
     captcha_ttl_seconds: int = Field(300, ge=30, description="lifetime of a login captcha")
 
+    reuse_port: bool = Field(False, description="bind with SO_REUSEPORT: several processes share one port (one per core)")
+
     db_pool_min: int = 2
     db_pool_max: int = 10
 

@@ -252,7 +252,7 @@ async def serve(settings: Settings, names: list[str], role: str, *, port: int, a
     root = await rt.start()
     runner = web.AppRunner(root, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, port)
+    site = web.TCPSite(runner, settings.host, port, reuse_port=settings.reuse_port or None)
     await site.start()
     log.info("http.listening", host=settings.host, port=port, services=names, role=role)
     stop = asyncio.Event()
