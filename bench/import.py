@@ -112,10 +112,11 @@ async def floor(path: Path, dsn: str) -> dict:
 # ------------------------------------------------------------------ the system
 
 
-def spawn(service: str, port: int, env: dict) -> subprocess.Popen:
+def spawn(service: str, port: int, env: dict, *role: str) -> subprocess.Popen:
+    name = service + ("-" + role[0].lstrip("-") if role else "")
     return subprocess.Popen(
-        [str(ROOT / ".venv/bin/icp"), "serve", service, "--port", str(port)],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(f"/tmp/icp-bench-{service}.log", "w"),
+        [str(ROOT / ".venv/bin/icp"), "serve", service, "--port", str(port), *role],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(f"/tmp/icp-bench-{name}.log", "w"),
         start_new_session=True,
     )
 
@@ -219,6 +220,8 @@ async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--per-subject", type=int, default=2, help="websites per subject")
+    ap.add_argument("--filing-workers", type=int, default=0,
+                    help="extra `icp serve filing --worker` processes (filing's consumers scale out)")
     args = ap.parse_args()
     run = uuid.uuid4().hex[:8]
     db, vhost = f"icp_bench_import_{run}", f"icp_bench_import_{run}"
@@ -243,6 +246,10 @@ async def main() -> None:
             base[service] = f"http://127.0.0.1:{port}"
         for service, url in base.items():
             await wait_http(f"{url}/api/{service}/healthz")
+        for i in range(args.filing_workers):
+            port = free_port()
+            procs[f"filing-worker-{i + 1}"] = spawn("filing", port, env, "--worker")
+            await wait_http(f"http://127.0.0.1:{port}/api/filing/healthz")
         results = []
         for rows in args.rows:
             res = await one_run(rows, args.per_subject, base, {k: p.pid for k, p in procs.items()}, dsn)

@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
+import psutil  # noqa: E402
 
 # PostgreSQL to use: TCP by default; e.g. ICP_BENCH_PG='postgresql://postgres@/?host=/var/run/postgresql'
 # for the Unix socket (both servers use the same DSN)
@@ -125,8 +126,32 @@ def pct(values: list[float], p: float) -> float:
 # ------------------------------------------------------------------ load
 
 
-async def run_load(name: str, clients: int, seconds: float, warmup: float, one) -> dict:
-    """`clients` closed-loop workers calling `one(session, i) -> (ok, latency)` until time is up."""
+def cpu_seconds(servers: list[int]) -> dict[str, float]:
+    """CPU seconds (user + system) so far of: the server processes under test, this client,
+    every PostgreSQL process and RabbitMQ (all on this host)."""
+    out = {"server": 0.0, "client": 0.0, "postgres": 0.0, "rabbitmq": 0.0}
+    for p in psutil.process_iter(["pid", "name"]):
+        try:
+            if p.info["pid"] in servers:
+                key = "server"
+            elif p.info["pid"] == os.getpid():
+                key = "client"
+            elif p.info["name"] == "postgres":
+                key = "postgres"
+            elif p.info["name"] == "beam.smp":
+                key = "rabbitmq"
+            else:
+                continue
+            out[key] += sum(p.cpu_times()[:2])
+        except psutil.Error:
+            continue
+    return out
+
+
+async def run_load(name: str, clients: int, seconds: float, warmup: float, one,
+                   servers: list[int] | None = None) -> dict:
+    """`clients` closed-loop workers calling `one(session, i) -> (ok, latency)` until time is up;
+    with `servers` (pids), the CPU of each part per request in the measured window."""
     latencies: list[float] = []
     errors = 0
     samples: list[str] = []
@@ -157,8 +182,16 @@ async def run_load(name: str, clients: int, seconds: float, warmup: float, one) 
                     if len(samples) < 3:
                         samples.append(note)
 
-        await asyncio.gather(*(worker() for _ in range(clients)))
+        async def cpu_window() -> dict[str, float]:
+            await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+            before = cpu_seconds(servers or [])
+            await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+            after = cpu_seconds(servers or [])
+            return {k: after[k] - before[k] for k in after}
+
+        *_, cpu = await asyncio.gather(*(worker() for _ in range(clients)), cpu_window())
     return {
+        "cpu_ms_per_request": {k: v * 1000 / max(1, done_in_window) for k, v in cpu.items()} if servers else None,
         "name": name,
         "requests": done_in_window,
         "errors": errors,
@@ -276,10 +309,12 @@ async def bench(args) -> list[dict]:
         else:
             subject_call = make_wizard_call(base, pid, fs.filing)
             label = "wizard (5 requests; latency = submit)"
+        servers = [p.pid for p in procs[: args.processes]]
+        floors = [p.pid for p in procs[args.processes:]]
         for _ in range(args.rounds):
             results.append(await run_load("floor: aiohttp + 1 asyncpg transaction", args.clients, args.seconds,
-                                          args.warmup, floor))
-            results.append(await run_load(label, args.clients, args.seconds, args.warmup, subject_call))
+                                          args.warmup, floor, floors))
+            results.append(await run_load(label, args.clients, args.seconds, args.warmup, subject_call, servers))
         return results
     finally:
         for p in procs:
@@ -320,6 +355,10 @@ def main() -> None:
     print(f"{'run':48} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for r in results:
         print(f"{r['name']:48} {r['throughput']:8.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['errors']:7d}")
+        if r["cpu_ms_per_request"]:
+            c = r["cpu_ms_per_request"]
+            print("   CPU ms per request: " + ", ".join(f"{k} {v:.3f}" for k, v in c.items())
+                  + f"; total {sum(c.values()):.3f}")
         for s in r["error_samples"]:
             print("   error:", s)
     floors = [r for r in results if r["name"].startswith("floor")]
