@@ -146,15 +146,27 @@ def generate_password(length: int = 12) -> str:
         raise ValueError("generated passwords have at least 10 characters")
     alphabet = _ALPHABET_LETTERS + _ALPHABET_DIGITS
     while True:
-        pw = "".join(secrets.choice(alphabet) for _ in range(length))
+        pw = random_chars(alphabet, length)
         if any(c in _ALPHABET_DIGITS for c in pw) and any(c in _ALPHABET_LETTERS for c in pw):
             return pw
 
 
 def generate_username(prefix: str = "zbz") -> str:
     """Readable sponsor username: a prefix (主办者) and 8 unambiguous characters, e.g. zbz7k3m9q2a."""
-    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
-    return prefix + "".join(secrets.choice(alphabet) for _ in range(8))
+    return prefix + random_chars("abcdefghjkmnpqrstuvwxyz23456789", 8)
+
+
+def random_chars(alphabet: str, n: int) -> str:
+    """`n` characters drawn uniformly from `alphabet` (≤ 256 characters) out of one `secrets.token_bytes`
+    call: bytes at or above the largest multiple of len(alphabet) are rejected, so none is favoured.
+    (`secrets.choice` per character reads the OS random source once per character: a third of the
+    credential cost of a batch import.)"""
+    size = len(alphabet)
+    limit = 256 - 256 % size
+    out: list[str] = []
+    while len(out) < n:
+        out += [alphabet[b % size] for b in secrets.token_bytes(2 * n) if b < limit]
+    return "".join(out[:n])
 
 
 def verify_password(stored: str, password: str) -> bool:

@@ -164,3 +164,45 @@ def test_account_creation_rules():
     assert fields(_create(role="admin", password="pass123", generate_password=True)) == ["password"]
     with pytest.raises(ValidationError):
         _create(role="sponsor", password="pass123")  # sponsors are created at filing, not here
+
+
+# ---------------------------------------------------------------- generated sponsor credentials
+
+
+def test_generated_passwords_are_long_mixed_and_without_look_alikes():
+    from shared.auth import generate_password
+
+    seen = set()
+    for _ in range(2000):
+        pw = generate_password()
+        assert len(pw) == 12 and pw.isascii() and pw.isalnum()
+        assert any(c.isdigit() for c in pw) and any(c.isalpha() for c in pw)
+        assert not set(pw) & set("0O1lIio"), pw
+        seen.add(pw)
+    assert len(seen) == 2000
+    with pytest.raises(ValueError):
+        generate_password(9)
+
+
+def test_generated_usernames_are_readable_and_distinct():
+    from shared.auth import generate_username
+
+    names = {generate_username() for _ in range(2000)}
+    assert len(names) == 2000
+    for name in names:
+        assert name.startswith("zbz") and len(name) == 11 and not set(name[3:]) & set("01ilo")
+
+
+def test_random_chars_favours_no_character():
+    from shared.auth import random_chars
+
+    # 30 characters: 256 % 30 = 16 byte values are rejected; a plain modulo would favour the first 16
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123"
+    counts = {c: 0 for c in alphabet}
+    for c in random_chars(alphabet, 300_000):
+        counts[c] += 1
+    expected = 300_000 / len(alphabet)
+    assert all(abs(n - expected) < 0.05 * expected for n in counts.values()), counts
+    # with bias (a plain b % 30), the first 16 would come 9/8 as often
+    first, rest = sum(counts[c] for c in alphabet[:16]) / 16, sum(counts[c] for c in alphabet[16:]) / 14
+    assert abs(first / rest - 1) < 0.03
