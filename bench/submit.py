@@ -68,6 +68,11 @@ def floor_server(dsn: str, port: int) -> None:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port, reuse_port=True).start()
+        # the same garbage-collector tuning as the servers under test (shared.runtime.tune_gc)
+        from shared.config import get_settings
+        from shared.runtime import tune_gc
+
+        tune_gc(get_settings().gc_thresholds)
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         await stop.wait()

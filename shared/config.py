@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     login_lock_minutes: int = Field(15, ge=1, description="how long a locked account stays locked")
     captcha_ttl_seconds: int = Field(300, ge=30, description="lifetime of a login captcha")
 
+    gc_thresholds: str = Field(
+        "10000,50,100",
+        description="the servers' garbage collector thresholds (gc.set_threshold); empty = Python's 700,10,10",
+    )
     reuse_port: bool = Field(False, description="bind with SO_REUSEPORT: several processes share one port (one per core)")
 
     db_pool_min: int = 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import signal
 import socket
@@ -245,6 +246,18 @@ def build_service_app(d: ServiceDef, ctx: ServiceContext) -> web.Application:
     return app
 
 
+def tune_gc(thresholds: str) -> None:
+    """Once the process has started: what exists now (modules, schemas, code tables, pools) lives as
+    long as the process, so it is moved out of the collector's sight (`gc.freeze`); and the young
+    generation is collected every 10,000 allocations instead of 700. Under submit load this cut
+    the server's CPU per request by ~15 % and p99 from ~105 to ~65 ms: full collections walked every
+    long-lived object, a pause of tens of milliseconds (bench/README.md, "Submit")."""
+    gc.collect()
+    gc.freeze()
+    if thresholds.strip():
+        gc.set_threshold(*(int(x) for x in thresholds.split(",")))
+
+
 async def serve(settings: Settings, names: list[str], role: str, *, port: int, allow_embedded: bool) -> None:
     """Run until SIGTERM/SIGINT, then shut down gracefully."""
     endpoints = await resolve_endpoints(settings, allow_embedded=allow_embedded)
@@ -254,6 +267,7 @@ async def serve(settings: Settings, names: list[str], role: str, *, port: int, a
     await runner.setup()
     site = web.TCPSite(runner, settings.host, port, reuse_port=settings.reuse_port or None)
     await site.start()
+    tune_gc(settings.gc_thresholds)
     log.info("http.listening", host=settings.host, port=port, services=names, role=role)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
