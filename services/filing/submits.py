@@ -57,6 +57,7 @@ class SubmitBatcher:
         self.max_batch = max(1, max_batch)
         self._pending: list[_Pending] = []
         self._active = 0
+        self._tasks: set[asyncio.Task] = set()
         self.batches = 0  # for tests and the bench: batches written, and submits in them
         self.batched = 0
 
@@ -68,7 +69,10 @@ class SubmitBatcher:
         if self._active < self.writers:
             self._active += 1
             # a task of its own: the writer must finish its batch even if this request is cancelled
-            asyncio.get_running_loop().create_task(self._drain())
+            # (held in `_tasks`: the loop keeps only a weak reference to a task)
+            task = loop.create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return await item.future
 
     async def _drain(self) -> None:
