@@ -15,7 +15,6 @@ from typing import Any
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
-
 from aiormq.abc import ChannelFrame
 from pamqp import commands as spec
 from pamqp.header import ContentHeader
@@ -61,6 +60,8 @@ class AmqpTransport:
             return []
         try:
             channel = await self._pub.get_underlay_channel()
+            if not supports_batch(channel):  # another aiormq: its own per-message publish
+                return await self._publish_each(messages)
             futures = await _write_batch(channel, messages)
         except Exception as e:  # channel closed or recovering: the relay puts the rows back
             return [e] * len(messages)
@@ -74,6 +75,21 @@ class AmqpTransport:
             else:
                 out.append(f.exception())  # type: ignore[arg-type]
         return out
+
+    async def _publish_each(self, messages: list[Outgoing]) -> list[Exception | None]:
+        async def one(m: Outgoing) -> None:
+            exchange = self._exchanges.get(m.exchange) or await self._pub.get_exchange(m.exchange, ensure=False)
+            await exchange.publish(
+                aio_pika.Message(
+                    m.body, message_id=m.id, content_type="application/json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT, type=m.routing_key,
+                    correlation_id=m.headers.get("correlation_id") or None, app_id=m.headers.get("app_id"),
+                ),
+                routing_key=m.routing_key, mandatory=True, timeout=self.publish_timeout,
+            )
+
+        results = await asyncio.gather(*(one(m) for m in messages), return_exceptions=True)
+        return [r if isinstance(r, BaseException) else None for r in results]  # type: ignore[misc]
 
     async def send_to_queue(self, queue: str, delivery: Delivery, headers: dict[str, Any]) -> None:
         await self._pub.default_exchange.publish(
@@ -124,6 +140,15 @@ class AmqpTransport:
         if self.connection is not None:
             await self.connection.close()
             self.connection = None
+
+
+_BATCH_ATTRS = ("publisher_confirms", "lock", "is_closed", "delivery_tag", "confirmations",
+                "message_id_delivery_tag", "create_future", "write_queue", "number", "_split_body")
+
+
+def supports_batch(channel) -> bool:
+    """Whether this aiormq channel has what `_write_batch` uses (aiormq 7.x does; a test says so)."""
+    return all(hasattr(channel, a) for a in _BATCH_ATTRS)
 
 
 async def _write_batch(channel, messages: list[Outgoing]) -> list[asyncio.Future]:

@@ -258,6 +258,26 @@ async def test_unroutable_message_is_an_error_and_stays_in_outbox(spine: Harness
     assert row["published_at"] is None and row["attempts"] >= 1 and row["last_error"]
 
 
+async def test_one_write_batch_answers_each_message_on_its_own(spine_amqp: Harness):
+    """The relay's batch goes to RabbitMQ in one write, but each message keeps its own confirm: an
+    unroutable one in the middle fails alone, its neighbours are delivered."""
+    from shared.transports.amqp import supports_batch
+
+    spine = spine_amqp
+    channel = await spine.transport._pub.get_underlay_channel()
+    assert supports_batch(channel)  # the installed aiormq takes the one-write path, not the fallback
+    await spine.write([Ping(n=1), Ping(n=2)])
+    rows = await spine.pool.fetch("SELECT * FROM outbox ORDER BY seq")
+    good = [Outgoing(str(r["id"]), r["exchange"], r["routing_key"], bytes(r["body"]), r["headers"]) for r in rows]
+    lost = Outgoing(str(uuid.uuid4()), "icp.events", "nobody.listens.here", b"{}", {})
+    results = await spine.transport.publish_many([good[0], lost, good[1]])
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], aio_pika.exceptions.PublishError), results
+    assert not channel.confirmations and not channel.message_id_delivery_tag  # nothing left registered
+    await spine.consumer.start()
+    await spine.wait_for(lambda: _eq(spine.effects(), [1, 2]))
+
+
 async def test_broker_connection_dropped_loses_no_event(spine_amqp: Harness, amqp_vhost):
     spine = spine_amqp  # a broker-side connection drop exists only on RabbitMQ
     n = 4000
