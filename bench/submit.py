@@ -208,6 +208,83 @@ async def run_load(name: str, clients: int, seconds: float, warmup: float, one,
     }
 
 
+_WRK_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+def _wrk_duration(text: str) -> float:
+    for unit in ("us", "ms", "s", "m"):
+        if text.endswith(unit) and text[: -len(unit)].replace(".", "", 1).isdigit():
+            return float(text[: -len(unit)]) * _WRK_UNITS[unit]
+    raise ValueError(text)
+
+
+async def run_wrk(name: str, url: str, auth: str, clients: int, seconds: float, warmup: float, bodies,
+                  unique: bool, rate_hint: float, servers: list[int]) -> dict:
+    """The same measurement with wrk (C, `apt-get install wrk`) as the load generator: a warm-up run,
+    then the measured run; bodies pre-generated into a file (unique filings when `unique`)."""
+    import resource
+    import tempfile
+
+    import orjson
+
+    threads = 2
+
+    def write_bodies(n: int) -> str:
+        f = tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False)
+        with f:
+            for _ in range(n):
+                f.write(orjson.dumps(bodies()) + b"\n")
+        return f.name
+
+    async def wrk(duration: float, n_bodies: int) -> tuple[str, dict[str, float] | None, float]:
+        path = await asyncio.to_thread(write_bodies, n_bodies)
+        try:
+            cmd = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{max(1, round(duration))}s", "--latency",
+                   "--timeout", "10s", "-s", str(ROOT / "bench/submit.lua"), url, "--", path, str(threads), auth,
+                   "once" if unique else "cycle"]
+            before = cpu_seconds(servers)
+            child = resource.getrusage(resource.RUSAGE_CHILDREN)
+            proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE)
+            out, _ = await proc.communicate()
+            after = cpu_seconds(servers)
+            child2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = {k: after[k] - before[k] for k in after}
+            cpu["client"] = (child2.ru_utime - child.ru_utime) + (child2.ru_stime - child.ru_stime)
+            return out.decode(), cpu, duration
+        finally:
+            os.unlink(path)
+
+    per_run = lambda d: int(rate_hint * d * 1.5) + 1000 if unique else 20000  # noqa: E731
+    await wrk(warmup, per_run(warmup))
+    out, cpu, _ = await wrk(seconds, per_run(seconds))
+    lat: dict[str, float] = {}
+    rps, requests, errors = 0.0, 0, 0
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in ("50%", "99%"):
+            lat[parts[0]] = _wrk_duration(parts[1])
+        elif line.startswith("Requests/sec:"):
+            rps = float(parts[1])
+        elif "requests in" in line:
+            requests = int(parts[0])
+        elif line.startswith("Non-2xx or 3xx responses:"):
+            errors = int(parts[-1])
+        elif line.strip().startswith("Socket errors:"):
+            errors += sum(int(x.strip(",")) for x in parts[3::2])
+    ok = max(1, requests - errors)
+    return {
+        "cpu_ms_per_request": {k: v * 1000 / ok for k, v in cpu.items()},
+        "name": name + " [wrk]",
+        "requests": requests - errors,
+        "errors": errors,
+        "throughput": rps * (requests - errors) / max(1, requests),
+        "p50_ms": lat.get("50%", float("nan")) * 1000,
+        "p99_ms": lat.get("99%", float("nan")) * 1000,
+        "mean_ms": float("nan"),
+        "error_samples": [] if not errors else [out[-400:]],
+    }
+
+
 def make_filing_call(base: str, headers: dict, bodies) -> callable:
     async def one(session: aiohttp.ClientSession, i: int):
         body = bodies()
@@ -317,6 +394,15 @@ async def bench(args) -> list[dict]:
         servers = [p.pid for p in procs[: args.processes]]
         floors = [p.pid for p in procs[args.processes:]]
         for _ in range(args.rounds):
+            if args.client == "wrk":
+                if args.mode != "filings":
+                    raise SystemExit("--client wrk measures --mode filings only")
+                results.append(await run_wrk("floor: aiohttp + 1 asyncpg transaction", f"{floor_base}/floor", "",
+                                             args.clients, args.seconds, args.warmup, fs.filing, False, 0, floors))
+                results.append(await run_wrk(label, f"{base}/api/filing/filings", headers["Authorization"],
+                                             args.clients, args.seconds, args.warmup, fs.filing, True, 3000,
+                                             servers))
+                continue
             results.append(await run_load("floor: aiohttp + 1 asyncpg transaction", args.clients, args.seconds,
                                           args.warmup, floor, floors))
             results.append(await run_load(label, args.clients, args.seconds, args.warmup, subject_call, servers))
@@ -349,6 +435,8 @@ def main() -> None:
     ap.add_argument("--services", choices=["all", "filing"], default="all",
                     help="all = `icp up` (five services, one process); filing = `icp serve filing`")
     ap.add_argument("--log-level", default="info")
+    ap.add_argument("--client", choices=["python", "wrk"], default="python",
+                    help="load generator: this script's aiohttp clients, or wrk (C; apt-get install wrk)")
     ap.add_argument("--processes", type=int, default=1,
                     help="server processes sharing the port (SO_REUSEPORT); the floor runs as many")
     ap.add_argument("--pool", type=int, default=10, help="ICP_DB_POOL_MAX of the server")
