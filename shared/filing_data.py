@@ -443,6 +443,19 @@ def principal_mobiles(data: FilingData) -> dict[str, str]:
     return found
 
 
+def domain_paths(data: FilingData) -> dict[str, str]:
+    """Each domain of the filing → its path (`websites[i].domains[j]`)."""
+    return {d: f"websites[{i}].domains[{j}]" for i, w in enumerate(data.websites) for j, d in enumerate(w.domains)}
+
+
+def rule_keys(data: FilingData) -> dict:
+    """What the database rules of DOMAIN §5.10 look up for a filing in canonical form: the subject's
+    certificate key, its principal mobiles and its domains (each → its path). The importer seals it
+    beside each item, so filing's dry run needs no second parse (services/filing/batch.py)."""
+    return {"cert": list(subject_key(data.subject, normalized=True)), "mobiles": principal_mobiles(data),
+            "domains": domain_paths(data)}
+
+
 def masked(data: FilingData) -> dict:
     """The data with every ID number masked, for logs."""
     out = data.model_dump(mode="json")

@@ -8,7 +8,9 @@ no full ID number or password hash travels in plaintext, no plaintext password a
 - check: a dry run of one chunk — `bulk.check_chunk`: the rules of `check_database_rules`
   (certificate, domain, mobile already filed or in progress) for the whole chunk in one query, and
   whether a sponsor username is taken; writes nothing, answers
-  `filing.batch.chunk_checked` with the conflicts.
+  `filing.batch.chunk_checked` with the conflicts. Items that carry their rule keys (`"k"`,
+  `shared.filing_data.rule_keys`, sealed with them by the importer) are checked by those keys
+  (`bulk.check_keys`) without being parsed.
 - import: one transaction per chunk — `bulk.create_first_filings` for the whole chunk (set-based:
   the same rows and events as `create_first_filing` per subject — sponsor account with the given
   hash, subject, websites, access, application PENDING_VERIFICATION, the
@@ -23,7 +25,7 @@ import time
 import orjson
 import structlog
 
-from services.filing.bulk import BulkRefused, check_chunk, create_first_filings
+from services.filing.bulk import BulkRefused, check_chunk, check_keys, create_first_filings
 from services.filing.filings import FilingError, parse_filing
 from shared import crypto
 from shared.bus import MessageContext, PermanentError
@@ -83,13 +85,18 @@ async def on_batch_check(cmd: BatchCheck, mctx: MessageContext) -> None:
         # rules are new here, for the whole chunk in one query (bulk.check_chunk), and they need the
         # parsed (normalised) data only
         by_item: dict[int, list[BatchConflict]] = {}
-        parsed = []
-        for i, it in enumerate(items):
-            try:
-                parsed.append((parse_filing(it["data"]), (str(it["sponsor"][0]), str(it["sponsor"][1])), i))
-            except FilingError as e:
-                by_item.setdefault(i, []).extend(_conflicts(i, e))
-        refused, taken = await check_chunk(conn, parsed, normalized=_canonical(items))
+        if _canonical(items) and all(isinstance(it.get("k"), dict) for it in items):
+            # the rule keys came sealed with the items (shared.filing_data.rule_keys): no parse needed;
+            # the import parses every item anyway
+            refused, taken = await check_keys(conn, [(it["k"], str(it["sponsor"][0])) for it in items])
+        else:
+            parsed = []
+            for i, it in enumerate(items):
+                try:
+                    parsed.append((parse_filing(it["data"]), (str(it["sponsor"][0]), str(it["sponsor"][1])), i))
+                except FilingError as e:
+                    by_item.setdefault(i, []).extend(_conflicts(i, e))
+            refused, taken = await check_chunk(conn, parsed, normalized=_canonical(items))
         for i, e in refused:
             by_item.setdefault(i, []).extend(_conflicts(i, e))
         for i in taken:

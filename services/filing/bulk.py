@@ -51,7 +51,7 @@ from services.filing.filings import (
 )
 from shared import logs
 from shared import validate as v
-from shared.filing_data import FilingData, canonical, principal_mobiles, subject_key
+from shared.filing_data import FilingData, canonical, domain_paths, principal_mobiles, subject_key
 from shared.outbox import Outbox, notify_channel
 
 Item = tuple[FilingData, tuple[str, str], Hashable]  # (data, (username, password_hash), row_key)
@@ -194,10 +194,6 @@ def _masked(principal: dict[str, Any] | None) -> dict[str, Any] | None:
 _Keys = tuple[tuple[str, str], dict[str, str], dict[str, str], str]  # cert key, mobiles, domain paths, username
 
 
-def _domain_paths(data: FilingData) -> dict[str, str]:
-    return {d: f"websites[{i}].domains[{j}]" for i, w in enumerate(data.websites) for j, d in enumerate(w.domains)}
-
-
 async def _find_conflicts(
     conn: asyncpg.Connection, keys: list[_Keys | None]
 ) -> tuple[list[tuple[int, FilingError]], set[int]]:
@@ -266,11 +262,22 @@ async def check_chunk(
     refusals [(row_key, FilingError)] in item order and the row keys whose username is taken.
     `normalized`: the items are in canonical form (their certificate numbers need no normalising)."""
     keys: list[_Keys | None] = [
-        (subject_key(data.subject, normalized=normalized), principal_mobiles(data), _domain_paths(data), username)
+        (subject_key(data.subject, normalized=normalized), principal_mobiles(data), domain_paths(data), username)
         for data, (username, _h), _k in items
     ]
     refused, user_taken = await _find_conflicts(conn, keys)
     return [(items[idx][2], e) for idx, e in refused], {items[idx][2] for idx in user_taken}
+
+
+async def check_keys(
+    conn: asyncpg.Connection, keys: Sequence[tuple[dict, str]]
+) -> tuple[list[tuple[int, FilingError]], set[int]]:
+    """`check_chunk` for items whose rule keys came with them (`shared.filing_data.rule_keys`, sealed by
+    the importer) and their usernames: the same query and answers, without parsing the items.
+    Returns the refusals [(item index, FilingError)] and the indexes whose username is taken."""
+    return await _find_conflicts(conn, [
+        ((k["cert"][0], k["cert"][1]), k["mobiles"], k["domains"], username) for k, username in keys
+    ])
 
 
 def _prepare(data: FilingData, checked: bool = False) -> FilingData:
@@ -317,7 +324,7 @@ async def create_first_filings(
             data = None
         srow = subject_row(data) if data is not None else {}
         mobiles = principal_mobiles(data) if data is not None else {}
-        paths = _domain_paths(data) if data is not None else {}
+        paths = domain_paths(data) if data is not None else {}
         prepared.append((data, srow, mobiles, paths))
 
     keys: list[_Keys | None] = [

@@ -50,7 +50,7 @@ from shared import crypto
 from shared.auth import generate_password, generate_username, hash_generated_password
 from shared.config import get_settings
 from shared.errors_zh import translate_errors
-from shared.filing_data import FilingData, canonical, check_filing, principal_mobiles, subject_key
+from shared.filing_data import FilingData, canonical, check_filing, principal_mobiles, rule_keys, subject_key
 from shared.service import ServiceContext
 
 log = structlog.get_logger(__name__)
@@ -485,7 +485,9 @@ def _assess(group: list[tuple], plan: Plan, errors: list[RowError]) -> None:
             plan.flush()
         # "c": the data is in canonical form (_assess_one)
         # the data as pydantic's JSON, embedded as is when the chunk is encoded (`seal`); the hash: a future
-        plan.items.append({"data": orjson.Fragment(data.model_dump_json()), "sponsor": [username, pw_hash], "c": 1})
+        # "k": what filing's dry run looks up (certificate, mobiles, domains), so it need not parse "data"
+        plan.items.append({"data": orjson.Fragment(data.model_dump_json()), "sponsor": [username, pw_hash], "c": 1,
+                           "k": rule_keys(data)})
         plan.refs.append(ref)
         plan.websites_in_chunk += n
         plan.subjects += 1

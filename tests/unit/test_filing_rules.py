@@ -193,3 +193,23 @@ def test_a_lost_race_is_answered_like_the_check():
     assert err.status == 422 and err.errors[0]["field"] == "subject.principal.mobile"
     e.constraint_name = "subjects_cert_live"
     assert filings.race_error(e, data).errors[0]["field"] == "subject.cert_number"
+
+
+def test_rule_keys_are_what_the_dry_run_would_compute_from_the_parsed_filing():
+    """The importer seals `rule_keys` beside each item; filing's dry run uses them instead of parsing
+    the item, so they must equal the keys it computes from the parsed, canonical data."""
+    from shared.filing_data import FilingData, domain_paths, principal_mobiles, rule_keys, subject_key
+
+    raw = fs.filing(websites=2)
+    raw["websites"][1]["principal_same_as_subject"] = False
+    raw["websites"][1]["principal"] = fs.principal(name="李四", email="lisi@example.com")
+    raw["subject"]["cert_number"] = " " + raw["subject"]["cert_number"].lower() + " "  # normalised on the way
+    data = filings.validate_filing(FilingData.model_validate(raw), copy=False)
+    keys = rule_keys(data)
+    assert keys["cert"] == list(subject_key(data.subject, normalized=True)) == list(subject_key(data.subject))
+    assert keys["cert"][1] == raw["subject"]["cert_number"].strip().upper()
+    assert keys["mobiles"] == principal_mobiles(data) and len(keys["mobiles"]) == 2
+    assert keys["domains"] == domain_paths(data) == {
+        raw["websites"][0]["domains"][0]: "websites[0].domains[0]",
+        raw["websites"][1]["domains"][0]: "websites[1].domains[0]",
+    }
