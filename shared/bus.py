@@ -44,6 +44,10 @@ class PermanentError(Exception):
     """The message can never succeed (bad data, broken invariant): dead-letter without retrying."""
 
 
+class _BatchFailed(Exception):
+    """A batch handler raised: nothing of the delivery batch committed; it is redone message by message."""
+
+
 class _HandlerFailed(Exception):
     """A handler raised inside the fast path; the batch is rolled back and redone message by message."""
 
@@ -104,13 +108,37 @@ class MessageContext:
 
 
 Handler = Callable[[Contract, MessageContext], Awaitable[None]]
+# Several messages of one type at once, in delivery order, in the batch's transaction; each item
+# has its own MessageContext (its envelope; `publish` defaults to its tenant, correlation and causation).
+BatchHandler = Callable[[list[tuple[Contract, MessageContext]]], Awaitable[None]]
 
 
 class HandlerTable:
-    """Message type → handler, one table per service (the composition root fills it)."""
+    """Message type → handler, one table per service (the composition root fills it).
+
+    A type may also have a batch handler (`on_many`): the consumer hands it runs of consecutive
+    messages of that type from one delivery batch, so it can write them set-based. It is an
+    optimisation only: if it raises, the whole delivery batch is redone one message at a time with
+    the single-message handler (which must exist), so an error is settled on the message it
+    belongs to."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
+        self._many: dict[str, BatchHandler] = {}
+
+    def on_many(self, model: type[Contract]):
+        from shared.contracts import spec_of
+
+        spec = spec_of(model)
+
+        def register(fn: BatchHandler) -> BatchHandler:
+            self._many[spec.type] = fn
+            return fn
+
+        return register
+
+    def get_many(self, type_: str) -> BatchHandler | None:
+        return self._many.get(type_) if type_ in self._handlers else None
 
     def on(self, model: type[Contract]):
         from shared.contracts import spec_of
@@ -296,19 +324,41 @@ class Consumer:
                         [env.type for _, env, _, _ in runnable],
                     )
                 }
-                for d, env, payload, handler in runnable:
+                todo = []
+                for item in runnable:
+                    d, env = item[0], item[1]
                     if env.id not in fresh:  # handled before, or twice in this batch
                         outcomes.append((d, "duplicate", None))
                         continue
                     fresh.discard(env.id)
-                    try:
-                        await self._run(conn, env, payload, handler)
-                    except Exception as e:
-                        raise _HandlerFailed(d, e) from e
-                    outcomes.append((d, "ok", None))
-                    handled.append(env)
+                    todo.append(item)
+                k = 0
+                while k < len(todo):
+                    d, env, payload, handler = todo[k]
+                    many = self.handlers.get_many(env.type)
+                    j = k + 1
+                    while many is not None and j < len(todo) and todo[j][1].type == env.type:
+                        j += 1
+                    if j - k > 1:  # a run of one type with a batch handler
+                        try:
+                            await self._run_many(conn, todo[k:j], many)
+                        except Exception as e:
+                            raise _BatchFailed() from e
+                    else:
+                        try:
+                            await self._run(conn, env, payload, handler)
+                        except Exception as e:
+                            raise _HandlerFailed(d, e) from e
+                    for item in todo[k:j]:
+                        outcomes.append((item[0], "ok", None))
+                        handled.append(item[1])
+                    k = j
         except _HandlerFailed as failed:
             return await self._after_failure(runnable, failed)
+        except _BatchFailed as failed:
+            log.warning("consumer.batch_handler_failed", service=self.service, size=len(runnable),
+                        error=repr(failed.__cause__))
+            return await self._slow_path(runnable)
         self.stats.duplicates += len(outcomes) - len(handled)
         self._count_handled(handled)
         return outcomes
@@ -340,6 +390,18 @@ class Consumer:
         finally:
             logs.correlation_id.reset(token_c)
             logs.causation_id.reset(token_k)
+
+    async def _run_many(self, conn: asyncpg.Connection, group, many: BatchHandler) -> None:
+        items = []
+        for _d, env, payload, _h in group:
+            async def publish(p: Contract, _env: Envelope = env, **kw) -> Envelope:
+                kw.setdefault("provider_id", _env.provider_id)
+                kw.setdefault("correlation_id", _env.correlation_id)
+                kw.setdefault("causation_id", str(_env.id))
+                return await self.outbox.add(conn, p, **kw)
+
+            items.append((payload, MessageContext(env, conn, publish)))
+        await many(items)
 
     def _count_handled(self, envs: list[Envelope]) -> None:
         self.stats.handled += len(envs)

@@ -125,6 +125,34 @@ async def on_application_submitted(e: ApplicationSubmitted, mctx: MessageContext
     log.info("case.reopened", case_id=str(case["id"]), application_id=e.application_id, version=e.version)
 
 
+async def on_applications_submitted(items: list[tuple[ApplicationSubmitted, MessageContext]]) -> None:
+    """Batch handler (the consumer's run of `filing.application.submitted`): every new case of the run
+    in one statement (`store.OPEN_CASES_SQL`, the rows `OPEN_CASE_SQL` writes); a message whose case
+    exists already, or whose version was withdrawn, or whose application comes twice in the run, then
+    goes through `on_application_submitted` — in order, in the same transaction. A message it refuses
+    (another tenant, no bureau) makes this raise, and the consumer redoes the run one by one."""
+    new: list[tuple[dict[str, Any], uuid.UUID]] = []
+    seen: set[str] = set()
+    for e, mctx in items:
+        if mctx.envelope.provider_id and mctx.envelope.provider_id != e.provider_id:
+            raise PermanentError(f"envelope tenant {mctx.envelope.provider_id} ≠ payload provider_id {e.provider_id}")
+        bureau = _bureau_of(e.province) or _bureau_of(e.subject.province)
+        if bureau is None:
+            raise PermanentError(f"application {e.application_id}: no filing bureau for province {e.province!r}")
+        if e.application_id not in seen:
+            seen.add(e.application_id)
+            new.append((_case_fields(e, mctx.envelope.payload, bureau), mctx.envelope.id))
+    opened = await store.open_cases(items[0][1].conn, new)
+    done: set[str] = set()
+    for e, mctx in items:
+        case_id = opened.get(e.application_id)
+        if case_id is not None and e.application_id not in done:
+            done.add(e.application_id)
+            log.info("case.opened", case_id=str(case_id), application_id=e.application_id, type=e.type)
+            continue
+        await on_application_submitted(e, mctx)
+
+
 async def on_application_withdrawn(e: ApplicationWithdrawn, mctx: MessageContext) -> None:
     """The provider withdrew the application in filing (deleted cancellation request, abandoned
     application). Idempotent: a case already ABANDONED, or a newer version than the one withdrawn,
@@ -282,4 +310,5 @@ async def decide(ctx: ServiceContext, who: Principal, case_id: str, *, decision:
 def register(table: HandlerTable) -> None:
     """Message handlers of this service beyond the platform's (provider directory, revocations)."""
     table.on(ApplicationSubmitted)(on_application_submitted)
+    table.on_many(ApplicationSubmitted)(on_applications_submitted)
     table.on(ApplicationWithdrawn)(on_application_withdrawn)

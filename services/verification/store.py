@@ -161,6 +161,49 @@ async def open_case(conn: asyncpg.Connection, c: dict[str, Any], message_id: uui
     )
 
 
+# `OPEN_CASE_SQL` for many applications at once (the consumer's batch of `filing.application.submitted`):
+# the same rows; returns the application ids it opened. An application with a case already, or with a
+# withdrawal of this version or later, is not in the answer: its message goes the single-message way.
+OPEN_CASES_SQL = """
+WITH x AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
+        application_id text, provider_id text, type text, source text, province text, province_code text,
+        subject_id text, subject_name text, domains text[], version integer, status text,
+        needs_preapproval boolean, application jsonb, submitted_at timestamptz, submitted_by text,
+        message_id uuid)
+), opened AS (
+    INSERT INTO cases (application_id, provider_id, type, source, province, province_code, subject_id,
+        subject_name, domains, version, status, needs_preapproval, application, submitted_at,
+        first_submitted_at, submitted_by)
+    SELECT x.application_id, x.provider_id, x.type, x.source, x.province, x.province_code, x.subject_id,
+        x.subject_name, x.domains, x.version, x.status, x.needs_preapproval, x.application, x.submitted_at,
+        x.submitted_at, x.submitted_by
+    FROM x
+    WHERE NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.application_id = x.application_id
+                                                    AND w.version >= x.version)
+    ON CONFLICT (application_id) DO NOTHING
+    RETURNING id, application_id
+), first_version AS (
+    INSERT INTO case_versions (case_id, version, application, submitted_at, submitted_by, message_id)
+    SELECT o.id, x.version, x.application, x.submitted_at, x.submitted_by, x.message_id
+    FROM opened o JOIN x ON x.application_id = o.application_id
+    ON CONFLICT DO NOTHING
+), submitted AS (
+    INSERT INTO case_history (case_id, version, action, status_from, status_to, text, actor_role, actor_id,
+        actor_name, at, details)
+    SELECT o.id, x.version, 'SUBMITTED', NULL, x.status, '', 'provider', x.submitted_by, '', x.submitted_at, NULL
+    FROM opened o JOIN x ON x.application_id = o.application_id
+)
+SELECT id, application_id FROM opened"""
+
+
+async def open_cases(conn: asyncpg.Connection, cases: list[tuple[dict[str, Any], uuid.UUID]]) -> dict[str, uuid.UUID]:
+    """`open_case` for many (fields, message id) in one statement; application id → case id of those
+    it opened. The applications must be distinct (a repeated one would meet its own new case)."""
+    rows = await conn.fetch(OPEN_CASES_SQL, [{**c, "message_id": str(m)} for c, m in cases])
+    return {r["application_id"]: r["id"] for r in rows}
+
+
 # A later version reopening a case (VERIFY_RETURNED / REJECTED …): the case row, the version and
 # the RESUBMITTED history entry in one statement; the snapshot ($9) is encoded once.
 REOPEN_CASE_SQL = """

@@ -258,6 +258,31 @@ async def test_unroutable_message_is_an_error_and_stays_in_outbox(spine: Harness
     assert row["published_at"] is None and row["attempts"] >= 1 and row["last_error"]
 
 
+async def test_batch_handler_takes_runs_and_a_failure_is_settled_per_message(spine: Harness):
+    """A batch handler gets runs of one type; when it raises, the delivery batch is redone message by
+    message with the single handler: the poison message is dead-lettered alone, every other message
+    has exactly one effect."""
+    sizes: list[int] = []
+
+    async def many(items) -> None:
+        sizes.append(len(items))
+        for p, ctx in items:
+            if p.mode != "ok":
+                raise RuntimeError("the batch handler takes plain pings only")
+            await ctx.conn.execute("INSERT INTO effects (n, message_id) VALUES ($1, $2)", p.n, ctx.envelope.id)
+
+    spine.handlers.on_many(Ping)(many)
+    await spine.write([Ping(n=i) for i in range(30)] + [Ping(n=999, mode="permanent")]
+                      + [Ping(n=i) for i in range(30, 60)])
+    spine.relay()
+    await spine.consumer.start()
+    await spine.wait_for(lambda: _eq(spine.effects(), list(range(60))), limit=30)
+    await spine.wait_for(lambda: _ge_async(dead_count(spine), 1))
+    assert max(sizes) > 1, sizes  # runs were handed over together
+    assert await spine.pool.fetchval("SELECT count(*) FROM effects") == 60
+    assert spine.consumer.stats.handled == 60 and await dead_count(spine) == 1
+
+
 async def test_one_write_batch_answers_each_message_on_its_own(spine_amqp: Harness):
     """The relay's batch goes to RabbitMQ in one write, but each message keeps its own confirm: an
     unroutable one in the middle fails alone, its neighbours are delivered."""
