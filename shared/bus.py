@@ -285,6 +285,7 @@ class Consumer:
                 outcomes.append((d, "dead", PermanentError(f"payload does not match {env.type}: {e}")))
                 continue
             runnable.append((d, env, payload, handler))
+        runnable = self._one_solo(runnable)
         try:
             if runnable:
                 outcomes += await self._fast_path(runnable)
@@ -304,6 +305,19 @@ class Consumer:
                 await _safe(self._retry(d, attempt_counts=True, error=err))
             else:
                 await _safe(self._dead(d, err))
+
+    def _one_solo(self, runnable: list) -> list:
+        """At most one `solo` message (MessageSpec.solo: an import chunk) per delivery batch: the others
+        go back to this consumer's queue, where an idle worker takes them in a transaction of its own."""
+        if self._stopping:
+            return runnable
+        solo = [r for r in runnable if REGISTRY[r[1].type].solo]
+        if len(solo) < 2:
+            return runnable
+        back = {id(r) for r in solo[1:]}
+        for r in solo[1:]:
+            self._pending.put_nowait(r[0])
+        return [r for r in runnable if id(r) not in back]
 
     async def _fast_path(self, runnable) -> list[tuple[Delivery, str, Exception | None]]:
         """The whole batch in one transaction with one inbox statement and no savepoints.

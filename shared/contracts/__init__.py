@@ -35,6 +35,9 @@ class MessageSpec:
     model: type[Contract]
     consumers: tuple[str, ...]
     summary: str
+    # heavy (an import chunk): each gets a transaction of its own, so that the consumer's workers
+    # handle two of them side by side instead of one after the other in one delivery batch
+    solo: bool = False
 
     @property
     def exchange(self) -> str:
@@ -49,15 +52,16 @@ REGISTRY: dict[str, MessageSpec] = {}
 _BY_MODEL: dict[type[Contract], MessageSpec] = {}
 
 
-def message(type_: str, *, kind: Literal["event", "command"] = "event", consumers: tuple[str, ...] = ()):
-    """Register a payload model under its message type."""
+def message(type_: str, *, kind: Literal["event", "command"] = "event", consumers: tuple[str, ...] = (),
+            solo: bool = False):
+    """Register a payload model under its message type (`solo`: see `MessageSpec.solo`)."""
 
     def register(model: type[Contract]) -> type[Contract]:
         if type_ in REGISTRY:
             raise RuntimeError(f"message type {type_} registered twice")
         if len(type_.split(".")) != 3:
             raise RuntimeError(f"message type {type_} must be <service>.<noun>.<verb>")
-        spec = MessageSpec(type_, kind, model, tuple(consumers), (model.__doc__ or "").strip())
+        spec = MessageSpec(type_, kind, model, tuple(consumers), (model.__doc__ or "").strip(), solo)
         REGISTRY[type_] = spec
         _BY_MODEL[model] = spec
         return model

@@ -116,7 +116,7 @@ class ApplicationSubmitted(Contract):
 # Full ID numbers and sponsor password hashes never appear in plaintext in a message.
 
 
-@message("filing.batch.check", kind="command", consumers=("filing",))
+@message("filing.batch.check", kind="command", consumers=("filing",), solo=True)
 class BatchCheck(Contract):
     """Dry run of one chunk of an import: run the database rules of a first filing (subject or
     domain already filed, sponsor username taken, …) for every item and report conflicts;
@@ -130,7 +130,7 @@ class BatchCheck(Contract):
     item_count: int
 
 
-@message("filing.batch.import", kind="command", consumers=("filing",))
+@message("filing.batch.import", kind="command", consumers=("filing",), solo=True)
 class BatchImport(Contract):
     """Create the first filings of one chunk of an import in one transaction (sponsor account,
     subject, websites, access, application → verification), idempotent per (job_id, chunk_no).

@@ -36,6 +36,13 @@ class Ping(Contract):
     mode: str = "ok"  # ok | flaky | broken | slow
 
 
+@message("spine.chunk.sent", consumers=(SERVICE,), solo=True)
+class Chunk(Contract):
+    """Test-only heavy command: one per transaction."""
+
+    n: int
+
+
 MIGRATION = Path(__file__).parent / "spine_migrations"
 
 
@@ -281,6 +288,34 @@ async def test_batch_handler_takes_runs_and_a_failure_is_settled_per_message(spi
     assert max(sizes) > 1, sizes  # runs were handed over together
     assert await spine.pool.fetchval("SELECT count(*) FROM effects") == 60
     assert spine.consumer.stats.handled == 60 and await dead_count(spine) == 1
+
+
+async def test_solo_messages_get_a_transaction_each(spine: Harness):
+    """Messages of a `solo` type (import chunks) are never handled together in one delivery batch:
+    each in its own transaction, every one exactly once, the light messages around them still batched."""
+
+    async def chunk(p: Chunk, ctx) -> None:
+        # the effect records the transaction it ran in (n = its id)
+        await ctx.conn.execute("INSERT INTO effects (n, message_id) VALUES (txid_current(), $1)", ctx.envelope.id)
+        await asyncio.sleep(0.02)
+
+    spine.handlers.on(Chunk)(chunk)
+    async with db.transaction(spine.pool) as conn:
+        for i in range(12):
+            await spine.outbox.add(conn, Chunk(n=i))
+            await spine.outbox.add(conn, Ping(n=1000 + i))
+    spine.relay()
+    await spine.consumer.start()
+
+    async def all_handled() -> bool:
+        return await spine.pool.fetchval("SELECT count(*) FROM effects") == 24
+
+    await spine.wait_for(all_handled, limit=30)
+    chunk_ids = [r["id"] for r in await spine.pool.fetch(
+        "SELECT id FROM outbox WHERE routing_key = 'spine.chunk.sent'")]
+    txids = await spine.pool.fetch("SELECT n FROM effects WHERE message_id = ANY($1::uuid[])", chunk_ids)
+    assert len(txids) == 12 and len({r["n"] for r in txids}) == 12  # twelve transactions
+    assert spine.consumer.stats.handled == 24 and spine.consumer.stats.batches < 24 + 12
 
 
 async def test_one_write_batch_answers_each_message_on_its_own(spine_amqp: Harness):
