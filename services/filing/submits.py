@@ -120,7 +120,7 @@ class SubmitBatcher:
         async with self.pool.acquire() as conn, conn.transaction():
             for (provider_id, actor), idxs in groups.items():
                 created = await bulk.create_first_filings(
-                        conn,
+                    conn,
                     provider_id=provider_id,
                     items=[
                         (items[i].data, (generate_username(), hash_generated_password(passwords[i])), i)
