@@ -126,30 +126,14 @@ class HandlerTable:
         self._handlers: dict[str, Handler] = {}
         self._many: dict[str, BatchHandler] = {}
 
+    def on(self, model: type[Contract]):
+        return _registrar(self._handlers, model)
+
     def on_many(self, model: type[Contract]):
-        from shared.contracts import spec_of
-
-        spec = spec_of(model)
-
-        def register(fn: BatchHandler) -> BatchHandler:
-            self._many[spec.type] = fn
-            return fn
-
-        return register
+        return _registrar(self._many, model)
 
     def get_many(self, type_: str) -> BatchHandler | None:
         return self._many.get(type_) if type_ in self._handlers else None
-
-    def on(self, model: type[Contract]):
-        from shared.contracts import spec_of
-
-        spec = spec_of(model)
-
-        def register(fn: Handler) -> Handler:
-            self._handlers[spec.type] = fn
-            return fn
-
-        return register
 
     def add(self, type_: str, fn: Handler) -> None:
         if type_ not in REGISTRY:
@@ -161,6 +145,18 @@ class HandlerTable:
 
     def types(self) -> set[str]:
         return set(self._handlers)
+
+
+def _registrar(table: dict, model: type[Contract]):
+    from shared.contracts import spec_of
+
+    spec = spec_of(model)
+
+    def register(fn):
+        table[spec.type] = fn
+        return fn
+
+    return register
 
 
 # ---------------------------------------------------------------- consumer
@@ -346,27 +342,20 @@ class Consumer:
                         continue
                     fresh.discard(env.id)
                     todo.append(item)
-                k = 0
-                while k < len(todo):
-                    d, env, payload, handler = todo[k]
-                    many = self.handlers.get_many(env.type)
-                    j = k + 1
-                    while many is not None and j < len(todo) and todo[j][1].type == env.type:
-                        j += 1
-                    if j - k > 1:  # a run of one type with a batch handler
+                for run, many in self._runs(todo):
+                    if many is not None:
                         try:
-                            await self._run_many(conn, todo[k:j], many)
+                            await self._run_many(conn, run, many)
                         except Exception as e:
                             raise _BatchFailed() from e
                     else:
+                        d, env, payload, handler = run[0]
                         try:
                             await self._run(conn, env, payload, handler)
                         except Exception as e:
                             raise _HandlerFailed(d, e) from e
-                    for item in todo[k:j]:
-                        outcomes.append((item[0], "ok", None))
-                        handled.append(item[1])
-                    k = j
+                    outcomes += [(item[0], "ok", None) for item in run]
+                    handled += [item[1] for item in run]
         except _HandlerFailed as failed:
             return await self._after_failure(runnable, failed)
         except _BatchFailed as failed:
@@ -404,6 +393,18 @@ class Consumer:
         finally:
             logs.correlation_id.reset(token_c)
             logs.causation_id.reset(token_k)
+
+    def _runs(self, todo: list):
+        """The messages in order, as (run, batch handler): consecutive messages of a type with a batch
+        handler together (when more than one), every other message alone with None."""
+        k = 0
+        while k < len(todo):
+            many = self.handlers.get_many(todo[k][1].type)
+            j = k + 1
+            while many is not None and j < len(todo) and todo[j][1].type == todo[k][1].type:
+                j += 1
+            yield todo[k:j], (many if j - k > 1 else None)
+            k = j
 
     async def _run_many(self, conn: asyncpg.Connection, group, many: BatchHandler) -> None:
         items = []

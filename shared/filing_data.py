@@ -444,8 +444,12 @@ def principal_mobiles(data: FilingData) -> dict[str, str]:
 
 
 def domain_paths(data: FilingData) -> dict[str, str]:
-    """Each domain of the filing → its path (`websites[i].domains[j]`)."""
-    return {d: f"websites[{i}].domains[{j}]" for i, w in enumerate(data.websites) for j, d in enumerate(w.domains)}
+    """Each domain of the filing → the path of its first occurrence (`websites[i].domains[j]`)."""
+    paths: dict[str, str] = {}
+    for i, w in enumerate(data.websites):
+        for j, d in enumerate(w.domains):
+            paths.setdefault(d, f"websites[{i}].domains[{j}]")
+    return paths
 
 
 def rule_keys(data: FilingData) -> dict:

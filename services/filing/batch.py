@@ -85,7 +85,8 @@ async def on_batch_check(cmd: BatchCheck, mctx: MessageContext) -> None:
         # rules are new here, for the whole chunk in one query (bulk.check_chunk), and they need the
         # parsed (normalised) data only
         by_item: dict[int, list[BatchConflict]] = {}
-        if _canonical(items) and all(isinstance(it.get("k"), dict) for it in items):
+        canonical = _canonical(items)
+        if canonical and all(isinstance(it.get("k"), dict) for it in items):
             # the rule keys came sealed with the items (shared.filing_data.rule_keys): no parse needed;
             # the import parses every item anyway
             refused, taken = await check_keys(conn, [(it["k"], str(it["sponsor"][0])) for it in items])
@@ -96,7 +97,7 @@ async def on_batch_check(cmd: BatchCheck, mctx: MessageContext) -> None:
                     parsed.append((parse_filing(it["data"]), (str(it["sponsor"][0]), str(it["sponsor"][1])), i))
                 except FilingError as e:
                     by_item.setdefault(i, []).extend(_conflicts(i, e))
-            refused, taken = await check_chunk(conn, parsed, normalized=_canonical(items))
+            refused, taken = await check_chunk(conn, parsed, normalized=canonical)
         for i, e in refused:
             by_item.setdefault(i, []).extend(_conflicts(i, e))
         for i in taken:

@@ -44,6 +44,7 @@ from shared.filing_data import (
     Website,
     canonical,
     check_filing,
+    domain_paths,
     principal_mobiles,
     subject_key,
     website_principal,
@@ -146,21 +147,12 @@ async def check_database_rules(
     are not conflicts)."""
     family, number = subject_key(data.subject)
     mobiles = principal_mobiles(data)
-    domain_paths: dict[str, str] = {}
-    for i, w in enumerate(data.websites):
-        for j, d in enumerate(w.domains):
-            domain_paths.setdefault(d, f"websites[{i}].domains[{j}]")
+    paths = domain_paths(data)
     rows = await conn.fetch(
-        _CONFLICTS_SQL,
-        family,
-        number,
-        list(mobiles),
-        list(domain_paths),
-        list(LIVE_EXCLUDED),
-        own_subject_id or _NIL,
+        _CONFLICTS_SQL, family, number, list(mobiles), list(paths), list(LIVE_EXCLUDED), own_subject_id or _NIL,
     )
     if rows:
-        raise conflict_error(rows, mobiles, domain_paths)
+        raise conflict_error(rows, mobiles, paths)
 
 
 def conflict_error(rows, mobiles: dict[str, str], domain_paths: dict[str, str]) -> FilingError:
@@ -547,8 +539,7 @@ def race_error(e: asyncpg.UniqueViolationError, data: FilingData) -> FilingError
         key = detail.split("=(", 1)[1].rsplit(")", 1)[0]
     constraint = e.constraint_name or ""
     if constraint == "domains_live":
-        paths = {d: f"websites[{i}].domains[{j}]" for i, w in enumerate(data.websites) for j, d in enumerate(w.domains)}
-        return conflict_error([{"kind": "domain", "key": key, "number": None}], {}, paths)
+        return conflict_error([{"kind": "domain", "key": key, "number": None}], {}, domain_paths(data))
     if constraint == "subjects_cert_live":
         return conflict_error([{"kind": "cert", "key": key, "number": None}], {}, {})
     if constraint == "subject_mobiles_live":
@@ -630,14 +621,14 @@ async def _insert(
     )
     env, outbox_params = outbox.row(event, provider_id=provider_id)
     family, number = srow["cert_family"], srow["cert_number"]
-    domain_paths = {d: f"websites[{i}].domains[{j}]" for i, w in enumerate(data.websites) for j, d in enumerate(w.domains)}
+    paths = domain_paths(data)
     rows = await conn.fetch(
-        _INSERT_FILING_SQL, params, family, number, list(mobiles), list(domain_paths), list(LIVE_EXCLUDED), pw_hash,
+        _INSERT_FILING_SQL, params, family, number, list(mobiles), list(paths), list(LIVE_EXCLUDED), pw_hash,
         *outbox_params,
     )
     conflicts = [r for r in rows if r["kind"] != "ok"]
     if conflicts:  # nothing was written
-        raise conflict_error(conflicts, mobiles, domain_paths)
+        raise conflict_error(conflicts, mobiles, paths)
     return CreatedFiling(
         application_id=application_id,
         subject_id=subject_id,

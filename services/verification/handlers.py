@@ -88,14 +88,20 @@ def _case_fields(e: ApplicationSubmitted, raw: dict[str, Any], bureau: tuple[str
     }
 
 
-async def on_application_submitted(e: ApplicationSubmitted, mctx: MessageContext) -> None:
-    conn = mctx.conn
+def _bureau_for(e: ApplicationSubmitted, mctx: MessageContext) -> tuple[str, str]:
+    """The bureau that files the application; refuses (for good) another tenant's payload or a
+    province without a bureau."""
     if mctx.envelope.provider_id and mctx.envelope.provider_id != e.provider_id:
         raise PermanentError(f"envelope tenant {mctx.envelope.provider_id} ≠ payload provider_id {e.provider_id}")
     bureau = _bureau_of(e.province) or _bureau_of(e.subject.province)
     if bureau is None:
         raise PermanentError(f"application {e.application_id}: no filing bureau for province {e.province!r}")
-    fields = _case_fields(e, mctx.envelope.payload, bureau)
+    return bureau
+
+
+async def on_application_submitted(e: ApplicationSubmitted, mctx: MessageContext) -> None:
+    conn = mctx.conn
+    fields = _case_fields(e, mctx.envelope.payload, _bureau_for(e, mctx))
     # One statement: the tombstone lookup, and for a new application the case, its first version
     # and its SUBMITTED history entry (store.OPEN_CASE_SQL).
     withdrawn, case_id = await store.open_case(conn, fields, mctx.envelope.id)
@@ -134,11 +140,7 @@ async def on_applications_submitted(items: list[tuple[ApplicationSubmitted, Mess
     new: list[tuple[dict[str, Any], uuid.UUID]] = []
     seen: set[str] = set()
     for e, mctx in items:
-        if mctx.envelope.provider_id and mctx.envelope.provider_id != e.provider_id:
-            raise PermanentError(f"envelope tenant {mctx.envelope.provider_id} ≠ payload provider_id {e.provider_id}")
-        bureau = _bureau_of(e.province) or _bureau_of(e.subject.province)
-        if bureau is None:
-            raise PermanentError(f"application {e.application_id}: no filing bureau for province {e.province!r}")
+        bureau = _bureau_for(e, mctx)
         if e.application_id not in seen:
             seen.add(e.application_id)
             new.append((_case_fields(e, mctx.envelope.payload, bureau), mctx.envelope.id))
