@@ -148,8 +148,7 @@ async def logout(ctx: ServiceContext, principal: Principal) -> None:
     """Revoke the caller's session at once here, and everywhere else through `SessionRevoked`."""
     async with transaction(ctx.pool) as conn:
         await _revoke(ctx, conn, [(principal.session_id, _ts(principal.expires_at))], principal.provider_id)
-    if ctx.revocations is not None:
-        ctx.revocations.add(principal.session_id)  # this process refuses it before the NOTIFY arrives
+    _known_here(ctx, [principal.session_id])
     log.info("auth.logout", user_id=principal.user_id)
 
 
@@ -163,12 +162,20 @@ async def _revoke(ctx: ServiceContext, conn: asyncpg.Connection, sessions, provi
     return n
 
 
-async def _revoke_user(ctx: ServiceContext, conn: asyncpg.Connection, user, *, keep: str | None = None) -> int:
+async def _revoke_user(ctx: ServiceContext, conn: asyncpg.Connection, user, *, keep: str | None = None) -> list[str]:
+    """Revoke a user's sessions in `conn`'s transaction; the caller passes the ids to `_known_here` after commit."""
     rows = await store.revoke_user_sessions(conn, user["id"], keep=keep)
     for r in rows:  # already in revoked_sessions; tell the other services
         await ctx.outbox.add(conn, SessionRevoked(session_id=r["session_id"], expires_at=r["expires_at"]),
                              provider_id=user["provider_id"])
-    return len(rows)
+    return [r["session_id"] for r in rows]
+
+
+def _known_here(ctx: ServiceContext, session_ids: list[str]) -> None:
+    """This process refuses the sessions at once; the NOTIFY that follows the commit may come later."""
+    if ctx.revocations is not None:
+        for session_id in session_ids:
+            ctx.revocations.add(session_id)
 
 
 # ---------------------------------------------------------------- me
@@ -214,7 +221,9 @@ async def change_password(ctx: ServiceContext, principal: Principal, body: Passw
         if body.new_password == body.old_password:
             raise invalid([{"field": "new_password", "message": "新密码不能与原密码相同"}])
         await store.set_password(conn, row["id"], await _hash(body.new_password))
-        revoked = await _revoke_user(ctx, conn, row, keep=principal.session_id)
+        revoked_ids = await _revoke_user(ctx, conn, row, keep=principal.session_id)
+    _known_here(ctx, revoked_ids)
+    revoked = len(revoked_ids)
     log.info("auth.password_changed", user_id=str(row["id"]), revoked_sessions=revoked)
     return PasswordChanged(detail="密码已修改" + (f"，已注销该账户的其他 {revoked} 个会话" if revoked else ""),
                            revoked_sessions=revoked)
@@ -266,9 +275,9 @@ async def update_account(ctx: ServiceContext, user_id: str, patch: UserPatch, *,
         if row is None:
             raise not_found("用户")
         await store.set_flags(conn, row["id"], disabled=patch.disabled, unlock=bool(patch.unlock))
-        if patch.disabled:
-            await _revoke_user(ctx, conn, row)
+        revoked_ids = await _revoke_user(ctx, conn, row) if patch.disabled else []
         out = user_out(await store.user_by_id(conn, row["id"]))
+    _known_here(ctx, revoked_ids)
     log.info("accounts.updated", user_id=str(row["id"]), actor=actor, disabled=patch.disabled, unlock=patch.unlock)
     return out
 

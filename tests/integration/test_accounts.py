@@ -403,6 +403,30 @@ async def test_disabling_an_account_ends_its_sessions_and_unlock_lifts_a_lock(sy
     assert (await login(system, user["username"], "pass123", "provider"))[0] == 201
 
 
+async def test_revocations_take_effect_in_this_process_without_waiting_for_notify(system: System):
+    """Disabling an account or changing a password is refused by the same process at once: the NOTIFY
+    that tells the cache comes after the commit, and a request may come first."""
+    from shared.revocation import channel
+
+    cache = system.ctx("filing").revocations
+    listener = cache._listener
+    await listener.remove_listener(channel(cache.schema), cache._on_notify)  # NOTIFYs go nowhere
+    try:
+        pid = await make_provider(system)
+        user = await make_user(system, "provider", provider_id=pid)
+        other, mine = await token_of(system, user), await token_of(system, user)
+        r = await system.client.put("/api/filing/me/password", headers=bearer(mine),
+                                    json={"old_password": "pass123", "new_password": "newpass456"})
+        assert r.status == 200 and (await r.json())["revoked_sessions"] == 1
+        assert (await system.client.get("/api/filing/me", headers=bearer(other))).status == 401
+        assert (await system.client.get("/api/filing/me", headers=bearer(mine))).status == 200
+        r = await system.client.patch(f"/api/filing/users/{user['id']}", json={"disabled": True}, headers=system.auth())
+        assert r.status == 200
+        assert (await system.client.get("/api/filing/me", headers=bearer(mine))).status == 401
+    finally:
+        await listener.add_listener(channel(cache.schema), cache._on_notify)
+
+
 async def test_cli_creates_accounts(system: System, pg_dsn, amqp_url, monkeypatch, capsys):
     """`icp admin create-operator|create-reviewer|create-admin`, run as the command runs (own event loop)."""
     import asyncio
