@@ -246,11 +246,7 @@ def check_website(
         if p.type != "NONE" and not p.approval_no:
             _err(errors, f"{path}.preapprovals[{j}].approval_no", "涉及前置审批时须填写审批文号")
     if w.principal_same_as_subject:
-        if (
-            subject is not None
-            and w.principal is not None
-            and w.principal.model_dump() != subject.principal.model_dump()
-        ):
+        if subject is not None and w.principal is not None and not _same_principal(w.principal, subject.principal):
             _err(errors, f"{path}.principal", "选择“同主体负责人”时，网站负责人信息须与主体负责人完全一致")
     elif w.principal is None:
         _err(errors, f"{path}.principal", "必填项，不能为空（或选择同主体负责人）")
@@ -262,6 +258,19 @@ def check_website(
             for field, message in v.principal_consistency_errors(sp, wp):
                 _err(errors, f"{path}.principal.{field}", message)
     check_access(w.access, f"{path}.access", errors, normalize=normalize)
+
+
+def _same_principal(a: Principal, b: Principal) -> bool:
+    """Field for field, the ID numbers in their normalised form: `normalize=True` has written the
+    subject principal's back (`x` → `X`) by the time its websites' copies are compared."""
+    return {**a.model_dump(), "id_number": _id_form(a)} == {**b.model_dump(), "id_number": _id_form(b)}
+
+
+def _id_form(p: Principal) -> str:
+    try:
+        return v.validate_id_number(p.id_type, p.id_number)
+    except v.InvalidValue:
+        return p.id_number
 
 
 def check_access(a: Access, path: str, errors: list[FieldError], *, normalize: bool = False) -> None:

@@ -109,12 +109,9 @@ def _invalid(errors: list[FieldError]) -> FilingError:
 
 
 def validate_filing(data: FilingData, today: dt.date | None = None, *, copy: bool = True) -> FilingData:
-    """check_filing, then the canonical form; 422 with every error."""
+    """check_filing, then the canonical form; 422 with every error. `copy=False` normalises `data` itself."""
     if copy:
-        errors = check_filing(data, today)
-        if errors:
-            raise _invalid(errors)
-        return canonical(data)
+        data = data.model_copy(deep=True)
     errors = check_filing(data, today, normalize=True)
     if errors:
         raise _invalid(errors)

@@ -361,10 +361,6 @@ class Plan:
         self.closed = keep
 
 
-def _principal_ids(data: FilingData) -> list[str]:
-    return [data.subject.principal.id_number, *(w.principal.id_number for w in data.websites if w.principal)]
-
-
 def _assess_one(key: str, s_row: int, s_cells: list[str], s_bad: list[str], websites: list, plan: Plan
                 ) -> tuple[list[RowError], FilingData | None]:
     """One subject with its websites: the wizard's rules, then the file-wide ones. A clean subject is
@@ -413,23 +409,15 @@ def _assess_one(key: str, s_row: int, s_cells: list[str], s_bad: list[str], webs
     if data is None:
         return found, None
     # check_filing with normalize=True validates each certificate/ID number, home URL and IP range once
-    # and keeps its normalised form, so `canonical` need not validate them again. Its answer is the
-    # plain check's as long as no principal ID number changed (a normalised ID number is compared with
-    # the other principals afterwards; certificate numbers, URLs and IPs are not reused): otherwise
-    # the subject is checked again without normalising, for exactly the plain check's errors.
-    ids = _principal_ids(data)
-    checked = True
+    # and keeps its normalised form, so `canonical` need not validate them again; its answer is the
+    # plain check's (principals are compared in normalised form either way)
     errors = check_filing(data, normalize=True)
-    if _principal_ids(data) != ids:
-        data = FilingData.model_validate({"subject": s_input, "websites": w_inputs})
-        checked = False
-        errors = check_filing(data)
     for err in errors:
         report_path(err["field"], err["message"])
     if found:
         return found, None
     # file-wide rules: the same certificate, domain or mobile in two subjects
-    cert = subject_key(data.subject, normalized=checked)
+    cert = subject_key(data.subject, normalized=True)
     mobiles = principal_mobiles(data)
     if cert in plan.certs:
         report_path("subject.cert_number", f"与主体表第 {plan.certs[cert]} 行的主体证件相同：同一主体在文件中只能出现一次")
@@ -452,7 +440,7 @@ def _assess_one(key: str, s_row: int, s_cells: list[str], s_bad: list[str], webs
         return found, None
     # the canonical form (certificate/ID numbers, home URLs, IPs normalised; same-as-subject principal
     # dropped): filing finishes it without validating those values again (`"c": 1`, services/filing/batch.py)
-    return found, canonical(data, copy=False, checked=checked)
+    return found, canonical(data, copy=False, checked=True)
 
 
 def _assess(group: list[tuple], plan: Plan, errors: list[RowError]) -> None:

@@ -213,3 +213,27 @@ def test_rule_keys_are_what_the_dry_run_would_compute_from_the_parsed_filing():
         raw["websites"][0]["domains"][0]: "websites[0].domains[0]",
         raw["websites"][1]["domains"][0]: "websites[1].domains[0]",
     }
+
+
+@pytest.mark.parametrize("copy", [True, False])
+def test_a_same_as_subject_principal_with_a_lower_case_x_is_accepted_on_every_path(copy):
+    """Normalising writes the subject principal's ID number back (`x` → `X`) before its websites'
+    copies are compared: the copy is still the same person."""
+    import copy as copying
+
+    from services.filing.filings import validate_filing
+    from shared import validate as v
+
+    first17 = next(f"11010519800101{n:03d}" for n in range(1000)
+                   if v.resident_id_check_char(f"11010519800101{n:03d}") == "X")
+    raw = fs.filing()
+    raw["subject"]["principal"]["id_number"] = first17 + "x"
+    raw["websites"][0]["principal_same_as_subject"] = True
+    raw["websites"][0]["principal"] = copying.deepcopy(raw["subject"]["principal"])
+    data = validate_filing(FilingData.model_validate(raw), copy=copy)
+    assert data.subject.principal.id_number == first17 + "X"
+    raw["websites"][0]["principal"]["mobile"] = fs.mobile()
+    with pytest.raises(filings.FilingError) as refused:
+        validate_filing(FilingData.model_validate(raw), copy=copy)
+    assert refused.value.errors == [{"field": "websites[0].principal",
+                                     "message": "选择“同主体负责人”时，网站负责人信息须与主体负责人完全一致"}]
