@@ -40,9 +40,9 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 async def _release(conn: asyncpg.Connection) -> None:
     # Pooled connections carry no session state (no SET, LISTEN, advisory locks or open
     # cursors: those use dedicated connections), so the default reset query — a round trip
-    # on every release — is skipped; only an abandoned transaction is undone.
-    if conn.is_in_transaction():
-        await conn.execute("ROLLBACK")
+    # on every release — is skipped. asyncpg has already rolled back an abandoned transaction
+    # (`Connection._reset`, before this hook) by the time this runs.
+    return None
 
 
 async def create_pool(dsn: str, schema: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
