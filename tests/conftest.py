@@ -20,8 +20,8 @@ RUN_ID = uuid.uuid4().hex[:10]
 os.environ.setdefault("ICP_ENV", "test")
 
 
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+def _rabbitmqctl(*args: str, timeout: float = 60) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

@@ -273,7 +273,10 @@ async def test_a_race_lost_on_a_unique_index_refuses_the_chunk(system: System):
                 )
 
         task = asyncio.create_task(chunk())
-        await asyncio.sleep(0.5)  # the chunk passed its check and waits on the index
+        # the chunk passed its check and waits on the index (a slow machine must not let the commit
+        # come first: the ordinary check would then refuse it, and the backstop would go untested)
+        await system.eventually(lambda: pool.fetchval(
+            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", b.get_server_pid()))
         assert not task.done()
         await tr.commit()
         with pytest.raises(BulkRefused) as refused:

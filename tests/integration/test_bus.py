@@ -315,7 +315,7 @@ async def test_solo_messages_get_a_transaction_each(spine: Harness):
         "SELECT id FROM outbox WHERE routing_key = 'spine.chunk.sent'")]
     txids = await spine.pool.fetch("SELECT n FROM effects WHERE message_id = ANY($1::uuid[])", chunk_ids)
     assert len(txids) == 12 and len({r["n"] for r in txids}) == 12  # twelve transactions
-    assert spine.consumer.stats.handled == 24 and spine.consumer.stats.batches < 24 + 12
+    assert spine.consumer.stats.handled == 24 and spine.consumer.stats.batches < 24, spine.consumer.stats
 
 
 async def test_one_write_batch_answers_each_message_on_its_own(spine_amqp: Harness):

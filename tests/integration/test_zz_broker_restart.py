@@ -7,17 +7,15 @@ every service of the `system` fixture is ready again.
 from __future__ import annotations
 
 import asyncio
-import subprocess
+import functools
 import uuid
 
 from shared.config import SERVICES
 from shared.contracts.detection import SiteDetected
 from shared.db import transaction
-from tests.conftest import System
+from tests.conftest import System, _rabbitmqctl
 
-
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)
+rabbitmqctl = functools.partial(_rabbitmqctl, timeout=120)
 
 
 async def test_events_written_while_the_broker_is_down_arrive_once_after_it_restarts(system: System):
@@ -29,23 +27,22 @@ async def test_events_written_while_the_broker_is_down_arrive_once_after_it_rest
             for d in batch:
                 await det.outbox.add(conn, SiteDetected(domain=d, detected_at="2026-11-01T00:00:00Z", source="restart"))
 
-    await write(domains[:10])  # delivered before the restart
-    await asyncio.to_thread(_rabbitmqctl, "stop_app")
+    async def recorded(n: int):
+        return n == await det.pool.fetchval(
+            "SELECT count(*) FROM detections WHERE domain = ANY($1::text[]) AND sightings = 1", domains)
+
+    await write(domains[:10])
+    await system.eventually(lambda: recorded(10))  # delivered before the restart
+    await asyncio.to_thread(rabbitmqctl, "stop_app")
     try:
         await write(domains[10:])  # written while the broker is down: they wait in the outbox
-        await asyncio.sleep(1)
         pending = await det.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
         assert pending >= 1
     finally:
-        await asyncio.to_thread(_rabbitmqctl, "start_app")
-        await asyncio.to_thread(_rabbitmqctl, "await_startup")
+        await asyncio.to_thread(rabbitmqctl, "start_app")
+        await asyncio.to_thread(rabbitmqctl, "await_startup")
 
-    async def all_recorded():
-        n = await det.pool.fetchval(
-            "SELECT count(*) FROM detections WHERE domain = ANY($1::text[]) AND sightings = 1", domains)
-        return n == len(domains)
-
-    await system.eventually(all_recorded, limit=120, interval=0.5)
+    await system.eventually(lambda: recorded(len(domains)), limit=120, interval=0.5)
 
     async def ready():
         for service in SERVICES:
