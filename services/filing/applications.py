@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError
 
 from services.filing import audit, change_corrections, filings
 from services.filing import records_store as store
-from services.filing.changes_model import CHANGE_TYPES
+from services.filing.changes_model import CANCEL_TYPES, CHANGE_TYPES
 from services.filing.filings import FilingError
 from shared import codes
 from shared.auth import Principal
@@ -93,7 +93,7 @@ async def application_detail(ctx: ServiceContext, principal: Principal, applicat
         "verify_opinion": app["verify_opinion"],
         "bureau_reason": app["bureau_reason"],
         "correctable": app["status"] in CORRECTABLE and app["type"] in ("FIRST_FILING", *CHANGE_TYPES),
-        "abandonable": app["status"] in CORRECTABLE and app["type"] not in ("CANCEL_SUBJECT", "CANCEL_WEBSITE"),
+        "abandonable": app["status"] in CORRECTABLE and app["type"] not in CANCEL_TYPES,
         "website_id": str(app["website_id"]) if app["website_id"] else None,
         "proposal": audit.scrub(app["proposal"]) if app["proposal"] else None,
         "corrected_at": app["corrected_at"],

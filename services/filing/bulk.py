@@ -45,8 +45,10 @@ from services.filing.filings import (
     race_error,
     subject_row,
     submitted_event,
+    username_taken,
     validate_filing,
     version_payload,
+    violated_key,
     website_row,
 )
 from shared import logs
@@ -333,9 +335,7 @@ async def create_first_filings(
     ]
     rules, user_taken = await _find_conflicts(conn, keys)
     refused += rules
-    refused += [(idx, FilingError(409, "主办者用户名已存在，请更换后重试",
-                                  errors=[{"field": "sponsor.username", "message": "用户名已存在"}]))
-                for idx in user_taken]
+    refused += [(idx, username_taken()) for idx in user_taken]
     if refused:
         refused.sort(key=lambda x: x[0])  # stable: an item's 422 before its conflicts
         raise BulkRefused([(items[idx][2], e) for idx, e in refused])
@@ -438,8 +438,7 @@ async def create_first_filings(
 
 def _race(e: asyncpg.UniqueViolationError, items: Sequence[Item], prepared: list) -> tuple[Hashable, FilingError]:
     """The item a unique violation concerns (its key in the violation's detail), with the refusal."""
-    detail = getattr(e, "detail", "") or ""
-    key = detail.split("=(", 1)[1].rsplit(")", 1)[0] if "=(" in detail else ""
+    key = violated_key(e)
     for (_data, (username, _h), row_key), (data, srow, mobiles, paths) in zip(items, prepared, strict=True):
         if key and (key in paths or key in mobiles or key.lower() == username.lower()
                     or key.endswith(f", {srow['cert_number']}")):

@@ -30,7 +30,7 @@ from services.filing.change_proposals import (
     validated_subject_change,
     validated_website_change,
 )
-from services.filing.changes_model import CHANGE_TYPES, ProposalIn, needs_preapproval
+from services.filing.changes_model import CANCEL_TYPES, CHANGE_TYPES, ProposalIn, needs_preapproval
 from shared import codes
 from shared.contracts.filing import ApplicationWithdrawn
 from shared.db import transaction
@@ -183,7 +183,7 @@ async def abandon(ctx: ServiceContext, application_id: str, provider_id: str, ac
     Cancellation requests are deleted through `DELETE /cancellations/{id}` instead."""
     async with transaction(ctx.pool) as conn:
         app = await _lock_app(conn, application_id, provider_id)
-        if app["type"] in ("CANCEL_SUBJECT", "CANCEL_WEBSITE"):
+        if app["type"] in CANCEL_TYPES:
             raise Problem(409, "注销申请请通过“删除注销申请”撤回")
         _require_correctable(app)
         subject = await cs.lock_subject(conn, app["subject_id"])

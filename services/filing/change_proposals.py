@@ -13,22 +13,22 @@ import asyncpg
 from pydantic import ValidationError
 
 from services.filing import changes_store as cs
+from services.filing import entry
 from services.filing.changes_model import (
+    CANCEL_TYPES,
     WEBSITE_FIELDS,
     access_snap,
     masked_diff,
-    prefixed,
     rebase,
     subject_data,
     subject_snap,
     website_snap,
 )
-from services.filing.filings import FilingError, _display
+from services.filing.filings import FilingError, _display, violated_key
 from shared import codes
 from shared import validate as v
 from shared.auth import Principal, Role
 from shared.contracts.filing import ApplicationSubmitted
-from shared.errors_zh import translate_errors
 from shared.filing_data import (
     Access,
     FieldError,
@@ -71,21 +71,17 @@ def access_model(row: Any) -> dict[str, Any]:
 
 
 def parse_part(model, raw: Any, prefix: str):
-    if not isinstance(raw, dict):
-        raise cs.refuse([{"field": prefix, "message": "须为对象"}])
-    try:
-        return model.model_validate(raw)
-    except ValidationError as e:
-        raise cs.refuse(prefixed(translate_errors(e), prefix)) from None
+    """`entry.parse_part`, refused (422) on any error."""
+    obj, errors = entry.parse_part(model, raw, prefix)
+    if errors:
+        raise cs.refuse(errors)
+    return obj
 
 
 def race_problem(e: asyncpg.UniqueViolationError, *, domains: dict[str, str] | None = None,
                  mobiles: dict[str, str] | None = None) -> Problem:
     """A unique index lost to a concurrent filing or change, answered like the check would."""
-    key = ""
-    detail = getattr(e, "detail", "") or ""
-    if "=(" in detail:
-        key = detail.split("=(", 1)[1].rsplit(")", 1)[0]
+    key = violated_key(e)
     if e.constraint_name == "domains_live":
         path = (domains or {}).get(key, "website.domains[0]")
         msg = f"域名 {_display(key)} 已有正在办理中的备案申请，不能重复备案"
@@ -155,8 +151,9 @@ async def build_event(
     else:  # subject-wide: CHANGE_SUBJECT, CANCEL_SUBJECT
         sites = await cs.live_websites(conn, subject["id"])
         domains = await cs.live_domains(conn, [w["id"] for w in sites])
+        accesses = await cs.active_accesses(conn, [w["id"] for w in sites], provider_id)
         for w in sites:
-            acc = await cs.provider_access(conn, w["id"], provider_id)
+            acc = accesses.get(w["id"])
             snaps.append(website_snap(dict(w), website_id=str(w["id"]), website_no=w["website_no"],
                                       domains=domains[w["id"]], access=dict(acc) if acc else None,
                                       subject_principal=sp))
@@ -164,7 +161,7 @@ async def build_event(
     if app_type == "CHANGE_SUBJECT":
         old = subject_snap(subject_data(subject), str(subject["id"]), subject["subject_no"])
         changes["subject"] = masked_diff(old.model_dump(mode="json"), subject_snapshot.model_dump(mode="json"))
-    if app_type in ("CANCEL_SUBJECT", "CANCEL_WEBSITE"):
+    if app_type in CANCEL_TYPES:
         changes.update({k: proposal.get(k) for k in ("cancellation_id", "target_type", "target_no", "reason_code",
                                                      "reason")})
         changes["reason_name"] = codes.name_zh("cancel_reasons", proposal.get("reason_code") or "")

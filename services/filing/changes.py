@@ -151,17 +151,16 @@ async def find_website(conn: asyncpg.Connection, ref: str) -> asyncpg.Record | N
 
 
 async def _own_website(ctx: ServiceContext, provider_id: str, actor: str, website_id: str):
-    """A website visible to this provider (404 otherwise), with its subject and this provider's
-    ACTIVE access (409 when it has none: 变更网站/接入 and 取消接入 are for the provider's own access)."""
+    """A website visible to this provider (404 otherwise) and this provider's ACTIVE access
+    (409 when it has none: 变更网站/接入 and 取消接入 are for the provider's own access)."""
     wid = cs.as_uuid(website_id, "网站")
     async with ctx.pool.acquire() as conn:
         website = await records.website_visible(conn, provider_principal(provider_id, actor), wid)
         if website is None:
             raise not_found("网站")
-        subject = await conn.fetchrow("SELECT * FROM subjects WHERE id = $1", website["subject_id"])
         access = await cs.provider_access(conn, wid, provider_id)
-        domains = (await cs.live_domains(conn, [wid]))[wid]
-    return website, subject, access, domains
+    need_access(access)
+    return website
 
 
 
@@ -312,12 +311,11 @@ async def _relock_for_change(conn: asyncpg.Connection, subject_id, website_id, p
 
 async def change_website(ctx: ServiceContext, provider_id: str, actor: str, website_id: str,
                          body: WebsiteChangeIn) -> dict:
-    website, subject, access, _ = await _own_website(ctx, provider_id, actor, website_id)
-    need_access(access)
+    website = await _own_website(ctx, provider_id, actor, website_id)
     mobiles: dict[str, str] = {}
     try:
         async with transaction(ctx.pool) as conn:
-            subject, website, access = await _relock_for_change(conn, subject["id"], website["id"], provider_id)
+            subject, website, access = await _relock_for_change(conn, website["subject_id"], website["id"], provider_id)
             domains = (await cs.live_domains(conn, [website["id"]]))[website["id"]]
             proposed = validated_website_change(subject, website, access, domains, body.website)
             mobiles = own_mobile(proposed["principal"], proposed["principal_same_as_subject"],
@@ -335,11 +333,10 @@ async def change_website(ctx: ServiceContext, provider_id: str, actor: str, webs
 
 
 async def change_access(ctx: ServiceContext, provider_id: str, actor: str, website_id: str, body: Access) -> dict:
-    website, subject, access, _ = await _own_website(ctx, provider_id, actor, website_id)
-    need_access(access)
+    website = await _own_website(ctx, provider_id, actor, website_id)
     proposed = validated_access(body, "")
     async with transaction(ctx.pool) as conn:
-        subject, website, access = await _relock_for_change(conn, subject["id"], website["id"], provider_id)
+        subject, website, access = await _relock_for_change(conn, website["subject_id"], website["id"], provider_id)
         current = {"access_methods": list(access["access_methods"]), "ip_ranges": list(access["ip_ranges"]),
                    "server_locations": list(access["server_locations"])}
         new = {"access_methods": list(proposed.access_methods), "ip_ranges": ip_texts(
@@ -357,11 +354,10 @@ async def cancel_access(ctx: ServiceContext, provider_id: str, actor: str, websi
     without any active access becomes NO_ACCESS (空壳网站), a subject left without an ACTIVE
     website SHELL. Recorded as an application CANCEL_ACCESS, APPROVED at once, and in the audit
     trail; no message (no service consumes one yet)."""
-    website, subject, access, _ = await _own_website(ctx, provider_id, actor, website_id)
-    need_access(access)
+    website = await _own_website(ctx, provider_id, actor, website_id)
     now = utcnow()
     async with transaction(ctx.pool) as conn:
-        subject = await cs.lock_subject(conn, subject["id"])
+        subject = await cs.lock_subject(conn, website["subject_id"])
         website = await conn.fetchrow("SELECT * FROM websites WHERE id = $1", website["id"])
         access = await cs.provider_access(conn, website["id"], provider_id)
         need_access(access)

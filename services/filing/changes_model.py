@@ -26,7 +26,6 @@ from shared.filing_data import Access, FieldError, Subject, Website, WebsiteChan
 
 CANCEL_TYPES = ("CANCEL_SUBJECT", "CANCEL_WEBSITE")
 CHANGE_TYPES = ("ADD_WEBSITE", "ADD_ACCESS", "CHANGE_SUBJECT", "CHANGE_WEBSITE", "CHANGE_ACCESS")
-WEBSITE_TYPES = ("ADD_WEBSITE", "ADD_ACCESS", "CHANGE_WEBSITE", "CHANGE_ACCESS", "CANCEL_WEBSITE", "CANCEL_ACCESS")
 PREAPPROVAL_TYPES = ("ADD_WEBSITE", "CHANGE_WEBSITE")  # as verification's model.PREAPPROVAL_TYPES
 LIVE_WEBSITE = ("ACTIVE", "NO_ACCESS", "BLACKLISTED")  # a filed website (holds its number and domains)
 FILED_SUBJECT = ("ACTIVE", "SHELL")  # a filed subject on which business can be done
@@ -229,10 +228,6 @@ def rebase(errors: list[FieldError], old: str, new: str) -> list[FieldError]:
             field = f"{new}.{rest}" if new else rest
         out.append({"field": field, "message": e["message"]})
     return out
-
-
-def prefixed(errors: list[FieldError], prefix: str) -> list[FieldError]:
-    return [{"field": f"{prefix}.{e['field']}" if e["field"] else prefix, "message": e["message"]} for e in errors]
 
 
 def _text(value: Any) -> str | None:

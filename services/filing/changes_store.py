@@ -17,10 +17,9 @@ from typing import Any
 
 import asyncpg
 
-from services.filing import accounts, accounts_store, audit, filings
+from services.filing import accounts, accounts_store, audit, filings, records
 from services.filing.accounts_model import after_failure, is_locked, locked_message
 from services.filing.changes_model import LIVE_WEBSITE
-from services.filing.filings import FilingError
 from shared import codes
 from shared.auth import verify_password
 from shared.contracts.filing import ApplicationSubmitted
@@ -33,11 +32,7 @@ IN_FLIGHT = filings.IN_FLIGHT
 SPONSOR_BAD = "主办者用户名或密码不正确，未通过权限验证"
 
 
-def as_uuid(value: str | uuid.UUID, what: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise not_found(what) from None
+as_uuid = records.as_uuid  # 404 naming `what` for an id that is no UUID
 
 
 # ---------------------------------------------------------------- reads and locks
@@ -76,6 +71,17 @@ async def provider_access(
         "SELECT * FROM accesses WHERE website_id = $1 AND provider_id = $2 AND status = ANY($3::text[])",
         website_id, provider_id, list(statuses),
     )
+
+
+async def active_accesses(
+    conn: asyncpg.Connection, website_ids: list[uuid.UUID], provider_id: str
+) -> dict[uuid.UUID, asyncpg.Record]:
+    """`provider_access` of several websites in one query (one live access per website and provider)."""
+    rows = await conn.fetch(
+        "SELECT * FROM accesses WHERE website_id = ANY($1::uuid[]) AND provider_id = $2 AND status = 'ACTIVE'",
+        website_ids, provider_id,
+    )
+    return {r["website_id"]: r for r in rows}
 
 
 async def in_flight(conn: asyncpg.Connection, subject_id: uuid.UUID) -> asyncpg.Record | None:
@@ -129,34 +135,30 @@ def require_filed_website(website: Any) -> None:
 # ---------------------------------------------------------------- database rules of proposed data
 
 _CONFLICTS_SQL = """
-SELECT 'cert' AS kind, s.cert_number AS key, s.id AS subject_id, s.subject_no AS number, s.status AS status
-  FROM subjects s
- WHERE $1 <> '' AND s.cert_family = $1 AND s.cert_number = $2 AND s.status <> ALL($5::text[]) AND s.id <> $6
-UNION ALL
-SELECT 'mobile', m.mobile, m.subject_id, NULL, NULL
+SELECT 'mobile' AS kind, m.mobile AS key, m.subject_id AS subject_id, NULL AS number, NULL AS status
   FROM subject_mobiles m
- WHERE m.mobile = ANY($3::text[]) AND m.active AND m.subject_id <> $6
+ WHERE m.mobile = ANY($1::text[]) AND m.active AND m.subject_id <> $4
 UNION ALL
 SELECT 'domain', d.ascii, d.subject_id, w.website_no, d.status
   FROM domains d JOIN websites w ON w.id = d.website_id
- WHERE d.ascii = ANY($4::text[]) AND d.status <> ALL($5::text[]) AND d.website_id <> $7
+ WHERE d.ascii = ANY($2::text[]) AND d.status <> ALL($3::text[]) AND d.website_id <> $5
 """
 
 
 async def check_conflicts(
     conn: asyncpg.Connection, *, subject_id: uuid.UUID, mobiles: dict[str, str] | None = None,
-    domains: dict[str, str] | None = None, cert: tuple[str, str] | None = None,
-    own_website_id: uuid.UUID | None = None,
+    domains: dict[str, str] | None = None, own_website_id: uuid.UUID | None = None,
 ) -> None:
-    """Database rules (DOMAIN §5.10) of proposed data; FilingError naming the body fields.
+    """Database rules (DOMAIN §5.10) of proposed data; FilingError naming the body fields. (A change
+    never brings a new certificate: that is a new subject, cancelled and filed again.)
 
     A mobile of this subject is no conflict; a domain is one wherever it is live (also under this
     subject: a domain already filed there is added by 新增接入, not 新增网站), except in
     `own_website_id` (the pending website of the application being corrected)."""
     mobiles, domains = mobiles or {}, domains or {}
     rows = await conn.fetch(
-        _CONFLICTS_SQL, cert[0] if cert else "", cert[1] if cert else "", list(mobiles), list(domains),
-        list(filings.LIVE_EXCLUDED), subject_id, own_website_id or filings._NIL,
+        _CONFLICTS_SQL, list(mobiles), list(domains), list(filings.LIVE_EXCLUDED), subject_id,
+        own_website_id or filings._NIL,
     )
     if rows:
         raise filings.conflict_error(rows, mobiles, domains)
@@ -323,7 +325,4 @@ async def add_version(
     return version
 
 
-def refuse(errors: list[dict[str, str]], status: int = 422) -> FilingError:
-    first = errors[0]
-    more = f" 等 {len(errors)} 处错误" if len(errors) > 1 else ""
-    return FilingError(status, f"{first['field']}：{first['message']}{more}", errors=errors)
+refuse = filings.unprocessable  # 422 naming every field

@@ -138,8 +138,11 @@ async def _change_website(conn, app: Any, proposal: dict[str, Any], actor: str) 
         await conn.execute(
             "UPDATE domains SET status = 'CANCELLED' WHERE website_id = $1 AND ascii = ANY($2::text[])", wid, removed
         )
-    for i, d in enumerate(kept):
-        await conn.execute("UPDATE domains SET position = $3 WHERE website_id = $1 AND ascii = $2", wid, d, i)
+    await conn.execute(
+        """UPDATE domains d SET position = k.i - 1 FROM unnest($2::text[]) WITH ORDINALITY k(ascii, i)
+           WHERE d.website_id = $1 AND d.ascii = k.ascii""",
+        wid, kept,
+    )
     await cs.sync_mobiles(conn, app["subject_id"], await cs.current_mobiles(conn, app["subject_id"]))
     changed = audit.diff({f: old[f] for f in WEBSITE_FIELDS} | {"domains": before},
                          {f: new[f] for f in WEBSITE_FIELDS} | {"domains": kept})

@@ -17,6 +17,7 @@ inserted when one fails) and enforced under concurrency by partial unique indexe
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
@@ -99,10 +100,11 @@ def parse_filing(raw: Any) -> FilingData:
         return FilingData.model_validate(raw)
     except ValidationError as e:
         errors = translate_errors(e)
-        raise _invalid(errors) from None
+        raise unprocessable(errors) from None
 
 
-def _invalid(errors: list[FieldError]) -> FilingError:
+def unprocessable(errors: list[FieldError]) -> FilingError:
+    """422 naming every field (the first in the detail)."""
     first = errors[0]
     more = f" 等 {len(errors)} 处错误" if len(errors) > 1 else ""
     return FilingError(422, f"{first['field']}：{first['message']}{more}", errors=errors)
@@ -114,7 +116,7 @@ def validate_filing(data: FilingData, today: dt.date | None = None, *, copy: boo
         data = data.model_copy(deep=True)
     errors = check_filing(data, today, normalize=True)
     if errors:
-        raise _invalid(errors)
+        raise unprocessable(errors)
     return canonical(data, copy=False, checked=True)
 
 
@@ -505,17 +507,13 @@ async def create_first_filing(
         data = validate_filing(data, today, copy=False)
     outbox = outbox or Outbox("filing")
     for attempt in range(3):
+        scope = conn.transaction() if savepoint and conn.is_in_transaction() else contextlib.nullcontext()
         try:
-            if savepoint and conn.is_in_transaction():
-                async with conn.transaction():
-                    return await _insert(
-                        conn, provider_id=provider_id, data=data, actor=actor, source=source,
-                        import_job_id=import_job_id, sponsor=sponsor, outbox=outbox,
-                    )
-            return await _insert(
-                conn, provider_id=provider_id, data=data, actor=actor, source=source,
-                import_job_id=import_job_id, sponsor=sponsor, outbox=outbox,
-            )
+            async with scope:
+                return await _insert(
+                    conn, provider_id=provider_id, data=data, actor=actor, source=source,
+                    import_job_id=import_job_id, sponsor=sponsor, outbox=outbox,
+                )
         except asyncpg.UniqueViolationError as e:
             retry = (
                 e.constraint_name == "users_username"
@@ -528,12 +526,19 @@ async def create_first_filing(
     raise AssertionError("unreachable")
 
 
+def violated_key(e: asyncpg.UniqueViolationError) -> str:
+    """The key a unique violation names ("Key (ascii)=(a.cn) already exists." → "a.cn"), or ""."""
+    detail = getattr(e, "detail", "") or ""
+    return detail.split("=(", 1)[1].rsplit(")", 1)[0] if "=(" in detail else ""
+
+
+def username_taken() -> FilingError:
+    return FilingError(409, "主办者用户名已存在，请更换后重试", errors=[{"field": "sponsor.username", "message": "用户名已存在"}])
+
+
 def race_error(e: asyncpg.UniqueViolationError, data: FilingData) -> FilingError:
     """The refusal for a unique index violated by a concurrent filing, built from the violation."""
-    key = ""
-    detail = getattr(e, "detail", "") or ""
-    if "=(" in detail:
-        key = detail.split("=(", 1)[1].rsplit(")", 1)[0]
+    key = violated_key(e)
     constraint = e.constraint_name or ""
     if constraint == "domains_live":
         return conflict_error([{"kind": "domain", "key": key, "number": None}], {}, domain_paths(data))
@@ -542,8 +547,7 @@ def race_error(e: asyncpg.UniqueViolationError, data: FilingData) -> FilingError
     if constraint == "subject_mobiles_live":
         return conflict_error([{"kind": "mobile", "key": key, "number": None}], principal_mobiles(data), {})
     if constraint == "users_username":
-        return FilingError(409, "主办者用户名已存在，请更换后重试",
-                           errors=[{"field": "sponsor.username", "message": "用户名已存在"}])
+        return username_taken()
     return FilingError(409, "备案信息与其他正在提交的备案冲突，请刷新后重试")
 
 

@@ -25,6 +25,7 @@ import asyncpg
 import structlog
 
 from services.filing import audit, effects
+from services.filing.changes_model import CANCEL_TYPES
 from shared import codes, logs
 from shared.bus import MessageContext, PermanentError
 from shared.contracts import Envelope
@@ -42,7 +43,6 @@ FINAL = frozenset({"VERIFY_RETURNED", "REJECTED", "APPROVED", "ABANDONED", "EXPI
 INTERMEDIATE = frozenset({"SUBMITTED_TO_BUREAU", "SMS_PENDING", "PREAPPROVAL_PENDING"})
 ACTOR = "verification"
 NUMBERING_TYPES = ("FIRST_FILING", "ADD_WEBSITE")  # approval issues website numbers (the statement below)
-CANCEL_TYPES = ("CANCEL_SUBJECT", "CANCEL_WEBSITE")
 
 
 async def _defer(conn: asyncpg.Connection, app, version: int, mctx: MessageContext | None) -> None:
