@@ -384,12 +384,7 @@ class Consumer:
         token_c = logs.correlation_id.set(env.correlation_id)
         token_k = logs.causation_id.set(str(env.id))
         try:
-
-            async def publish(p: Contract, **kw) -> Envelope:
-                kw.setdefault("provider_id", env.provider_id)
-                return await self.outbox.add(conn, p, **kw)
-
-            await handler(payload, MessageContext(env, conn, publish))
+            await handler(payload, MessageContext(env, conn, self._publisher(conn, env)))
         finally:
             logs.correlation_id.reset(token_c)
             logs.causation_id.reset(token_k)
@@ -407,16 +402,19 @@ class Consumer:
             k = j
 
     async def _run_many(self, conn: asyncpg.Connection, group, many: BatchHandler) -> None:
-        items = []
-        for _d, env, payload, _h in group:
-            async def publish(p: Contract, _env: Envelope = env, **kw) -> Envelope:
-                kw.setdefault("provider_id", _env.provider_id)
-                kw.setdefault("correlation_id", _env.correlation_id)
-                kw.setdefault("causation_id", str(_env.id))
-                return await self.outbox.add(conn, p, **kw)
+        await many([(payload, MessageContext(env, conn, self._publisher(conn, env))) for _d, env, payload, _h in group])
 
-            items.append((payload, MessageContext(env, conn, publish)))
-        await many(items)
+    def _publisher(self, conn: asyncpg.Connection, env: Envelope):
+        """`ctx.publish` of a handler: into the outbox in the handler's transaction, as a consequence of
+        `env` (its tenant, correlation id, and `env` as the cause) unless the handler says otherwise."""
+
+        async def publish(p: Contract, **kw) -> Envelope:
+            kw.setdefault("provider_id", env.provider_id)
+            kw.setdefault("correlation_id", env.correlation_id)
+            kw.setdefault("causation_id", str(env.id))
+            return await self.outbox.add(conn, p, **kw)
+
+        return publish
 
     def _count_handled(self, envs: list[Envelope]) -> None:
         self.stats.handled += len(envs)

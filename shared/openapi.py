@@ -39,8 +39,9 @@ def build_openapi(api: Api) -> dict[str, Any]:
             for n in re.findall(r"{(\w+)}", r.path)
         ]
         if r.query:
+            properties = r.query.model_json_schema()["properties"]
             for name, f in r.query.model_fields.items():
-                schema = r.query.model_json_schema()["properties"].get(name, {})
+                schema = properties.get(name, {})
                 params.append(
                     {"name": name, "in": "query", "required": f.is_required(), "schema": _strip_defs(schema)}
                 )

@@ -196,27 +196,27 @@ class OutboxRelay:
                 for r in rows
             ]
             results = await self.transport.publish_many(msgs)
-            ok = [r["seq"] for r, err in zip(rows, results, strict=True) if err is None]
             bad = [(r, err) for r, err in zip(rows, results, strict=True) if err is not None]
-            for r, err in bad:
-                delay = min(60.0, 0.5 * 2 ** min(r["attempts"], 7))
+            if bad:  # put back, each with its own back-off, in one statement
                 await conn.execute(
-                    """UPDATE outbox SET published_at = NULL, attempts = attempts + 1, last_error = $2,
-                       next_attempt_at = now() + make_interval(secs => $3) WHERE seq = $1""",
-                    r["seq"],
-                    repr(err)[:500],
-                    delay,
+                    """UPDATE outbox o SET published_at = NULL, attempts = o.attempts + 1, last_error = x.error,
+                              next_attempt_at = now() + make_interval(secs => x.delay)
+                         FROM unnest($1::bigint[], $2::text[], $3::float8[]) AS x(seq, error, delay)
+                        WHERE o.seq = x.seq""",
+                    [r["seq"] for r, _ in bad],
+                    [repr(err)[:500] for _, err in bad],
+                    [min(60.0, 0.5 * 2 ** min(r["attempts"], 7)) for r, _ in bad],
                 )
-            if bad:
                 log.warning(
                     "outbox.publish_failed",
                     schema=self.schema,
                     failed=len(bad),
                     first_error=repr(bad[0][1])[:200],
                 )
-            self.published += len(ok)
+            ok = len(rows) - len(bad)
+            self.published += ok
             self.failed += len(bad)
-            OUTBOX_PUBLISHED.labels(self.schema).inc(len(ok))
+            OUTBOX_PUBLISHED.labels(self.schema).inc(ok)
             if bad:
                 OUTBOX_FAILED.labels(self.schema).inc(len(bad))
             return len(rows)

@@ -370,10 +370,10 @@ def create_app(
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    spec = api.openapi()
+    spec = dumps(api.openapi())  # encoded once: it does not change while the app runs
 
     async def openapi(_: web.Request) -> web.Response:
-        return web.json_response(spec)
+        return web.Response(body=spec, content_type="application/json", charset="utf-8")
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
