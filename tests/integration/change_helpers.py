@@ -3,8 +3,6 @@ endpoints (provider verification, bureau decision), every hop over the relay and
 
 from __future__ import annotations
 
-import pytest
-
 from tests import filing_samples as fs
 from tests.conftest import System
 from tests.integration.filing_helpers import Tenant
@@ -12,13 +10,11 @@ from tests.integration.filing_helpers import Tenant
 V = "/api/verification"
 
 
-@pytest.fixture
-async def no_dead_letters(system: System):
-    """Every outcome and submission of the test is handled: none dead-lettered."""
-    services = ("filing", "verification")
-    before = {s: system.ctx(s).consumer.stats.dead for s in services}
-    yield
-    assert {s: system.ctx(s).consumer.stats.dead for s in services} == before
+async def apply_cancellation(t: Tenant, **body) -> dict:
+    """注销: a cancellation request (reason "no longer operated" unless given), 201."""
+    status, out = await t.call("POST", "/cancellations", json={"reason_code": "NO_LONGER_OPERATED", **body})
+    assert status == 201, out
+    return out
 
 
 def bureau(system: System, province: str = "BJ") -> dict[str, str]:

@@ -9,28 +9,17 @@ from tests import filing_samples as fs
 from tests.conftest import System
 from tests.integration.change_helpers import (
     application_reaches,
+    apply_cancellation,
     approve,
     case_detail,
     case_of,
     filed,
-    no_dead_letters,  # noqa: F401 (a fixture, used below)
     reject,
     verify_pass,
 )
 from tests.integration.filing_helpers import Tenant, new_tenant
 
 pytestmark = pytest.mark.usefixtures("no_dead_letters")
-
-
-@pytest.fixture
-async def tenant(system: System) -> Tenant:
-    return await new_tenant(system)
-
-
-async def _apply(t: Tenant, **body) -> dict:
-    status, out = await t.call("POST", "/cancellations", json={"reason_code": "NO_LONGER_OPERATED", **body})
-    assert status == 201, out
-    return out
 
 
 async def test_website_cancellation_approved_frees_the_domain_for_a_new_filing(system: System, tenant: Tenant):
@@ -44,7 +33,7 @@ async def test_website_cancellation_approved_frees_the_domain_for_a_new_filing(s
         ("SUBJECT", f["subject_no"]), ("WEBSITE", no1), ("WEBSITE", f["website_nos"][1])}
     assert all(i["can_apply"] and i["id"] is None for i in cands["items"])
 
-    c = await _apply(tenant, target_type="WEBSITE", target_no=no1, reason_code="DOMAIN_NOT_OWNED")
+    c = await apply_cancellation(tenant, target_type="WEBSITE", target_no=no1, reason_code="DOMAIN_NOT_OWNED")
     assert c["status"] == "APPLIED" and c["target_id"] == w1 and c["can_modify"] and c["can_delete"]
     assert c["reason_name"] == "域名已到期或已不属于主办者"
     case = await case_of(tenant, c["application_id"])
@@ -87,7 +76,7 @@ async def test_website_cancellation_approved_frees_the_domain_for_a_new_filing(s
 async def test_subject_cancellation_cancels_every_website(system: System, tenant: Tenant):
     f = await filed(tenant, websites=2)
     sid = f["subject_id"]
-    c = await _apply(tenant, target_type="SUBJECT", target_id=sid, reason_code="OTHER", reason="公司业务调整")
+    c = await apply_cancellation(tenant, target_type="SUBJECT", target_id=sid, reason_code="OTHER", reason="公司业务调整")
     assert c["target_no"] == f["subject_no"] and c["reason"] == "公司业务调整"
     # the subject is busy: no other business meanwhile
     status, body = await tenant.call("POST", f"/subjects/{sid}/websites", json={"website": fs.website()})
@@ -112,7 +101,7 @@ async def test_subject_cancellation_cancels_every_website(system: System, tenant
 async def test_modify_and_delete_before_review_refused_once_with_the_bureau(tenant: Tenant):
     f = await filed(tenant)
     wid = f["website_ids"][0]
-    c = await _apply(tenant, target_type="WEBSITE", target_id=wid)
+    c = await apply_cancellation(tenant, target_type="WEBSITE", target_id=wid)
     status, body = await tenant.call("PUT", f"/cancellations/{c['id']}",
                                      json={"reason_code": "OTHER", "reason": "网站迁移至其他域名"})
     assert status == 200, body
@@ -133,7 +122,7 @@ async def test_modify_and_delete_before_review_refused_once_with_the_bureau(tena
     status, cands = await tenant.call("GET", "/cancellations", params={"status": "NOT_APPLIED", "target_type": "WEBSITE",
                                                                        "number": f["website_nos"][0]})
     assert cands["total"] == 1
-    c = await _apply(tenant, target_type="WEBSITE", target_id=wid)
+    c = await apply_cancellation(tenant, target_type="WEBSITE", target_id=wid)
     await verify_pass(tenant, c["application_id"])
     status, body = await tenant.call("GET", f"/cancellations/{c['id']}")
     assert body["status"] == "APPLIED" and not body["can_modify"] and not body["can_delete"]
@@ -149,7 +138,7 @@ async def test_modify_and_delete_before_review_refused_once_with_the_bureau(tena
 async def test_rejected_cancellation_can_be_reapplied(tenant: Tenant):
     f = await filed(tenant)
     sid = f["subject_id"]
-    c = await _apply(tenant, target_type="SUBJECT", target_no=f["subject_no"])
+    c = await apply_cancellation(tenant, target_type="SUBJECT", target_no=f["subject_no"])
     await reject(tenant, c["application_id"], "请由主办单位法定代表人确认")
     status, body = await tenant.call("GET", f"/cancellations/{c['id']}")
     assert body["status"] == "REJECTED" and body["bureau_reason"] == "请由主办单位法定代表人确认"
@@ -179,7 +168,7 @@ async def test_rejected_cancellation_can_be_reapplied(tenant: Tenant):
 
 async def test_reapply_waits_for_the_subject_to_be_free(tenant: Tenant):
     f = await filed(tenant, websites=2)
-    c = await _apply(tenant, target_type="WEBSITE", target_id=f["website_ids"][0])
+    c = await apply_cancellation(tenant, target_type="WEBSITE", target_id=f["website_ids"][0])
     await reject(tenant, c["application_id"], "材料不全")
     status, change = await tenant.call("POST", f"/subjects/{f['subject_id']}/changes",
                                        json={"subject": {**f["data"]["subject"], "remark": "变更"}})
@@ -212,7 +201,7 @@ async def test_cancellation_validation_and_tenant_isolation(system: System, tena
         "target_type": "SUBJECT", "target_id": pending["subject_id"], "reason_code": "NO_LONGER_OPERATED"})
     assert status == 409 and "备案号" in body["detail"]
 
-    c = await _apply(tenant, target_type="WEBSITE", target_id=wid)
+    c = await apply_cancellation(tenant, target_type="WEBSITE", target_id=wid)
     other = await new_tenant(system)
     calls = [
         ("POST", "/cancellations", {"target_type": "SUBJECT", "target_id": sid, "reason_code": "NO_LONGER_OPERATED"}),

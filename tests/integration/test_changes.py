@@ -13,17 +13,11 @@ from tests.integration.change_helpers import (
     case_detail,
     case_of,
     filed,
-    no_dead_letters,  # noqa: F401 (a fixture, used below)
     reject,
 )
 from tests.integration.filing_helpers import Tenant, new_tenant
 
 pytestmark = pytest.mark.usefixtures("no_dead_letters")
-
-
-@pytest.fixture
-async def tenant(system: System) -> Tenant:
-    return await new_tenant(system)
 
 
 def _site(**over) -> dict:

@@ -12,11 +12,6 @@ from tests.conftest import System
 from tests.integration.filing_helpers import Tenant, events_for, new_tenant
 
 
-@pytest.fixture
-async def tenant(system: System) -> Tenant:
-    return await new_tenant(system)
-
-
 async def _new_draft(t: Tenant) -> str:
     status, body = await t.call("POST", "/drafts")
     assert status == 201, body

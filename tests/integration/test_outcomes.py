@@ -6,7 +6,6 @@ import uuid
 from datetime import timedelta
 
 import aio_pika
-import pytest
 
 from shared.contracts.verification import (
     ApplicationApproved,
@@ -25,11 +24,6 @@ from tests.integration.filing_helpers import (
     publish_outcome,
     wait_handled,
 )
-
-
-@pytest.fixture
-async def tenant(system: System) -> Tenant:
-    return await new_tenant(system)
 
 
 async def _file(t: Tenant, websites: int = 1) -> dict:

@@ -5,17 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import pytest
-
 from shared.contracts.verification import ApplicationReturned
 from tests import filing_samples as fs
 from tests.conftest import System
 from tests.integration.filing_helpers import Tenant, new_tenant, now, publish_outcome, wait_handled
-
-
-@pytest.fixture
-async def tenant(system: System) -> Tenant:
-    return await new_tenant(system)
 
 
 async def _file(t: Tenant, **subject) -> tuple[dict, dict]:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 
-import pytest
-
 from services.filing import filings
 from services.filing.submits import SubmitBatcher
 from shared import logs
@@ -17,11 +15,6 @@ from shared.filing_data import FilingData
 from tests import filing_samples as fs
 from tests.conftest import System
 from tests.integration.filing_helpers import Tenant, new_tenant
-
-
-@pytest.fixture
-async def tenant(system: System) -> Tenant:
-    return await new_tenant(system)
 
 
 async def _submit(batcher: SubmitBatcher, who: Tenant, raw: dict, request_id: str):

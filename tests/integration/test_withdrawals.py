@@ -19,27 +19,16 @@ from tests.conftest import System
 from tests.integration.change_helpers import (
     V,
     application_reaches,
+    apply_cancellation,
     bureau,
     case_detail,
     case_of,
     filed,
-    no_dead_letters,  # noqa: F401 (a fixture, used below)
     v_post,
 )
-from tests.integration.filing_helpers import Tenant, new_tenant, now, publish_outcome, wait_handled
+from tests.integration.filing_helpers import Tenant, now, publish_outcome, wait_handled
 
 pytestmark = pytest.mark.usefixtures("no_dead_letters")
-
-
-@pytest.fixture
-async def tenant(system: System) -> Tenant:
-    return await new_tenant(system)
-
-
-async def _apply(t: Tenant, **body) -> dict:
-    status, out = await t.call("POST", "/cancellations", json={"reason_code": "NO_LONGER_OPERATED", **body})
-    assert status == 201, out
-    return out
 
 
 async def _case_reaches(t: Tenant, case_id: str, status: str) -> dict:
@@ -78,7 +67,7 @@ async def _as_if_verified(system: System, t: Tenant, case: dict):
 
 async def test_deleted_cancellation_closes_the_case(system: System, tenant: Tenant):
     f = await filed(tenant)
-    c = await _apply(tenant, target_type="WEBSITE", target_id=f["website_ids"][0])
+    c = await apply_cancellation(tenant, target_type="WEBSITE", target_id=f["website_ids"][0])
     case = await case_of(tenant, c["application_id"])
     assert [i["id"] for i in await _waiting(tenant, c["application_id"])] == [case["id"]]
     status, _ = await tenant.call("DELETE", f"/cancellations/{c['id']}")
@@ -139,7 +128,7 @@ async def test_deletion_racing_verification_is_refused_and_the_request_restored(
     withdrawal; filing restores the request and applies the approval it had put aside."""
     f = await filed(tenant, websites=2)
     w1 = f["website_ids"][0]
-    c = await _apply(tenant, target_type="WEBSITE", target_id=w1)
+    c = await apply_cancellation(tenant, target_type="WEBSITE", target_id=w1)
     case = await case_of(tenant, c["application_id"])
     deliver = await _as_if_verified(system, tenant, case)
     vctx = system.ctx("verification")
@@ -169,7 +158,7 @@ async def test_deletion_racing_verification_is_refused_and_the_request_restored(
 
 async def test_deletion_refused_while_with_the_bureau_then_decided(system: System, tenant: Tenant):
     f = await filed(tenant)
-    c = await _apply(tenant, target_type="WEBSITE", target_id=f["website_ids"][0])
+    c = await apply_cancellation(tenant, target_type="WEBSITE", target_id=f["website_ids"][0])
     case = await case_of(tenant, c["application_id"])
     deliver = await _as_if_verified(system, tenant, case)
     status, _ = await tenant.call("DELETE", f"/cancellations/{c['id']}")
@@ -195,7 +184,7 @@ async def test_deletion_refused_while_with_the_bureau_then_decided(system: Syste
 
 async def test_modification_racing_verification_is_refused_and_the_version_restored(system: System, tenant: Tenant):
     f = await filed(tenant)
-    c = await _apply(tenant, target_type="WEBSITE", target_id=f["website_ids"][0])
+    c = await apply_cancellation(tenant, target_type="WEBSITE", target_id=f["website_ids"][0])
     case = await case_of(tenant, c["application_id"])
     deliver = await _as_if_verified(system, tenant, case)
     status, body = await tenant.call("PUT", f"/cancellations/{c['id']}", json={"reason_code": "OTHER",
