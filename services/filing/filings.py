@@ -26,10 +26,9 @@ from typing import Any
 import asyncpg
 from pydantic import ValidationError
 
-from services.filing import audit
+from services.filing import audit, sponsors
 from shared import codes
 from shared import validate as v
-from shared.auth import generate_password, generate_username, hash_generated_password
 from shared.contracts.filing import (
     AccessSnapshot,
     ApplicationSubmitted,
@@ -491,7 +490,7 @@ async def create_first_filing(
 
     Validates (`check_filing`, 422), applies the database rules (409/422, see the module doc),
     creates the sponsor account (`sponsor` = (username, password_hash) precomputed by the
-    importer; None → generated here like `sponsors.create_sponsor_account`, the plaintext
+    importer; None → generated here (`sponsors.new_credentials`), the plaintext
     password returned once), the subject, websites, domains, access records, the application
     (FIRST_FILING, PENDING_VERIFICATION, version 1) with its snapshot, the audit entries and the
     outbox event `filing.application.submitted` (ID numbers masked, no password).
@@ -563,9 +562,8 @@ async def _insert(
     outbox: Outbox,
 ) -> CreatedFiling:
     s = data.subject
-    if sponsor is None:  # as services/filing/sponsors.py:create_sponsor_account does, in the one statement
-        username, password = generate_username(), generate_password()
-        pw_hash = hash_generated_password(password)
+    if sponsor is None:
+        username, password, pw_hash = sponsors.new_credentials()
     else:
         (username, pw_hash), password = sponsor, None
     sponsor_id = str(uuid.uuid4())

@@ -297,13 +297,12 @@ async def on_withdrawal_refused(p: WithdrawalRefused, mctx: MessageContext) -> N
     if payload is None:
         raise PermanentError(f"application {p.application_id} has no version {version} to restore")
     proposal = payload.get("proposal") or app["proposal"]
-    try:
-        async with conn.transaction():
-            await conn.execute(
-                """UPDATE applications SET status = $2, version = $3, proposal = $4, status_at = $5,
-                       case_id = coalesce($6, case_id), updated_at = now() WHERE id = $1""",
-                app_id, status, version, proposal, p.refused_at, p.case_id,
-            )
+    try:  # no savepoint of its own: the consumer rolls back a handler's PermanentError (bus._handle_one)
+        await conn.execute(
+            """UPDATE applications SET status = $2, version = $3, proposal = $4, status_at = $5,
+                   case_id = coalesce($6, case_id), updated_at = now() WHERE id = $1""",
+            app_id, status, version, proposal, p.refused_at, p.case_id,
+        )
     except asyncpg.UniqueViolationError:
         raise PermanentError(
             f"cannot restore {p.application_id}: subject {app['subject_id']} has another application in flight"

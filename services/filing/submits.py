@@ -30,9 +30,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from services.filing import bulk, filings
+from services.filing import bulk, filings, sponsors
 from shared import logs
-from shared.auth import generate_password, generate_username, hash_generated_password
 from shared.filing_data import FilingData
 from shared.outbox import Outbox
 
@@ -112,7 +111,7 @@ class SubmitBatcher:
 
     async def _together(self, items: list[_Pending]) -> list[tuple[filings.CreatedFiling, str]]:
         """All items in one transaction (one bulk statement per provider and operator)."""
-        passwords = [generate_password() for _ in items]
+        creds = [sponsors.new_credentials() for _ in items]
         groups: dict[tuple[str, str], list[int]] = {}
         for i, item in enumerate(items):
             groups.setdefault((item.provider_id, item.actor), []).append(i)
@@ -123,7 +122,7 @@ class SubmitBatcher:
                     conn,
                     provider_id=provider_id,
                     items=[
-                        (items[i].data, (generate_username(), hash_generated_password(passwords[i])), i)
+                        (items[i].data, (creds[i][0], creds[i][2]), i)
                         for i in idxs
                     ],
                     actor=actor,
@@ -134,7 +133,7 @@ class SubmitBatcher:
                     correlation_ids=[items[i].context.get(logs.correlation_id) for i in idxs],
                 )
                 made.update(zip(idxs, created, strict=True))
-        return [(made[i], passwords[i]) for i in range(len(items))]
+        return [(made[i], creds[i][1]) for i in range(len(items))]
 
     async def _alone(self, item: _Pending) -> None:
         async def write() -> filings.CreatedFiling:

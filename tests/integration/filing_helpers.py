@@ -78,3 +78,23 @@ async def events_for(system: System, application_id: str) -> list[dict]:
         application_id,
     )
     return [json.loads(r["body"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class Sponsor:
+    user_id: uuid.UUID
+    username: str
+    password: str
+
+
+async def new_sponsor(system: System, provider_id: str, display_name: str = "某某公司") -> Sponsor:
+    """A sponsor (主办者) account with generated credentials, as a first filing creates it."""
+    from services.filing.sponsors import new_credentials
+
+    username, password, pw_hash = new_credentials()
+    user_id = await system.ctx("filing").pool.fetchval(
+        """INSERT INTO users (username, password_hash, role, provider_id, display_name, created_by)
+           VALUES ($1, $2, 'sponsor', $3, $4, 'test') RETURNING id""",
+        username, pw_hash, provider_id, display_name,
+    )
+    return Sponsor(user_id, username, password)

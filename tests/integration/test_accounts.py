@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.filing.accounts_model import captcha_digest
 from shared.auth import read_token
 from tests.conftest import System
+from tests.integration.filing_helpers import new_sponsor
 
 # ---------------------------------------------------------------- helpers (also used by test_content*.py)
 
@@ -108,8 +109,6 @@ async def test_login_sets_an_httponly_cookie_and_the_token_works_as_bearer_and_c
 
 
 async def test_bureau_token_carries_its_province_and_sponsor_logs_in_with_its_generated_password(system: System):
-    from services.filing.sponsors import create_sponsor_account
-
     reviewer = await make_user(system, "bureau", province="GD", password="review123")
     status, _, body = await login(system, reviewer["username"], "review123", "bureau")
     assert status == 201 and body["user"]["province"] == "GD" and body["user"]["province_name"] == "广东省"
@@ -117,8 +116,7 @@ async def test_bureau_token_carries_its_province_and_sponsor_logs_in_with_its_ge
     assert p.province == "GD" and p.provider_id is None and p.role == "bureau"
 
     pid = await make_provider(system)
-    async with system.ctx("filing").pool.acquire() as conn:
-        sponsor = await create_sponsor_account(conn, provider_id=pid, display_name="某某公司", created_by="test")
+    sponsor = await new_sponsor(system, pid, "某某公司")
     status, _, body = await login(system, sponsor.username, sponsor.password, "sponsor")
     assert status == 201, body
     assert read_token(system.settings.secret_key, body["token"]).provider_id == pid
@@ -291,11 +289,8 @@ async def test_change_password(system: System):
 
 
 async def test_sponsor_password_follows_the_sponsor_rule(system: System):
-    from services.filing.sponsors import create_sponsor_account
-
     pid = await make_provider(system)
-    async with system.ctx("filing").pool.acquire() as conn:
-        sponsor = await create_sponsor_account(conn, provider_id=pid, display_name="某某公司", created_by="test")
+    sponsor = await new_sponsor(system, pid, "某某公司")
     token = await token_of(system, {"username": sponsor.username, "password": sponsor.password, "role": "sponsor"})
     r = await system.client.put("/api/filing/me/password",
                                 json={"old_password": sponsor.password, "new_password": "onlyletters"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from tests.conftest import System
+from tests.integration.filing_helpers import new_sponsor
 from tests.integration.test_accounts import bearer, login, make_provider, make_user, token_of, uid
 
 # ---------------------------------------------------------------- code tables (public)
@@ -163,11 +164,8 @@ async def test_feedback_tenant_isolation_and_bureau_reply(system: System):
 
 
 async def test_sponsor_feedback_is_its_own(system: System):
-    from services.filing.sponsors import create_sponsor_account
-
     pid = await make_provider(system, "ZJ")
-    async with system.ctx("filing").pool.acquire() as conn:
-        sponsor = await create_sponsor_account(conn, provider_id=pid, display_name="杭州某某公司", created_by="test")
+    sponsor = await new_sponsor(system, pid, "杭州某某公司")
     status, _, body = await login(system, sponsor.username, sponsor.password, "sponsor")
     assert status == 201
     hs = bearer(body["token"])
