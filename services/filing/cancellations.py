@@ -36,7 +36,7 @@ from services.filing.changes_model import (
     cancel_status_name,
     reason_errors,
 )
-from services.filing.records_store import Where, like, subject_visible, website_visible
+from services.filing.records_store import Where, like, provider_scope, subject_visible, website_visible
 from shared import codes
 from shared import validate as v
 from shared.db import transaction
@@ -130,10 +130,13 @@ async def get_cancellation(ctx: ServiceContext, provider_id: str, cancellation_i
 # ---------------------------------------------------------------- listing (seed 1.5.2 查询)
 
 
-def _scope_sql(w: Where, provider_id: str) -> str:
-    p = w.param(provider_id)
-    return (f"(s.provider_id = {p} OR EXISTS (SELECT 1 FROM accesses x WHERE x.subject_id = s.id "
-            f"AND x.provider_id = {p} AND x.status NOT IN ('CANCELLED', 'WITHDRAWN')))")
+def _match(w: Where, q: CancellationQuery, number_col: str, *name_cols: str) -> None:
+    """The number and name filters (contains, case-insensitive)."""
+    if q.number:
+        w.add(f"{number_col} ILIKE {w.param(like(v.normalize_text(q.number)))}")
+    if q.name:
+        p = w.param(like(q.name))
+        w.add("(" + " OR ".join(f"{col} ILIKE {p}" for col in name_cols) + ")")
 
 
 async def list_cancellations(ctx: ServiceContext, provider_id: str, q: CancellationQuery) -> dict[str, Any]:
@@ -148,11 +151,7 @@ async def list_cancellations(ctx: ServiceContext, provider_id: str, q: Cancellat
         w.add(f"a.status = {w.param(q.status)}")
     if q.target_type:
         w.add(f"c.target_type = {w.param(q.target_type)}")
-    if q.number:
-        w.add(f"c.target_no ILIKE {w.param(like(v.normalize_text(q.number)))}")
-    if q.name:
-        p = w.param(like(q.name))
-        w.add(f"(s.name ILIKE {p} OR w.name ILIKE {p})")
+    _match(w, q, "c.target_no", "s.name", "w.name")
     limit, offset = w.param(q.page_size), w.param((q.page - 1) * q.page_size)
     sql = _SELECT.replace("SELECT c.*,", "SELECT c.*, count(*) OVER () AS total,", 1)
     rows = await ctx.pool.fetch(
@@ -167,7 +166,7 @@ async def list_cancellations(ctx: ServiceContext, provider_id: str, q: Cancellat
 async def _list_candidates(ctx: ServiceContext, provider_id: str, q: CancellationQuery) -> dict[str, Any]:
     """NOT_APPLIED: filed subjects / websites this provider accesses, with no request in progress."""
     w = Where()
-    scope = _scope_sql(w, provider_id)
+    scope = provider_scope(w, provider_id)
     open_request = ("EXISTS (SELECT 1 FROM cancellations c JOIN applications a ON a.id = c.application_id "
                     "WHERE c.deleted_at IS NULL AND a.status NOT IN ('APPROVED', 'ABANDONED') AND {cond})")
     parts = []
@@ -192,21 +191,16 @@ async def _list_candidates(ctx: ServiceContext, provider_id: str, q: Cancellatio
                    AND NOT {open_request.format(cond="c.website_id = ws.id")}
                    AND NOT {open_request.format(cond="c.target_type = 'SUBJECT' AND c.subject_id = ws.subject_id")}"""
         )
-    outer = Where()
-    outer.parts, outer.params = [], w.params
-    if q.number:
-        outer.add(f"t.target_no ILIKE {outer.param(like(v.normalize_text(q.number)))}")
-    if q.name:
-        p = outer.param(like(q.name))
-        outer.add(f"(t.target_name ILIKE {p} OR t.subject_name ILIKE {p})")
-    limit, offset = outer.param(q.page_size), outer.param((q.page - 1) * q.page_size)
+    # the parts only took parameters from `w` so far: its conditions are the outer query's
+    _match(w, q, "t.target_no", "t.target_name", "t.subject_name")
+    limit, offset = w.param(q.page_size), w.param((q.page - 1) * q.page_size)
     rows = await ctx.pool.fetch(
-        f"""SELECT t.*, count(*) OVER () AS total FROM ({' UNION ALL '.join(parts)}) t WHERE {outer.sql()}
+        f"""SELECT t.*, count(*) OVER () AS total FROM ({' UNION ALL '.join(parts)}) t WHERE {w.sql()}
             ORDER BY t.sort_at DESC NULLS LAST, t.target_no LIMIT {limit} OFFSET {offset}""",
-        *outer.params,
+        *w.params,
     )
     total = rows[0]["total"] if rows else await ctx.pool.fetchval(
-        f"SELECT count(*) FROM ({' UNION ALL '.join(parts)}) t WHERE {outer.sql()}", *outer.params[:-2]
+        f"SELECT count(*) FROM ({' UNION ALL '.join(parts)}) t WHERE {w.sql()}", *w.params[:-2]
     )
     items = [
         {

@@ -47,15 +47,18 @@ def province_gb(value: str | None) -> str | None:
     return f"{row['gb2260']}0000" if row else None
 
 
+def provider_scope(w: Where, provider_id: str, alias: str = "s") -> str:
+    """The subjects (`alias`) a provider sees: its own filings and those it gives access to."""
+    p = w.param(provider_id)
+    return (f"({alias}.provider_id = {p} OR EXISTS (SELECT 1 FROM accesses a WHERE a.subject_id = {alias}.id "
+            f"AND a.provider_id = {p} AND a.status {LIVE}))")
+
+
 def scope(w: Where, principal: Principal, alias: str = "s") -> None:
     """Restrict to what the caller may see (DOMAIN §7.6): a provider its own filings and those it
     gives access to; a bureau its province; a sponsor its own subject; an admin everything."""
     if principal.role == Role.PROVIDER:
-        p = w.param(principal.provider_id)
-        w.add(
-            f"({alias}.provider_id = {p} OR EXISTS (SELECT 1 FROM accesses a WHERE a.subject_id = {alias}.id "
-            f"AND a.provider_id = {p} AND a.status {LIVE}))"
-        )
+        w.add(provider_scope(w, principal.provider_id, alias))
     elif principal.role == Role.BUREAU:
         w.add(f"{alias}.province = {w.param(province_gb(principal.province) or '-')}")
     elif principal.role == Role.SPONSOR:

@@ -32,6 +32,10 @@ async def test_website_cancellation_approved_frees_the_domain_for_a_new_filing(s
     assert {(i["target_type"], i["target_no"]) for i in cands["items"]} == {
         ("SUBJECT", f["subject_no"]), ("WEBSITE", no1), ("WEBSITE", f["website_nos"][1])}
     assert all(i["can_apply"] and i["id"] is None for i in cands["items"])
+    site_name = f["data"]["websites"][1]["name"]  # the name filter: a target's name or its subject's
+    assert site_name not in f["data"]["subject"]["name"]
+    status, by_name = await tenant.call("GET", "/cancellations", params={"status": "NOT_APPLIED", "name": site_name})
+    assert {i["target_no"] for i in by_name["items"]} == set(f["website_nos"])
 
     c = await apply_cancellation(tenant, target_type="WEBSITE", target_no=no1, reason_code="DOMAIN_NOT_OWNED")
     assert c["status"] == "APPLIED" and c["target_id"] == w1 and c["can_modify"] and c["can_delete"]
@@ -42,6 +46,9 @@ async def test_website_cancellation_approved_frees_the_domain_for_a_new_filing(s
     assert [w["website_no"] for w in detail["application"]["websites"]] == [no1]
     assert detail["application"]["changes"]["reason_code"] == "DOMAIN_NOT_OWNED"
     status, listed = await tenant.call("GET", "/cancellations", params={"status": "APPLIED", "number": no1})
+    assert [i["id"] for i in listed["items"]] == [c["id"]]
+    subject_name = f["data"]["subject"]["name"]
+    status, listed = await tenant.call("GET", "/cancellations", params={"status": "APPLIED", "name": subject_name})
     assert [i["id"] for i in listed["items"]] == [c["id"]]
     status, cands = await tenant.call("GET", "/cancellations", params={"status": "NOT_APPLIED", "number": no1})
     assert cands["total"] == 0
