@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.conftest import System
@@ -20,4 +22,19 @@ async def no_dead_letters(system: System):
     services = ("filing", "verification")
     before = {s: system.ctx(s).consumer.stats.dead for s in services}
     yield
+    # what the test's last requests published is still on its way: wait until nothing is left in the
+    # outboxes and the consumers have been idle for a moment, so a late dead letter is this test's
+    quiet = {"since": None, "handled": None}
+
+    async def settled() -> bool:
+        for s in services:
+            if await system.ctx(s).pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"):
+                return False
+        handled = tuple(system.ctx(s).consumer.stats.handled + system.ctx(s).consumer.stats.dead for s in services)
+        now = asyncio.get_running_loop().time()
+        if handled != quiet["handled"]:
+            quiet.update(since=now, handled=handled)
+        return now - quiet["since"] >= 0.3
+
+    await system.eventually(settled, limit=30)
     assert {s: system.ctx(s).consumer.stats.dead for s in services} == before
