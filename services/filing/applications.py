@@ -20,6 +20,7 @@ import asyncpg
 from pydantic import Field, ValidationError
 
 from services.filing import audit, change_corrections, filings
+from services.filing import changes_store as cs
 from services.filing import records_store as store
 from services.filing.changes_model import CANCEL_TYPES, CHANGE_TYPES
 from services.filing.filings import FilingError
@@ -255,12 +256,7 @@ async def _apply_correction(conn, app, data: FilingData, ids: list[str | None], 
             changed = audit.diff(before, {**wrow, "domains": list(w.domains), "access": acc})
             if changed:
                 entries.append(audit.Entry("website", wid, "update", actor, str(subject_id), provider_id, changed))
-        await conn.executemany(
-            """INSERT INTO domains (website_id, subject_id, position, ascii, unicode, status)
-               VALUES ($1, $2, $3, $4, $5, 'PENDING')""",
-            [(uuid.UUID(d["website_id"]), subject_id, d["position"], d["ascii"], d["unicode"])
-             for d in filings.domain_rows(w, wid, str(subject_id))],
-        )
+        await cs.insert_pending_domains(conn, uuid.UUID(wid), subject_id, w)
     await conn.execute(
         "UPDATE applications SET corrected_at = now(), province = $2, updated_at = now() WHERE id = $1",
         app["id"], data.subject.province,

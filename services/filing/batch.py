@@ -70,6 +70,18 @@ def _conflicts(index: int, e: FilingError) -> list[BatchConflict]:
     return [BatchConflict(item=index, field=err["field"], message=err["message"]) for err in errors]
 
 
+def _parse(items: list[dict]) -> tuple[list[tuple], dict[int, list[BatchConflict]]]:
+    """The items as `bulk` takes them ((data, (username, password hash), index)), and the conflicts
+    of those that do not parse, by index."""
+    parsed, refused = [], {}
+    for i, it in enumerate(items):
+        try:
+            parsed.append((parse_filing(it["data"]), (str(it["sponsor"][0]), str(it["sponsor"][1])), i))
+        except FilingError as e:
+            refused[i] = _conflicts(i, e)
+    return parsed, refused
+
+
 async def _provider_known(mctx: MessageContext, provider_id: str) -> bool:
     return bool(await mctx.conn.fetchval("SELECT true FROM providers WHERE provider_id = $1", provider_id))
 
@@ -91,12 +103,7 @@ async def on_batch_check(cmd: BatchCheck, mctx: MessageContext) -> None:
             # the import parses every item anyway
             refused, taken = await check_keys(conn, [(it["k"], str(it["sponsor"][0])) for it in items])
         else:
-            parsed = []
-            for i, it in enumerate(items):
-                try:
-                    parsed.append((parse_filing(it["data"]), (str(it["sponsor"][0]), str(it["sponsor"][1])), i))
-                except FilingError as e:
-                    by_item.setdefault(i, []).extend(_conflicts(i, e))
+            parsed, by_item = _parse(items)
             refused, taken = await check_chunk(conn, parsed, normalized=canonical)
         for i, e in refused:
             by_item.setdefault(i, []).extend(_conflicts(i, e))
@@ -127,12 +134,8 @@ async def on_batch_import(cmd: BatchImport, mctx: MessageContext) -> None:
     created: list[str] = []
     websites = 0
     started = time.perf_counter()
-    parsed = []
-    for i, it in enumerate(items):
-        try:
-            parsed.append((parse_filing(it["data"]), (str(it["sponsor"][0]), str(it["sponsor"][1])), i))
-        except FilingError as e:
-            conflicts += _conflicts(i, e)
+    parsed, unparsed = _parse(items)
+    conflicts += [c for i in sorted(unparsed) for c in unparsed[i]]
     try:
         async with conn.transaction():  # the chunk is all or nothing
             filings = await create_first_filings(

@@ -140,11 +140,7 @@ async def _rewrite_pending_website(conn, subject: Any, wid: uuid.UUID, site: Web
         row["languages"], row["remark"], row["principal_same_as_subject"], row["principal"],
     )
     await conn.execute("DELETE FROM domains WHERE website_id = $1 AND status = 'PENDING'", wid)
-    await conn.executemany(
-        "INSERT INTO domains (website_id, subject_id, position, ascii, unicode, status) VALUES ($1, $2, $3, $4, $5, 'PENDING')",
-        [(wid, subject["id"], d["position"], d["ascii"], d["unicode"])
-         for d in filings.domain_rows(site, str(wid), str(subject["id"]))],
-    )
+    await cs.insert_pending_domains(conn, wid, subject["id"], site)
     await conn.execute(
         """UPDATE accesses SET access_methods = $3, ip_ranges = $4, server_locations = $5, updated_at = now()
            WHERE website_id = $1 AND provider_id = $2 AND status = 'PENDING'""",

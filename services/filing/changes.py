@@ -206,11 +206,7 @@ async def insert_pending_website(conn, subject: Any, wid: uuid.UUID, site: Websi
         row["service_content"], row["preapprovals"], row["needs_preapproval"], row["languages"], row["remark"],
         row["principal_same_as_subject"], row["principal"], actor,
     )
-    await conn.executemany(
-        "INSERT INTO domains (website_id, subject_id, position, ascii, unicode, status) VALUES ($1, $2, $3, $4, $5, 'PENDING')",
-        [(wid, subject["id"], d["position"], d["ascii"], d["unicode"])
-         for d in filings.domain_rows(site, str(wid), str(subject["id"]))],
-    )
+    await cs.insert_pending_domains(conn, wid, subject["id"], site)
     await conn.execute(
         """INSERT INTO accesses (website_id, subject_id, provider_id, access_methods, ip_ranges, server_locations,
                status, created_by) VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7)""",

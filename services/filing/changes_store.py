@@ -164,6 +164,17 @@ async def check_conflicts(
         raise filings.conflict_error(rows, mobiles, domains)
 
 
+async def insert_pending_domains(conn: asyncpg.Connection, website_id: uuid.UUID, subject_id: uuid.UUID,
+                                 site: Any) -> None:
+    """The domains of a website in an application (PENDING until it is approved), in their order."""
+    await conn.executemany(
+        """INSERT INTO domains (website_id, subject_id, position, ascii, unicode, status)
+           VALUES ($1, $2, $3, $4, $5, 'PENDING')""",
+        [(website_id, subject_id, d["position"], d["ascii"], d["unicode"])
+         for d in filings.domain_rows(site, str(website_id), str(subject_id))],
+    )
+
+
 async def current_mobiles(conn: asyncpg.Connection, subject_id: uuid.UUID) -> set[str]:
     """The principal mobiles of the subject's filed data: its principal and its live (or pending)
     websites' own principals."""
