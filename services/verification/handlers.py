@@ -88,11 +88,16 @@ def _case_fields(e: ApplicationSubmitted, raw: dict[str, Any], bureau: tuple[str
     }
 
 
+def _same_tenant(provider_id: str, mctx: MessageContext) -> None:
+    """Refuse (for good) a payload naming another tenant than its envelope."""
+    if mctx.envelope.provider_id and mctx.envelope.provider_id != provider_id:
+        raise PermanentError(f"envelope tenant {mctx.envelope.provider_id} ≠ payload provider_id {provider_id}")
+
+
 def _bureau_for(e: ApplicationSubmitted, mctx: MessageContext) -> tuple[str, str]:
     """The bureau that files the application; refuses (for good) another tenant's payload or a
     province without a bureau."""
-    if mctx.envelope.provider_id and mctx.envelope.provider_id != e.provider_id:
-        raise PermanentError(f"envelope tenant {mctx.envelope.provider_id} ≠ payload provider_id {e.provider_id}")
+    _same_tenant(e.provider_id, mctx)
     bureau = _bureau_of(e.province) or _bureau_of(e.subject.province)
     if bureau is None:
         raise PermanentError(f"application {e.application_id}: no filing bureau for province {e.province!r}")
@@ -162,8 +167,7 @@ async def on_application_withdrawn(e: ApplicationWithdrawn, mctx: MessageContext
     `filing.application.submitted` of that version does not open it. A case with the bureau (or
     approved) is not touched: `verification.application.withdrawal_refused` tells filing."""
     conn = mctx.conn
-    if mctx.envelope.provider_id and mctx.envelope.provider_id != e.provider_id:
-        raise PermanentError(f"envelope tenant {mctx.envelope.provider_id} ≠ payload provider_id {e.provider_id}")
+    _same_tenant(e.provider_id, mctx)
     case = await conn.fetchrow("SELECT * FROM cases WHERE application_id = $1 FOR UPDATE", e.application_id)
     if case is not None and case["provider_id"] != e.provider_id:
         raise PermanentError(f"application {e.application_id} belongs to another provider")

@@ -214,10 +214,7 @@ async def refuse(conn: asyncpg.Connection, publish, case: asyncpg.Record, *, kin
         action = "VERSION_REFUSED"
         text = f"第{version}版未受理：申请（第{case['version']}版）已提交管局，当前状态为“{name}”"
     at = _now()
-    await store.add_history(
-        conn, case["id"], case["version"], action, status_from=case["status"], status_to=case["status"], text=text,
-        actor_role=actor.role, actor_id=actor.id, actor_name=actor.name, at=at, details={"refused_version": version},
-    )
+    await _history(conn, case, action, case["status"], text, actor, at, {"refused_version": version})
     await publish(WithdrawalRefused(
         application_id=case["application_id"], version=version, case_version=case["version"],
         case_id=str(case["id"]), provider_id=case["provider_id"], kind=kind, status=case["status"], reason=text,
