@@ -58,6 +58,10 @@ class AmqpTransport:
         submit's request."""
         if not messages:
             return []
+        if not await self.ping():
+            # The broker is unreachable: fail now rather than wait for the reconnect (the robust
+            # channel would block until then) while the relay holds its claim open in a transaction.
+            return [ConnectionError("broker connection is down")] * len(messages)
         try:
             channel = await self._pub.get_underlay_channel()
             if not supports_batch(channel):  # another aiormq: its own per-message publish
