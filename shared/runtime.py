@@ -216,6 +216,24 @@ class Runtime:
                 self.endpoints.embedded_pg.cleanup()
 
 
+@contextlib.asynccontextmanager
+async def command_context(settings: Settings, service: str, *, allow_embedded: bool = False):
+    """A `ServiceContext` for one `icp` command of a service (its `cli.py`): endpoints resolved,
+    the service migrated, a pool of at most two connections and no transport. Messages the
+    command writes wait in the service's outbox until a running instance relays them."""
+    ep = await resolve_endpoints(settings, allow_embedded=allow_embedded)
+    d = load_service(service)
+    await db.migrate(ep.dsn, service, d.migrations)
+    pool = await db.create_pool(ep.dsn, service, min_size=0, max_size=2)
+    try:
+        yield ServiceContext(service, settings, pool, Outbox(service), transport=None)  # type: ignore[arg-type]
+    finally:
+        await pool.close()
+        if ep.embedded_pg is not None:
+            with contextlib.suppress(Exception):
+                ep.embedded_pg.cleanup()
+
+
 async def _forever(loop, ctx: ServiceContext, name: str) -> None:
     while True:
         try:

@@ -448,6 +448,10 @@ async def test_cli_creates_accounts(system: System, pg_dsn, amqp_url, monkeypatc
                                            "--password", "review123"])
         out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert out["user"]["province"] == "SH" and out["password"] is None
+        await asyncio.to_thread(cli.main, ["admin", "create-provider", "--name", "命令行接入商", "--province", "BJ"])
+        created = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert await system.ctx("filing").pool.fetchval(
+            "SELECT name FROM providers WHERE provider_id = $1", created["provider_id"]) == "命令行接入商"
         with pytest.raises(SystemExit, match="密码"):
             await asyncio.to_thread(cli.main, ["admin", "create-admin", "--username", uid("adm-"), "--password", "123"])
         with pytest.raises(SystemExit, match="不存在"):
