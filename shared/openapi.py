@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from shared.bounds import bound_schema
 from shared.web import _TITLES, COOKIE_NAME
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def build_openapi(api: Api) -> dict[str, Any]:
         if r.response:
             models.append((r.response, "serialization"))
     _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}") if models else ({}, {})
-    schemas = dict(defs.get("$defs", {}))
+    schemas = bound_schema(dict(defs.get("$defs", {})))
     schemas["Problem"] = PROBLEM_SCHEMA
     paths: dict[str, dict[str, Any]] = {}
     base = f"/api/{api.service}"
@@ -43,7 +44,8 @@ def build_openapi(api: Api) -> dict[str, Any]:
             for name, f in r.query.model_fields.items():
                 schema = properties.get(name, {})
                 params.append(
-                    {"name": name, "in": "query", "required": f.is_required(), "schema": _strip_defs(schema)}
+                    {"name": name, "in": "query", "required": f.is_required(),
+                     "schema": bound_schema(_strip_defs(schema))}
                 )
         if params:
             op["parameters"] = params

@@ -20,12 +20,14 @@ from typing import Any
 import orjson
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
 from shared import logs
 from shared.auth import Principal, Role, TokenError, read_token
+from shared.bounds import text_problem, violations
 from shared.errors_zh import translate_errors
 
 log = structlog.get_logger(__name__)
@@ -208,7 +210,7 @@ async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel
     if not raw.strip():
         raise Problem(400, "请求体为空，须为 JSON 对象")
     try:
-        return model.model_validate_json(raw)  # parse and validate in one pass
+        parsed = model.model_validate_json(raw)  # parse and validate in one pass
     except ValidationError as e:
         errors = e.errors(include_url=False)
         if any(err["type"] == "json_invalid" for err in errors):
@@ -216,6 +218,8 @@ async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel
         if any(err["type"] in ("model_type", "model_attributes_type") and not err["loc"] for err in errors):
             raise Problem(400, "请求体须为 JSON 对象") from None
         raise invalid(translate_errors(e)) from None
+    _check_bounds(parsed, single_line=False)
+    return parsed
 
 
 def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
@@ -226,9 +230,26 @@ def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
         is_list = f is not None and getattr(f.annotation, "__origin__", None) is list
         data[key] = values if is_list else values[-1]
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as e:
         raise invalid(translate_errors(e)) from None
+    _check_bounds(parsed, single_line=True)
+    return parsed
+
+
+def _check_bounds(parsed: BaseModel, *, single_line: bool) -> None:
+    """What the database cannot hold (NUL, integers past its range, year 1 or 9999) is a 422 naming
+    the field, for every model of every route (`shared.bounds`)."""
+    errors = violations(parsed, single_line=single_line)
+    if errors:
+        raise invalid(errors)
+
+
+def _check_path(request: web.Request) -> None:
+    errors = [{"field": name, "message": reason} for name, value in request.match_info.items()
+              if (reason := text_problem(value, single_line=True))]
+    if errors:
+        raise invalid(errors)
 
 
 def _wrap(route: Route, service: str):
@@ -239,6 +260,7 @@ def _wrap(route: Route, service: str):
                 raise Problem(401, "请先登录")
             if principal.role not in route.roles:
                 raise Problem(403, "当前角色无权执行此操作")
+        _check_path(request)
         kwargs: dict[str, Any] = {}
         if route.body is not None:
             kwargs["body"] = await _parse_body(request, route.body)
@@ -254,6 +276,14 @@ def _wrap(route: Route, service: str):
 
 
 # ---------------------------------------------------------------- middlewares
+
+
+def _malformed(e: HttpProcessingError) -> Problem:
+    """aiohttp's refusal of a body it was reading: a line or multipart part header past its limit
+    (`LineTooLong`: 8 KiB per header, 512 KiB per line) is too large, anything else malformed."""
+    if isinstance(e, LineTooLong):
+        return Problem(413, "请求内容中的一行或分段头过长，无法解析")
+    return Problem(400, f"请求内容格式错误，无法解析：{e.message or type(e).__name__}"[:300])
 
 
 def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitable[bool]] | None):
@@ -292,6 +322,8 @@ def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitabl
                 raise
             detail = {404: "接口不存在", 405: "不支持该请求方法", 413: "请求体过大"}.get(e.status, e.reason)
             return problem_response(Problem(e.status, detail), request)
+        except HttpProcessingError as e:  # a malformed body read by the handler (multipart, chunked)
+            return problem_response(_malformed(e), request)
         except Exception:
             log.exception("http.unhandled", method=request.method, path=request.path)
             return problem_response(Problem(500, "服务器内部错误，请稍后重试；如持续出现请联系管理员"), request)

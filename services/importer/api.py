@@ -15,8 +15,9 @@ from services.importer import handlers
 from services.importer.errors import error_out
 from services.importer.settings import import_settings
 from services.importer.template import build_template
+from shared.bounds import text_problem
 from shared.service import ctx
-from shared.web import Api, Problem, principal_of, tenant_of
+from shared.web import Api, Problem, invalid, principal_of, tenant_of
 
 api = Api("importer", "ICP 备案 — 批量导入服务")
 
@@ -121,7 +122,10 @@ async def _read_upload(request: web.Request) -> tuple[str, bytes]:
                 buf.write(block)
                 if buf.tell() > limit:
                     raise Problem(413, f"文件过大（超过 {limit // (1024 * 1024)} MB），请拆分后分批导入")
-            return urllib.parse.unquote(part.filename or "upload.xlsx"), buf.getvalue()
+            filename = urllib.parse.unquote(part.filename or "upload.xlsx")
+            if reason := text_problem(filename, single_line=True):
+                raise invalid([{"field": "file", "message": f"文件名{reason}"}])
+            return filename, buf.getvalue()
     except (ValueError, AssertionError, RuntimeError) as e:
         raise Problem(400, f"上传内容格式错误：{e}") from None
     raise Problem(400, "没有收到文件：请在字段 file 中上传填写好的导入模板（.xlsx）")

@@ -1,0 +1,138 @@
+"""Bounds that every parsed HTTP input obeys, whatever its model says (`shared.web` applies them).
+
+A value the database cannot store or a date Python cannot shift is a client mistake, not a 500:
+after pydantic has validated a body, query or path, `violations` walks the result and names each
+field holding
+
+- text with a control character: NUL and the other C0 controls, DEL, and lone UTF-16 surrogates
+  (PostgreSQL refuses NUL and surrogates in text; the others are never meant). A body's text may
+  hold tab, line feed and carriage return (free text such as an opinion has lines); a query or
+  path parameter may not (`single_line`);
+- an integer outside PostgreSQL's `integer` (−2³¹ … 2³¹−1), unless its field declares its own
+  bounds (`Field(le=...)`): a page number, a version, a count;
+- a float that is not finite;
+- a date or time outside 1900-01-01 … 2999-12-31 (date arithmetic and time zones of 0001-01-01
+  or 9999-12-31 overflow).
+
+`shared.openapi` states the integer bounds in each service's document (`bound_schema`). A new endpoint gets all of this from `Api` without a line of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import annotated_types
+from pydantic import BaseModel
+
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+DATE_MIN, DATE_MAX = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
+# C0 controls but tab, LF, CR; DEL; lone surrogates (only reachable through JSON \ud800 escapes)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_CONTROL_LINE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+CONTROL_MESSAGE = "不能包含控制字符（如 NUL、换行以外的不可见字符）"
+LINE_MESSAGE = "不能包含控制字符（如 NUL、换行、制表符）"
+DATE_MESSAGE = f"日期须在 {DATE_MIN.isoformat()} 至 {DATE_MAX.isoformat()} 之间"
+
+
+def text_problem(value: str, *, single_line: bool) -> str | None:
+    """The Chinese reason `value` is refused, or None."""
+    if (_CONTROL_LINE if single_line else _CONTROL).search(value):
+        return LINE_MESSAGE if single_line else CONTROL_MESSAGE
+    return None
+
+
+def violations(model: BaseModel, *, single_line: bool = False, prefix: str = "") -> list[dict[str, str]]:
+    """Every out-of-bounds value of a validated model as `{field, message}` (API path notation)."""
+    return [{"field": path, "message": msg} for path, msg in _walk_model(model, prefix, single_line)]
+
+
+# ---------------------------------------------------------------- the walk
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+_PLANS: dict[type, list[tuple[str, str, bool, bool]]] = {}
+
+
+def _plan(cls: type[BaseModel]) -> list[tuple[str, str, bool, bool]]:
+    """Per field of a model: attribute, name in errors, has its own lower / upper bound."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = []
+        for name, f in cls.model_fields.items():
+            low = any(isinstance(m, annotated_types.Ge | annotated_types.Gt) for m in f.metadata)
+            high = any(isinstance(m, annotated_types.Le | annotated_types.Lt) for m in f.metadata)
+            plan.append((name, f.alias or name, low, high))
+        _PLANS[cls] = plan
+    return plan
+
+
+def _walk_model(model: BaseModel, prefix: str, single_line: bool) -> Iterator[tuple[str, str]]:
+    for name, key, low, high in _plan(type(model)):
+        yield from _walk(getattr(model, name, None), _join(prefix, key), single_line, low, high)
+    extra = model.__pydantic_extra__
+    if extra:
+        for key, value in extra.items():
+            yield from _walk(value, _join(prefix, str(key)), single_line, False, False)
+
+
+def _walk(value: Any, path: str, single_line: bool, low: bool, high: bool) -> Iterator[tuple[str, str]]:
+    if value is None or value is True or value is False:
+        return
+    if isinstance(value, str):
+        reason = text_problem(value, single_line=single_line)
+        if reason:
+            yield path, reason
+    elif isinstance(value, int):
+        if not high and value > INT_MAX:
+            yield path, f"不能大于 {INT_MAX}"
+        elif not low and value < INT_MIN:
+            yield path, f"不能小于 {INT_MIN}"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            yield path, "须为有限的数字"
+        elif (not high and value > INT_MAX * 1e6) or (not low and value < INT_MIN * 1e6):
+            yield path, "数值超出允许范围"
+    elif isinstance(value, dt.date):  # datetime is a date too
+        day = value.date() if isinstance(value, dt.datetime) else value
+        if not DATE_MIN <= day <= DATE_MAX:
+            yield path, DATE_MESSAGE
+    elif isinstance(value, BaseModel):
+        yield from _walk_model(value, path, single_line)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{path}[{i}]", single_line, low, high)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and text_problem(key, single_line=True):
+                yield _join(path, repr(key)[1:-1]), LINE_MESSAGE
+            else:
+                yield from _walk(item, _join(path, str(key)), single_line, low, high)
+
+
+# ---------------------------------------------------------------- the same bounds in JSON Schema
+
+
+def bound_schema(schema: Any) -> Any:
+    """A copy of a JSON Schema whose integers state the bounds above where the model states none.
+    (Text and date bounds have no plain JSON Schema form a client generator honours; they are
+    described in the Problem answers instead.)"""
+    if isinstance(schema, list):
+        return [bound_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: v if k in ("enum", "const", "default", "examples") else bound_schema(v) for k, v in schema.items()}
+    if out.get("type") == "integer":
+        if "maximum" not in out and "exclusiveMaximum" not in out:
+            out["maximum"] = INT_MAX
+        if "minimum" not in out and "exclusiveMinimum" not in out:
+            out["minimum"] = INT_MIN
+    return out
