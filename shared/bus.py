@@ -44,6 +44,25 @@ class PermanentError(Exception):
     """The message can never succeed (bad data, broken invariant): dead-letter without retrying."""
 
 
+# Errors that the same message meets again on every attempt: retrying them only delays the dead
+# letter (a NUL in a text field was retried for 12 minutes). A unique or foreign-key violation, an
+# exclusion, a deadlock, a serialization failure or a lost connection may be a race or an outage
+# and keeps the back-off.
+_NEVER_SUCCEED: tuple[type[BaseException], ...] = (
+    PermanentError,
+    asyncpg.DataError,  # SQLSTATE 22: NUL in text, value out of range, bad date/number text
+    asyncpg.exceptions._base.DataError,  # the client-side encoder's refusal (an int past int4, a wrong type)
+    asyncpg.NotNullViolationError,
+    asyncpg.CheckViolationError,
+    ValidationError,  # a payload (or a model built from it) that its schema refuses
+)
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Whether a handler's error can never succeed on a retry (→ `<service>.dead` at once)."""
+    return isinstance(error, _NEVER_SUCCEED)
+
+
 class _BatchFailed(Exception):
     """A batch handler raised: nothing of the delivery batch committed; it is redone message by message."""
 
@@ -369,7 +388,7 @@ class Consumer:
     async def _after_failure(self, runnable, failed: _HandlerFailed) -> list[tuple[Delivery, str, Exception | None]]:
         """One handler failed in the fast path: settle it from that attempt, redo the others one by one."""
         error = failed.error
-        permanent = isinstance(error, PermanentError)
+        permanent = is_permanent(error)
         log.warning("consumer.permanent_failure" if permanent else "consumer.handler_failed",
                     service=self.service, id=failed.delivery.message_id, error=repr(error))
         rest = [r for r in runnable if r[0] is not failed.delivery]
@@ -437,10 +456,10 @@ class Consumer:
                     self.stats.duplicates += 1
                     return "duplicate", None
                 await self._run(conn, env, payload, handler)
-        except PermanentError as e:
-            log.warning("consumer.permanent_failure", type=env.type, id=str(env.id), error=str(e))
-            return "dead", e
         except Exception as e:
+            if is_permanent(e):
+                log.warning("consumer.permanent_failure", type=env.type, id=str(env.id), error=repr(e))
+                return "dead", e
             log.warning("consumer.handler_failed", type=env.type, id=str(env.id), error=repr(e))
             return "retry", e
         self._count_handled([env])
@@ -473,7 +492,13 @@ class Consumer:
 
 
 def _short(error: Exception | None) -> str:
-    return (repr(error) if error else "")[:500]
+    """The reason a dead letter carries: the error's class first (a ValidationError's repr does not
+    name it), then its message."""
+    if error is None:
+        return ""
+    text = repr(error)
+    name = type(error).__name__
+    return (text if text.startswith(name) else f"{name}: {error}")[:500]
 
 
 async def _safe(aw: Awaitable[Any]) -> None:
@@ -500,5 +525,6 @@ __all__ = [
     "Outgoing",
     "PermanentError",
     "Transport",
+    "is_permanent",
     "encode",
 ]
