@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(run=_up)
 
     serve = sub.add_parser("serve", help="run one service, as Kubernetes does")
-    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("service", choices=(*SERVICES, "console"), help="a service, or console (the web console's static files)")
     role = serve.add_mutually_exclusive_group()
     role.add_argument("--api", action="store_true", help="HTTP API (and outbox relay) only")
     role.add_argument("--worker", action="store_true", help="inbox consumer (and outbox relay) only")
@@ -91,11 +91,16 @@ def main(argv: list[str] | None = None) -> None:
 def _up(settings, args) -> None:
     from shared.runtime import serve as run
 
-    _run(run(settings, list(SERVICES), "all", port=args.port or settings.port, allow_embedded=True))
+    _run(run(settings, list(SERVICES), "all", port=args.port or settings.port, allow_embedded=True, console=True))
 
 
 def _serve(settings, args) -> None:
     from shared.runtime import serve as run
+
+    if args.service == "console":  # static files only; found by name: shared never imports a service
+        console = importlib.import_module("services.console.app")
+        _run(console.run(settings.host, args.port or settings.port, reuse_port=settings.reuse_port))
+        return
 
     r = "api" if args.api else "worker" if args.worker else "all"
     _run(run(settings, [args.service], r, port=args.port or settings.port, allow_embedded=False))

@@ -137,8 +137,11 @@ class RunningService:
 class Runtime:
     """Runs one or more services in this process (one per pod, or all five for `icp up`)."""
 
-    def __init__(self, settings: Settings, endpoints: Endpoints, names: list[str], role: str = "all") -> None:
+    def __init__(
+        self, settings: Settings, endpoints: Endpoints, names: list[str], role: str = "all", *, console: bool = False
+    ) -> None:
         assert role in ("api", "worker", "all")
+        self.console = console  # `icp up` also serves the web console at `/`
         self.settings = settings
         self.endpoints = endpoints
         self.names = names
@@ -190,6 +193,8 @@ class Runtime:
         root = root_app()
         for rs in self.running:
             mount(root, rs.definition.name, rs.app)
+        if self.console:
+            importlib.import_module("services.console.app").add_routes(root)
         return root
 
     async def stop_consuming(self) -> None:
@@ -276,10 +281,12 @@ def tune_gc(thresholds: str) -> None:
         gc.set_threshold(*(int(x) for x in thresholds.split(",")))
 
 
-async def serve(settings: Settings, names: list[str], role: str, *, port: int, allow_embedded: bool) -> None:
+async def serve(
+    settings: Settings, names: list[str], role: str, *, port: int, allow_embedded: bool, console: bool = False
+) -> None:
     """Run until SIGTERM/SIGINT, then shut down gracefully."""
     endpoints = await resolve_endpoints(settings, allow_embedded=allow_embedded)
-    rt = Runtime(settings, endpoints, names, role)
+    rt = Runtime(settings, endpoints, names, role, console=console)
     root = await rt.start()
     runner = web.AppRunner(root, access_log=None)
     await runner.setup()

@@ -111,7 +111,8 @@ async def system(pg_dsn, amqp_url):
         log_format="console",
         shutdown_grace=5,
     )
-    rt = Runtime(settings, Endpoints(pg_dsn, amqp_url), list(SERVICES), "all")
+    # console=True as `icp up`: the browser tests (tests/browser) open the web console on this server
+    rt = Runtime(settings, Endpoints(pg_dsn, amqp_url), list(SERVICES), "all", console=True)
     root = await rt.start()
     client = TestClient(TestServer(root))
     await client.start_server()

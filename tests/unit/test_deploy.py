@@ -211,8 +211,8 @@ def test_validation_rejects_kinds_without_a_schema():
 def test_one_api_worker_service_and_scaler_per_service(overlay):
     objs = render(overlay)
     deployments = by_kind(objs, "Deployment")
-    assert set(deployments) == {f"icp-{s}-{role}" for s in SERVICES for role in ("api", "worker")}
-    assert set(by_kind(objs, "Service")) == {f"icp-{s}" for s in SERVICES}
+    assert set(deployments) == {f"icp-{s}-{role}" for s in SERVICES for role in ("api", "worker")} | {"icp-console"}
+    assert set(by_kind(objs, "Service")) == {f"icp-{s}" for s in SERVICES} | {"icp-console"}
     assert set(by_kind(objs, "ScaledObject")) == {f"icp-{s}-worker" for s in SERVICES}
 
 
@@ -321,8 +321,34 @@ def test_ingress_routes_each_api_prefix_to_its_service(overlay):
             ]
             assert backend["port"] in offered, f"{p['path']}: port {backend['port']} not on {backend['name']}"
             routes[p["path"]] = backend["name"]
-    expected = {f"/api/{s}/": f"icp-{s}" for s in SERVICES} | {"/": "icp-filing"}
+    expected = {f"/api/{s}/": f"icp-{s}" for s in SERVICES} | {"/": "icp-console"}
     assert routes == expected
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_console_serves_static_files_without_secrets(overlay):
+    objs = render(overlay)
+    d = by_kind(objs, "Deployment")["icp-console"]
+    labels = {"app.kubernetes.io/name": "icp", "app.kubernetes.io/component": "console"}
+    assert d["spec"]["selector"]["matchLabels"] == labels
+    c = container(d)
+    assert c["args"] == ["serve", "console"]
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        assert c[probe]["httpGet"]["path"] == path
+        assert resolve_port(c, c[probe]["httpGet"]["port"]) == 8080
+    # no database, broker or session key: the console only serves files
+    assert not any("valueFrom" in e for e in c.get("env", []))
+    assert not any("secretRef" in e for e in c.get("envFrom", []))
+    for kind in ("requests", "limits"):
+        assert {"cpu", "memory"} <= set(c["resources"][kind])
+    pod = d["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    service = by_kind(objs, "Service")["icp-console"]
+    assert service["spec"]["selector"].items() <= d["spec"]["template"]["metadata"]["labels"].items()
+    (port,) = service["spec"]["ports"]
+    assert resolve_port(c, port["targetPort"]) == 8080
+    assert d["spec"]["replicas"] == (2 if overlay == "prod" else 1)
 
 
 # --------------------------------------------------------------------------- config, secrets, data stores
@@ -445,7 +471,7 @@ def test_prod_has_a_pod_disruption_budget_per_api():
     objs = render("prod")
     pdbs = by_kind(objs, "PodDisruptionBudget")
     deployments = by_kind(objs, "Deployment")
-    assert set(pdbs) == {f"icp-{s}-api" for s in SERVICES}
+    assert set(pdbs) == {f"icp-{s}-api" for s in SERVICES} | {"icp-console"}
     for name, pdb in pdbs.items():
         api = deployments[name]
         assert pdb["spec"]["selector"]["matchLabels"] == api["spec"]["selector"]["matchLabels"]

@@ -1,0 +1,1 @@
+"""The web console (static client of the gateway): see README.md."""

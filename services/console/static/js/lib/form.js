@@ -1,0 +1,70 @@
+// Field errors of the server (422/409 `errors: [{field, message}]`) beside their fields.
+//
+//   const f = useFieldErrors();
+//   <el-form-item label="网站名称" :error="f.err('websites[0].name')"> … </el-form-item>
+//   await f.run(() => api.put(...))      // clears, calls, maps errors; returns the result or null
+//   <form-errors :form="f" />           // after the fields: the errors no field showed, and a count
+//
+// Paths are the API's: `subject.principal.mobile`, `websites[1].domains[0]`. `err(path)` also
+// answers for errors under that path (`websites[0].domains` shows `websites[0].domains[0]`).
+import { ApiError, toastError } from './api.js';
+
+export function useFieldErrors() {
+  const state = Vue.reactive({ errors: [], detail: '' });
+  const claimed = new Set(); // paths some form item displayed during the last render
+
+  function matches(path, field) {
+    return field === path || field.startsWith(path + '.') || field.startsWith(path + '[');
+  }
+
+  const f = {
+    state,
+    /** The message(s) to show beside the field at `path` ('' when none). */
+    err(path) {
+      const hits = state.errors.filter((e) => matches(path, e.field));
+      hits.forEach((e) => claimed.add(e.field));
+      return hits.map((e) => e.message).join('；');
+    },
+    has(prefix) {
+      return state.errors.some((e) => matches(prefix, e.field));
+    },
+    /** Errors no `err()` call displayed (rendered after the fields). */
+    unclaimed() {
+      return state.errors.filter((e) => !claimed.has(e.field));
+    },
+    clear() {
+      state.errors = [];
+      state.detail = '';
+      claimed.clear();
+    },
+    set(errors, detail = '') {
+      claimed.clear();
+      state.errors = errors || [];
+      state.detail = detail;
+    },
+    /** Take a caught error: field errors are kept and shown; anything else is rethrown. */
+    take(e) {
+      if (e instanceof ApiError && (e.status === 422 || e.status === 409 || e.status === 400) && !e.handled) {
+        f.set(e.errors, e.detail);
+        toastError(e.errors.length ? `${e.detail || '提交的信息有误'}：共 ${e.errors.length} 处，请按提示修改` : e.detail);
+        Vue.nextTick(() => {
+          const el = document.querySelector('.el-form-item.is-error');
+          if (el && el.scrollIntoView) el.scrollIntoView({ block: 'center' });
+        });
+        return;
+      }
+      throw e;
+    },
+    /** Run an API call: clear errors first; on a field error answer show them and return null. */
+    async run(fn) {
+      f.clear();
+      try {
+        return await fn();
+      } catch (e) {
+        f.take(e);
+        return null;
+      }
+    },
+  };
+  return f;
+}
