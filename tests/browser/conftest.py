@@ -137,36 +137,37 @@ async def operator(system: System) -> Account:
 ROLE_LABELS = {"provider": "ICP报备(接入服务商)", "bureau": "管局审核人员", "sponsor": "网站主办者", "admin": "系统管理员"}
 
 
-async def answer_captchas(page: Page) -> dict:
-    """Make the page's captcha requests carry `test_answer=1` (honoured only with ICP_ENV=test) and keep
-    the latest answer, so a test types what the image shows."""
-    latest: dict = {}
+async def answer_captchas(page: Page) -> None:
+    """Make the page's captcha requests carry `test_answer=1` (honoured only with ICP_ENV=test), so a
+    test can read the answer of the image it shows. Once per page."""
+    if getattr(page, "_captcha_route", False):
+        return
 
     async def add_flag(route):
         url = route.request.url
         await route.continue_(url=url + ("&" if "?" in url else "?") + "test_answer=1")
 
-    async def remember(resp):
-        if re.search(r"/api/filing/captcha\b", resp.url) and resp.ok:
-            latest["answer"] = (await resp.json())["answer"]
-
     await page.route(re.compile(r".*/api/filing/captcha(\?.*)?$"), add_flag)
-    page.on("response", remember)
-    return latest
+    page._captcha_route = True  # type: ignore[attr-defined]
+
+
+async def fresh_captcha(page: Page) -> str:
+    """Click the captcha image (click-to-refresh) and return the new image's answer."""
+    await answer_captchas(page)
+    img = page.locator(".login-box .captcha-img")
+    await img.wait_for()
+    async with page.expect_response(re.compile(r".*/api/filing/captcha(\?.*)?$")) as info:
+        await img.click()
+    return (await (await info.value).json())["answer"]
 
 
 async def login(page: Page, account: Account, *, start: str = "/") -> None:
-    captcha = await answer_captchas(page)
+    await answer_captchas(page)
     await page.goto(start)
     box = page.locator(".login-box")
     await box.locator("input[name=username]").fill(account.username)
     await box.locator("input[name=password]").fill(account.password)
-    await page.wait_for_function("() => document.querySelector('.captcha-img') !== null")
-    for _ in range(50):
-        if "answer" in captcha:
-            break
-        await page.wait_for_timeout(100)
-    await box.locator("input[name=captcha]").fill(captcha["answer"])
+    await box.locator("input[name=captcha]").fill(await fresh_captcha(page))
     if account.role != "provider":
         await box.locator("[data-test=role]").click()
         await page.get_by_role("option", name=ROLE_LABELS[account.role]).click()

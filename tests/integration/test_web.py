@@ -72,8 +72,11 @@ async def test_unknown_paths_and_methods_are_problems(system: System):
     r = await system.client.get("/api/filing/no-such-thing")
     assert r.status == 404 and r.content_type == "application/problem+json"
     assert (await r.json())["detail"] == "接口不存在"
-    r = await system.client.get("/nothing-here")
+    r = await system.client.get("/api/nothing-here")
     assert r.status == 404 and r.content_type == "application/problem+json"
+    # outside /api/ the paths are the web console's: its 404 page
+    r = await system.client.get("/nothing-here")
+    assert r.status == 404 and r.content_type == "text/html" and "页面不存在" in await r.text()
     r = await system.client.delete("/api/filing/providers", headers=system.auth())
     assert r.status == 405
 
