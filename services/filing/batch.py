@@ -7,10 +7,14 @@ no full ID number or password hash travels in plaintext, no plaintext password a
 
 - check: a dry run of one chunk — `bulk.check_chunk`: the rules of `check_database_rules`
   (certificate, domain, mobile already filed or in progress) for the whole chunk in one query, and
-  whether a sponsor username is taken; writes nothing, answers
-  `filing.batch.chunk_checked` with the conflicts. Items that carry their rule keys (`"k"`,
-  `shared.filing_data.rule_keys`, sealed with them by the importer) are checked by those keys
-  (`bulk.check_keys`) without being parsed.
+  whether a sponsor username is taken; answers `filing.batch.chunk_checked` with the conflicts.
+  Items that carry their rule keys (`"k"`, `shared.filing_data.rule_keys`, sealed with them by
+  the importer) are checked by those keys without being parsed. With `reserve_hours` a clean
+  chunk reserves its certificates, mobiles and domains for the job (`batch_reservations`,
+  `bulk.reserve`): a second file holding any of them is refused at its own check ("conflict with
+  a file being imported"), and so is a filing entered meanwhile, so a file that passed is
+  imported whole. Reservations go when the chunk is imported (same transaction), when the job
+  ends (`importer.job.finished`), or at expiry (housekeeping).
 - import: one transaction per chunk — `bulk.create_first_filings` for the whole chunk (set-based:
   the same rows and events as `create_first_filing` per subject — sponsor account with the given
   hash, subject, websites, access, application PENDING_VERIFICATION, the
@@ -25,7 +29,15 @@ import time
 import orjson
 import structlog
 
-from services.filing.bulk import BulkRefused, check_chunk, check_keys, create_first_filings
+from services.filing.bulk import (
+    BulkRefused,
+    create_first_filings,
+    find_conflicts,
+    item_keys,
+    release,
+    reserve,
+    sealed_keys,
+)
 from services.filing.filings import FilingError, parse_filing
 from shared import crypto
 from shared.bus import MessageContext, PermanentError
@@ -37,6 +49,7 @@ from shared.contracts.filing import (
     BatchConflict,
     BatchImport,
 )
+from shared.contracts.importer import ImportJobFinished
 
 log = structlog.get_logger(__name__)
 
@@ -101,17 +114,33 @@ async def on_batch_check(cmd: BatchCheck, mctx: MessageContext) -> None:
         if canonical and all(isinstance(it.get("k"), dict) for it in items):
             # the rule keys came sealed with the items (shared.filing_data.rule_keys): no parse needed;
             # the import parses every item anyway
-            refused, taken = await check_keys(conn, [(it["k"], str(it["sponsor"][0])) for it in items])
+            keys = sealed_keys([(it["k"], str(it["sponsor"][0])) for it in items])
         else:
             parsed, by_item = _parse(items)
-            refused, taken = await check_chunk(conn, parsed, normalized=canonical)
+            keys = [None] * len(items)
+            for (i, k) in zip([p[2] for p in parsed], item_keys(parsed, normalized=canonical), strict=True):
+                keys[i] = k
+        if cmd.reserve_hours:
+            # reserve first: a file reserving the same keys at the same moment waits on the primary key
+            # until this commits (or the other way round), so exactly one of the two sees a conflict
+            await reserve(conn, keys, job_id=cmd.job_id, chunk_no=cmd.chunk_no, provider_id=cmd.provider_id,
+                          seconds=cmd.reserve_hours * 3600)
+        refused, taken = await find_conflicts(conn, keys, own_job=cmd.job_id)
         for i, e in refused:
             by_item.setdefault(i, []).extend(_conflicts(i, e))
         for i in taken:
             by_item.setdefault(i, []).append(
                 BatchConflict(item=i, field="sponsor.username", message="生成的主办者用户名已被占用"))
         conflicts = [c for i in sorted(by_item) for c in by_item[i]]
+        if conflicts and cmd.reserve_hours:
+            await release(conn, cmd.job_id, cmd.chunk_no)  # the file is refused: hold nothing for it
     await mctx.publish(BatchChunkChecked(job_id=cmd.job_id, chunk_no=cmd.chunk_no, conflicts=conflicts))
+
+
+async def on_import_finished(event: ImportJobFinished, mctx: MessageContext) -> None:
+    """The job ended: what it still reserves is free again (an imported chunk released its own)."""
+    released = await release(mctx.conn, event.job_id)
+    log.info("batch.reservations_released", job_id=event.job_id, status=event.status, released=released)
 
 
 async def on_batch_import(cmd: BatchImport, mctx: MessageContext) -> None:
@@ -146,6 +175,7 @@ async def on_batch_import(cmd: BatchImport, mctx: MessageContext) -> None:
                 raise BulkRefused([])
             created = [f.application_id for f in filings]
             websites = sum(len(f.website_ids) for f in filings)
+            await release(conn, cmd.job_id, cmd.chunk_no)  # the filings hold these keys now
     except BulkRefused as e:
         found = [c for i, err in e.conflicts for c in _conflicts(i, err)]
         conflicts = sorted(conflicts + found, key=lambda c: c.item)  # in item order, as one by one
@@ -168,4 +198,4 @@ async def on_batch_import(cmd: BatchImport, mctx: MessageContext) -> None:
              subjects=len(created), websites=websites, ms=round((time.perf_counter() - started) * 1000))
 
 
-HANDLERS = ((BatchCheck, on_batch_check), (BatchImport, on_batch_import))
+HANDLERS = ((BatchCheck, on_batch_check), (BatchImport, on_batch_import), (ImportJobFinished, on_import_finished))

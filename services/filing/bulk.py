@@ -93,6 +93,12 @@ UNION ALL
 SELECT 'username', NULL, u.name, NULL, NULL
   FROM unnest($5::text[]) AS k(name),
        LATERAL (SELECT lower(u.username) AS name FROM users u WHERE lower(u.username) = k.name LIMIT 1) u
+UNION ALL
+SELECT 'reserved', r.kind, r.key, r.job_id, NULL
+  FROM unnest($6::text[], $7::text[]) AS k(kind, key),
+       LATERAL (SELECT r.kind, r.key, r.job_id FROM batch_reservations r
+                 WHERE r.kind = k.kind AND r.key = k.key AND r.expires_at > now()
+                   AND r.job_id IS DISTINCT FROM $8) r
 """
 assert LIVE_EXCLUDED == ("CANCELLED", "WITHDRAWN")  # the literals above
 
@@ -196,13 +202,62 @@ def _masked(principal: dict[str, Any] | None) -> dict[str, Any] | None:
 _Keys = tuple[tuple[str, str], dict[str, str], dict[str, str], str]  # cert key, mobiles, domain paths, username
 
 
-async def _find_conflicts(
-    conn: asyncpg.Connection, keys: list[_Keys | None]
+def reservation_keys(keys: Sequence[_Keys | None]) -> list[tuple[str, str, int]]:
+    """(kind, key, item index) of what an import reserves for its items (batch_reservations): the
+    certificate ("<family>:<number>"), the principal mobiles and the domains."""
+    out: list[tuple[str, str, int]] = []
+    for idx, k in enumerate(keys):
+        if k is None:
+            continue
+        cert, mobiles, paths, _username = k
+        out.append(("cert", f"{cert[0]}:{cert[1]}", idx))
+        out += [("mobile", m, idx) for m in mobiles]
+        out += [("domain", d, idx) for d in paths]
+    return out
+
+
+def _reserved_errors(rows: list[dict[str, Any]], mobiles: dict[str, str], paths: dict[str, str]) -> list[dict]:
+    """The refusal's errors for keys reserved by a file being imported (another job)."""
+    errors = []
+    for r in rows:
+        if r["kind"] == "cert":
+            errors.append({"field": "subject.cert_number",
+                           "message": "与正在导入的另一个文件冲突：该主办单位证件已在另一个正在导入的文件中，"
+                                      "不能重复首次备案；请等该文件导入结束后再核对"})
+        elif r["kind"] == "domain":
+            errors.append({"field": paths.get(r["key"], "websites"),
+                           "message": f"与正在导入的另一个文件冲突：域名 {r['key']} 已在另一个正在导入的文件中，"
+                                      "不能重复备案"})
+        else:
+            errors.append({"field": mobiles.get(r["key"], "subject.principal.mobile"),
+                           "message": "与正在导入的另一个文件冲突：该手机号码已用于另一个正在导入的文件中的主体，"
+                                      "一个手机号码只能用于一个主体"})
+    return errors
+
+
+def _refusal(rows: list[dict[str, Any]], mobiles: dict[str, str], paths: dict[str, str]) -> FilingError:
+    """conflict_error for the filed rows, with the errors of keys reserved by another import (409)."""
+    filed = [r for r in rows if r["kind"] != "reserved"]
+    reserved = _reserved_errors([r["reserved"] for r in rows if r["kind"] == "reserved"], mobiles, paths)
+    if not reserved:
+        return conflict_error(filed, mobiles, paths)
+    if not filed:
+        return FilingError(409, reserved[0]["message"], errors=reserved,
+                           conflicts=[{"field": e["field"], "kind": "import_reserved"} for e in reserved])
+    e = conflict_error(filed, mobiles, paths)
+    return FilingError(409, e.detail, errors=(e.errors or []) + reserved,
+                       conflicts=(e.extra.get("conflicts") or [])
+                       + [{"field": x["field"], "kind": "import_reserved"} for x in reserved])
+
+
+async def find_conflicts(
+    conn: asyncpg.Connection, keys: list[_Keys | None], *, own_job: str | None = None
 ) -> tuple[list[tuple[int, FilingError]], set[int]]:
     """The database rules of DOMAIN §5.10 for a whole chunk, in one query; and the same rules between
     the chunk's own items, in Python (a later item meets an earlier one as the per-subject path would
-    meet it: "in progress"). Returns the refusals by item index, and the items whose username is taken.
-    `None` in `keys`: an item already refused."""
+    meet it: "in progress"). Keys reserved by a file being imported (batch_reservations, another job
+    than `own_job`) are conflicts too. Returns the refusals by item index, and the items whose
+    username is taken. `None` in `keys`: an item already refused."""
     owner_cert: dict[tuple[str, str], int] = {}
     owner_mobile: dict[str, int] = {}
     owner_domain: dict[str, int] = {}
@@ -229,6 +284,7 @@ async def _find_conflicts(
             user_taken.add(idx)
         owner_user.setdefault(name, idx)
     certs = list(owner_cert)
+    reserve = {(kind, key): idx for kind, key, idx in reservation_keys(keys)}
     found = await conn.fetch(
         _CONFLICTS_SQL,
         [c[0] for c in certs],
@@ -236,11 +292,19 @@ async def _find_conflicts(
         list(owner_mobile),
         list(owner_domain),
         list(owner_user),
+        [k[0] for k in reserve],
+        [k[1] for k in reserve],
+        own_job,
     )
     for r in found:
         kind = r["kind"]
         if kind == "username":
             user_taken.add(owner_user[r["key"]])
+            continue
+        if kind == "reserved":
+            idx = reserve[(r["family"], r["key"])]
+            key = r["key"].partition(":")[2] if r["family"] == "cert" else r["key"]
+            rows_of.setdefault(idx, []).append({"kind": "reserved", "reserved": {"kind": r["family"], "key": key}})
             continue
         if kind == "cert":
             idx = owner_cert[(r["family"], r["key"])]
@@ -252,34 +316,65 @@ async def _find_conflicts(
     refused = []
     for idx, rows in sorted(rows_of.items()):
         _cert, mobiles, paths, _username = keys[idx]
-        refused.append((idx, conflict_error(rows, mobiles, paths)))
+        refused.append((idx, _refusal(rows, mobiles, paths)))
     return refused, user_taken
 
 
 async def check_chunk(
-    conn: asyncpg.Connection, items: Sequence[Item], *, normalized: bool = False
+    conn: asyncpg.Connection, items: Sequence[Item], *, normalized: bool = False, own_job: str | None = None
 ) -> tuple[list[tuple[Hashable, FilingError]], set[Hashable]]:
     """The dry run of `create_first_filings` (`filing.batch.check`): the database rules of every item
     (as `check_database_rules`, for the whole chunk in one query), writing nothing. Returns the
     refusals [(row_key, FilingError)] in item order and the row keys whose username is taken.
-    `normalized`: the items are in canonical form (their certificate numbers need no normalising)."""
-    keys: list[_Keys | None] = [
-        (subject_key(data.subject, normalized=normalized), principal_mobiles(data), domain_paths(data), username)
-        for data, (username, _h), _k in items
-    ]
-    refused, user_taken = await _find_conflicts(conn, keys)
+    `normalized`: the items are in canonical form (their certificate numbers need no normalising).
+    `own_job`: the import job of the chunk (its own reservations are no conflict)."""
+    keys = item_keys(items, normalized=normalized)
+    refused, user_taken = await find_conflicts(conn, keys, own_job=own_job)
     return [(items[idx][2], e) for idx, e in refused], {items[idx][2] for idx in user_taken}
 
 
-async def check_keys(
-    conn: asyncpg.Connection, keys: Sequence[tuple[dict, str]]
-) -> tuple[list[tuple[int, FilingError]], set[int]]:
-    """`check_chunk` for items whose rule keys came with them (`shared.filing_data.rule_keys`, sealed by
-    the importer) and their usernames: the same query and answers, without parsing the items.
-    Returns the refusals [(item index, FilingError)] and the indexes whose username is taken."""
-    return await _find_conflicts(conn, [
-        ((k["cert"][0], k["cert"][1]), k["mobiles"], k["domains"], username) for k, username in keys
-    ])
+def item_keys(items: Sequence[Item], *, normalized: bool = False) -> list[_Keys | None]:
+    return [
+        (subject_key(data.subject, normalized=normalized), principal_mobiles(data), domain_paths(data), username)
+        for data, (username, _h), _k in items
+    ]
+
+
+def sealed_keys(keys: Sequence[tuple[dict, str]]) -> list[_Keys | None]:
+    """The rule keys that came with the items (`shared.filing_data.rule_keys`, sealed by the importer)."""
+    return [((k["cert"][0], k["cert"][1]), k["mobiles"], k["domains"], username) for k, username in keys]
+
+
+_RESERVE_SQL = """
+INSERT INTO batch_reservations AS r (kind, key, job_id, chunk_no, provider_id, expires_at)
+SELECT k.kind, k.key, $3, $4, $5, now() + make_interval(secs => $6)
+  FROM unnest($1::text[], $2::text[]) AS k(kind, key)
+ ORDER BY k.kind, k.key
+ON CONFLICT (kind, key) DO UPDATE
+   SET job_id = EXCLUDED.job_id, chunk_no = EXCLUDED.chunk_no, provider_id = EXCLUDED.provider_id,
+       expires_at = EXCLUDED.expires_at
+ WHERE r.job_id = EXCLUDED.job_id OR r.expires_at <= now()
+"""
+
+
+async def reserve(conn: asyncpg.Connection, keys: Sequence[_Keys | None], *, job_id: str, chunk_no: int,
+                  provider_id: str, seconds: float) -> None:
+    """Reserve the chunk's certificates, mobiles and domains for its import job (batch_reservations).
+    A key another live job holds stays that job's (`find_conflicts` then reports it); one held by
+    this job (a chunk checked again) or expired is taken over. Keys are inserted in sorted order, so
+    two files reserving overlapping keys wait for each other instead of deadlocking; the primary
+    key makes the second wait until the first commits, then see its row."""
+    pairs = sorted({(kind, key) for kind, key, _idx in reservation_keys(keys)})
+    if pairs:
+        await conn.execute(_RESERVE_SQL, [p[0] for p in pairs], [p[1] for p in pairs], job_id, chunk_no,
+                           provider_id, seconds)
+
+
+async def release(conn: asyncpg.Connection, job_id: str, chunk_no: int | None = None) -> str:
+    """Drop a job's reservations (of one chunk: imported, its keys are now held by the filings)."""
+    if chunk_no is None:
+        return await conn.execute("DELETE FROM batch_reservations WHERE job_id = $1", job_id)
+    return await conn.execute("DELETE FROM batch_reservations WHERE job_id = $1 AND chunk_no = $2", job_id, chunk_no)
 
 
 def _prepare(data: FilingData, checked: bool = False) -> FilingData:
@@ -333,7 +428,7 @@ async def create_first_filings(
         ((srow["cert_family"], srow["cert_number"]), mobiles, paths, username) if data is not None else None
         for (data, srow, mobiles, paths), (_d, (username, _h), _k) in zip(prepared, items, strict=True)
     ]
-    rules, user_taken = await _find_conflicts(conn, keys)
+    rules, user_taken = await find_conflicts(conn, keys, own_job=import_job_id if source == "import" else None)
     refused += rules
     refused += [(idx, username_taken()) for idx in user_taken]
     if refused:

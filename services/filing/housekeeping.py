@@ -14,10 +14,12 @@ INTERVAL_SECONDS = 600
 
 
 async def purge_expired(ctx: ServiceContext) -> None:
-    """Expired captchas and sessions; safe on every replica (plain DELETEs)."""
+    """Expired captchas, sessions and import reservations; safe on every replica (plain DELETEs)."""
     captchas = await ctx.pool.execute("DELETE FROM captchas WHERE expires_at < now() - interval '1 hour'")
     sessions = await ctx.pool.execute("DELETE FROM sessions WHERE expires_at < now() - interval '1 day'")
-    log.info("filing.housekeeping", captchas=captchas, sessions=sessions)
+    # an import job that never ended (importer.job.finished lost with its job) holds nothing past expiry
+    reservations = await ctx.pool.execute("DELETE FROM batch_reservations WHERE expires_at < now()")
+    log.info("filing.housekeeping", captchas=captchas, sessions=sessions, reservations=reservations)
 
 
 async def housekeeping_loop(ctx: ServiceContext) -> None:

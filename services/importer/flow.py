@@ -12,8 +12,10 @@ job back to be planned again with new credentials.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
@@ -24,10 +26,12 @@ from services.importer.settings import import_settings
 from shared.bus import MessageContext
 from shared.contracts import Contract
 from shared.contracts.filing import BatchCheck, BatchChunkChecked, BatchChunkImported, BatchImport
+from shared.contracts.importer import ImportJobFinished
 
 log = structlog.get_logger(__name__)
 
 Publish = Callable[..., Awaitable[object]]
+WAKE: list[asyncio.Event] = []  # one per job loop of this process: set to make it look for work now
 
 
 async def send_next(conn: asyncpg.Connection, publish: Publish, job: asyncpg.Record, phase: str, limit: int) -> int:
@@ -41,19 +45,8 @@ async def send_next(conn: asyncpg.Connection, publish: Publish, job: asyncpg.Rec
         job["id"],
         limit,
     )
-    model = BatchCheck if phase == "check" else BatchImport
     for r in rows:
-        await publish(
-            model(
-                job_id=str(job["id"]),
-                chunk_no=r["chunk_no"],
-                provider_id=job["provider_id"],
-                actor=job["created_by"],
-                items_sealed=r["items"],
-                item_count=r["subjects"],
-            ),
-            provider_id=job["provider_id"],
-        )
+        await publish(_command(phase, job, r), provider_id=job["provider_id"])
     if rows:
         await conn.execute(
             f"UPDATE import_chunks SET {col} = 'SENT', sent_at = now() WHERE job_id = $1 AND chunk_no = ANY($2)",
@@ -61,6 +54,18 @@ async def send_next(conn: asyncpg.Connection, publish: Publish, job: asyncpg.Rec
             [r["chunk_no"] for r in rows],
         )
     return len(rows)
+
+
+def _command(phase: str, job, chunk) -> BatchCheck | BatchImport:
+    """The chunk's command. A check reserves the chunk's keys in filing for the job (so a file that
+    passed its check is imported whole), except for a file already rejected for its own errors
+    (checked only to list every error)."""
+    if phase == "check":
+        return BatchCheck(job_id=str(job["id"]), chunk_no=chunk["chunk_no"], provider_id=job["provider_id"],
+                          actor=job["created_by"], items_sealed=chunk["items"], item_count=chunk["subjects"],
+                          reserve_hours=None if job["check_only"] else import_settings().reservation_hours)
+    return BatchImport(job_id=str(job["id"]), chunk_no=chunk["chunk_no"], provider_id=job["provider_id"],
+                       actor=job["created_by"], items_sealed=chunk["items"], item_count=chunk["subjects"])
 
 
 async def in_flight(conn: asyncpg.Connection, job_id: uuid.UUID, phase: str) -> int:
@@ -71,7 +76,8 @@ async def in_flight(conn: asyncpg.Connection, job_id: uuid.UUID, phase: str) -> 
 async def resend_stalled(conn: asyncpg.Connection, publish: Publish, stall_seconds: float) -> int:
     """Chunks sent long ago and still unanswered are sent again (filing is idempotent per chunk)."""
     rows = await conn.fetch(
-        """SELECT c.job_id, c.chunk_no, c.items, c.subjects, c.check_state, c.state, j.provider_id, j.created_by, j.status
+        """SELECT c.job_id AS id, c.chunk_no, c.items, c.subjects, c.check_state, c.state, j.provider_id, j.created_by,
+                  j.status, j.check_only
            FROM import_chunks c JOIN import_jobs j ON j.id = c.job_id
            WHERE c.sent_at < now() - make_interval(secs => $1)
              AND ((j.status = 'CHECKING' AND c.check_state = 'SENT') OR (j.status = 'IMPORTING' AND c.state = 'SENT'))
@@ -79,16 +85,11 @@ async def resend_stalled(conn: asyncpg.Connection, publish: Publish, stall_secon
         stall_seconds,
     )
     for r in rows:
-        model = BatchCheck if r["status"] == "CHECKING" else BatchImport
-        await publish(
-            model(job_id=str(r["job_id"]), chunk_no=r["chunk_no"], provider_id=r["provider_id"], actor=r["created_by"],
-                  items_sealed=r["items"], item_count=r["subjects"]),
-            provider_id=r["provider_id"],
-        )
+        await publish(_command("check" if r["status"] == "CHECKING" else "import", r, r), provider_id=r["provider_id"])
         await conn.execute(
-            "UPDATE import_chunks SET sent_at = now() WHERE job_id = $1 AND chunk_no = $2", r["job_id"], r["chunk_no"]
+            "UPDATE import_chunks SET sent_at = now() WHERE job_id = $1 AND chunk_no = $2", r["id"], r["chunk_no"]
         )
-        log.warning("import.chunk_resent", job_id=str(r["job_id"]), chunk_no=r["chunk_no"], phase=r["status"])
+        log.warning("import.chunk_resent", job_id=str(r["id"]), chunk_no=r["chunk_no"], phase=r["status"])
     return len(rows)
 
 
@@ -103,10 +104,13 @@ async def _lock_job(conn: asyncpg.Connection, job_id: str) -> asyncpg.Record | N
 async def conflicts_to_errors(conn: asyncpg.Connection, job: asyncpg.Record, chunks: list[asyncpg.Record]) -> int:
     """Record the conflicts reported by filing as row errors (sheet, row, column, value, reason)."""
     sink = ErrorSink(job["id"], job["file_columns"] or {}, import_settings().max_errors)
-    sink.count = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM import_errors WHERE job_id = $1", job["id"])
+    recorded = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM import_errors WHERE job_id = $1", job["id"])
+    sink.count = max(recorded, job["error_count"] or 0)
     for chunk in chunks:
         refs = chunk["refs"]
         for c in chunk["conflicts"] or []:
+            if job["check_only"] and c["field"].startswith("sponsor"):
+                continue  # a placeholder username (no credentials for a rejected file)
             ref = refs[c["item"]] if 0 <= c["item"] < len(refs) else None
             if ref is None:
                 sink.add(RowError(C.SUBJECT_SHEET, None, None, "", c["message"]))
@@ -134,14 +138,23 @@ async def cleanup_after(conn: asyncpg.Connection, job_id: uuid.UUID, *, keep_fil
 
 
 async def reject(conn: asyncpg.Connection, job_id: uuid.UUID, message: str, error_count: int) -> None:
+    """The whole file is refused; a worker builds its annotated copy once (`annotate.annotate_next`)."""
     await conn.execute(
         """UPDATE import_jobs SET status = 'REJECTED', message = $2, error_count = $3, finished_at = now(),
-               updated_at = now(), lease_owner = NULL, lease_until = NULL WHERE id = $1""",
+               updated_at = now(), lease_owner = NULL, lease_until = NULL,
+               annotation = CASE WHEN $3 > 0 THEN 'PENDING' ELSE 'NONE' END WHERE id = $1""",
         job_id, message, error_count,
     )
-    await conn.execute("DELETE FROM import_results WHERE job_id = $1", job_id)
     await conn.execute("DELETE FROM import_chunks WHERE job_id = $1", job_id)
     await cleanup_after(conn, job_id, keep_file=True)
+    for event in WAKE:  # this process's job loop builds the annotated copy at once
+        event.set()
+
+
+async def finished(mctx: MessageContext, job: asyncpg.Record, status: str) -> None:
+    """Tell filing the job ended after its chunks were checked there: it releases the job's reservations."""
+    await mctx.publish(ImportJobFinished(job_id=str(job["id"]), provider_id=job["provider_id"], status=status,
+                                         finished_at=datetime.now(UTC)))
 
 
 async def on_chunk_checked(payload: BatchChunkChecked, mctx: MessageContext) -> None:
@@ -168,12 +181,11 @@ async def on_chunk_checked(payload: BatchChunkChecked, mctx: MessageContext) -> 
         "SELECT chunk_no, refs, conflicts FROM import_chunks WHERE job_id = $1 AND conflicts IS NOT NULL ORDER BY chunk_no",
         job["id"],
     )
-    if bad:
+    if bad and not job["check_only"]:
         only_usernames = all(c["field"].startswith("sponsor") for b in bad for c in b["conflicts"])
         if only_usernames:
             # a generated username is taken in filing: plan again with new credentials
             log.info("import.replan_usernames", job_id=str(job["id"]))
-            await conn.execute("DELETE FROM import_results WHERE job_id = $1", job["id"])
             await conn.execute("DELETE FROM import_chunks WHERE job_id = $1", job["id"])
             await conn.execute(
                 """UPDATE import_jobs SET status = 'QUEUED', chunks_total = NULL, chunks_checked = 0,
@@ -181,8 +193,15 @@ async def on_chunk_checked(payload: BatchChunkChecked, mctx: MessageContext) -> 
                 job["id"],
             )
             return
+    if bad or job["check_only"]:
         count = await conflicts_to_errors(conn, job, bad)
-        await reject(conn, job["id"], f"文件中有 {count} 处与已备案信息冲突，整个文件未导入", count)
+        if job["check_only"]:
+            message = f"文件中有 {count} 处错误（含与已备案信息的冲突），整个文件未导入；请按错误列表修改后重新上传"
+        else:
+            message = f"文件中有 {count} 处与已备案信息或正在导入的其他文件冲突，整个文件未导入"
+        await reject(conn, job["id"], message, count)
+        if not job["check_only"]:
+            await finished(mctx, job, "REJECTED")
         return
     job = await conn.fetchrow(
         "UPDATE import_jobs SET status = 'IMPORTING', updated_at = now() WHERE id = $1 RETURNING *", job["id"]
@@ -215,13 +234,18 @@ async def on_chunk_imported(payload: BatchChunkImported, mctx: MessageContext) -
             job["id"], payload.chunk_no,
         )
         count = await conflicts_to_errors(conn, job, bad)
+        first_failure = job["status"] != "FAILED"
         await conn.execute(
             """UPDATE import_jobs SET status = 'FAILED', error_count = $2, finished_at = now(), updated_at = now(),
+                   result_expires_at = coalesce(result_expires_at, now() + make_interval(secs => $4)),
                    message = $3 WHERE id = $1""",
             job["id"], count,
             "导入过程中发现与其他同时提交的备案冲突（校验之后发生），导入已停止；已导入的主体见进度，"
-            "冲突所在的主体未导入",
+            "其主办者账号可在结果文件中下载；冲突所在的主体未导入",
+            import_settings().result_ttl_hours * 3600,
         )
+        if first_failure:
+            await finished(mctx, job, "FAILED")
         return
     if job["status"] == "FAILED":
         return
@@ -235,6 +259,7 @@ async def on_chunk_imported(payload: BatchChunkImported, mctx: MessageContext) -
         job["id"], ttl * 3600, f"成功导入 {job['subjects_imported']} 个主体、{job['rows_imported']} 个网站",
     )
     await cleanup_after(conn, job["id"], keep_file=False)
+    await finished(mctx, job, "COMPLETED")
     log.info("import.completed", job_id=str(job["id"]), subjects=job["subjects_imported"], websites=job["rows_imported"])
 
 

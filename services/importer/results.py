@@ -1,5 +1,5 @@
-"""Workbooks the importer hands back: the credentials result (seed 1.3.2) and the annotated copy
-of a rejected upload (errors.xlsx)."""
+"""The credentials workbook the importer hands back (seed 1.3.2); the annotated copy of a rejected
+upload is `annotate.py`."""
 
 from __future__ import annotations
 
@@ -7,15 +7,8 @@ import contextlib
 import io
 import re
 import zipfile
-from collections import defaultdict
 from xml.sax.saxutils import escape
 
-from openpyxl import load_workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
-
-BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
-BAD_FONT = Font(color="9C0006")
 HEADERS = ("主体编号", "主办单位名称", "主办者用户名", "初始密码", "网站域名")
 
 
@@ -116,32 +109,3 @@ class CredentialsWriter:
         with contextlib.suppress(Exception):
             self._zip.close()
         self._buf = io.BytesIO()
-
-
-def errors_workbook(original: bytes, errors: list[dict]) -> bytes:
-    """A copy of the uploaded workbook with every bad cell filled red and commented with its reasons;
-    file-level errors (no cell) are listed on an extra sheet 错误列表 together with all the others."""
-    wb = load_workbook(io.BytesIO(original))
-    by_cell: dict[tuple[str, int, int], list[str]] = defaultdict(list)
-    for e in errors:
-        if e["sheet"] in wb.sheetnames and e["row"] and e["column"]:
-            by_cell[(e["sheet"], e["row"], e["column"])].append(e["message"])
-    for (sheet, row, col), messages in by_cell.items():
-        cell = wb[sheet].cell(row=row, column=col)
-        cell.fill = BAD_FILL
-        cell.font = BAD_FONT
-        cell.comment = Comment("\n".join(dict.fromkeys(messages)), "导入校验", width=300, height=120)
-    if "错误列表" in wb.sheetnames:
-        del wb["错误列表"]
-    ws = wb.create_sheet("错误列表", 0)
-    ws.append(["工作表", "行", "列", "填写的值", "错误原因"])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for letter, width in zip("ABCDE", (10, 8, 20, 30, 70), strict=True):
-        ws.column_dimensions[letter].width = width
-    for e in errors:
-        ws.append([e["sheet"], e["row"], e["column_name"], e["value"], e["message"]])
-    wb.active = 0
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()

@@ -24,8 +24,16 @@ class ImportSettings(BaseSettings):
     stall_seconds: float = Field(600.0, description="a chunk unanswered this long is sent again (idempotent)")
     max_attempts: int = Field(5, description="workers that may try one job before it is marked failed")
     result_ttl_hours: float = Field(24.0, description="the credentials workbook is deleted this long after completion")
+    rejected_ttl_hours: float = Field(
+        8.0, description="a rejected file's annotated copy (sealed) and the values of its error list are deleted "
+                        "this long after the rejection (the upload itself once the copy is built)"
+    )
+    reservation_hours: float = Field(
+        24.0, description="filing holds a checked file's certificates, mobiles and domains for its job at most "
+                          "this long (released at once when the job ends)"
+    )
     errors_xlsx_max_rows: int = Field(
-        30_000, description="largest file (rows) for which an annotated copy (errors.xlsx) is built"
+        100_000, description="largest file (rows) for which an annotated copy (errors.xlsx) is built"
     )
 
 

@@ -57,6 +57,30 @@ class UploadInfo:
     template_version: int
     declared_rows: dict[str, int] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)  # sheet → machine names in file order
+    data: bytes | None = None  # the file to keep when it is not the upload itself (a Strict file translated)
+
+
+# Strict Open XML (Excel's "Strict Open XML 电子表格" save option, ISO/IEC 29500 Strict) names the same
+# parts with other namespaces; the readers here know the transitional ones. Each is translated (the
+# relationship types follow the relationships namespace as a prefix).
+STRICT_NAMESPACES = {
+    b"http://purl.oclc.org/ooxml/spreadsheetml/main": b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    b"http://purl.oclc.org/ooxml/officeDocument/relationships":
+        b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    b"http://purl.oclc.org/ooxml/drawingml/main": b"http://schemas.openxmlformats.org/drawingml/2006/main",
+    b"http://purl.oclc.org/ooxml/drawingml/spreadsheetDrawing":
+        b"http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing",
+    b"http://purl.oclc.org/ooxml/drawingml/chart": b"http://schemas.openxmlformats.org/drawingml/2006/chart",
+    b"http://purl.oclc.org/ooxml/officeDocument/extendedProperties":
+        b"http://schemas.openxmlformats.org/officeDocument/2006/extended-properties",
+    b"http://purl.oclc.org/ooxml/officeDocument/docPropsVTypes":
+        b"http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes",
+    b"http://purl.oclc.org/ooxml/officeDocument/sharedTypes":
+        b"http://schemas.openxmlformats.org/officeDocument/2006/sharedTypes",
+    b"http://purl.oclc.org/ooxml/officeDocument/customXml":
+        b"http://schemas.openxmlformats.org/officeDocument/2006/customXml",
+}
+_STRICT_MARK = b"http://purl.oclc.org/ooxml/"
 
 
 def _not_xlsx_reason(head: bytes) -> str:
@@ -115,8 +139,61 @@ def check_file(data: bytes, settings: ImportSettings) -> UploadInfo:
         if "presentationml" in content_types:
             raise FileRejected(415, "文件是 PowerPoint 文档，不是 Excel 工作簿（.xlsx）")
         raise FileRejected(415, "文件不是 Excel 工作簿（.xlsx）：缺少工作簿内容类型")
+    translated = None
+    if _is_strict(zf):
+        translated = to_transitional(zf)
+        data, zf = translated, zipfile.ZipFile(io.BytesIO(translated))
     sheet_parts = _sheet_parts(zf)
-    return _check_template(data, zf, sheet_parts, settings)
+    info = _check_template(data, zf, sheet_parts, settings)
+    info.data = translated
+    return info
+
+
+def _is_strict(zf: zipfile.ZipFile) -> bool:
+    for part in ("_rels/.rels", "xl/workbook.xml"):
+        try:
+            with zf.open(part) as fh:
+                if _STRICT_MARK in fh.read(64 * 1024):
+                    return True
+        except KeyError:
+            continue
+    return False
+
+
+def to_transitional(zf: zipfile.ZipFile) -> bytes:
+    """The package with every Strict namespace replaced by its transitional one, part by part and
+    block by block (a namespace never spans a tag's closing `>`, so each block is cut after its last
+    one): memory holds the output zip and one block. Sizes were bounded by `_check_bomb`."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            with zf.open(info) as src, dst.open(info.filename, "w") as fh:
+                if not info.filename.endswith((".xml", ".rels", ".vml")):
+                    while block := src.read(1 << 20):
+                        fh.write(block)
+                    continue
+                carry = b""
+                while block := src.read(1 << 20):
+                    buf = carry + block
+                    cut = buf.rfind(b">") + 1
+                    if cut == 0 and len(buf) < (4 << 20):
+                        carry = buf
+                        continue
+                    cut = cut or len(buf)
+                    fh.write(_translate(buf[:cut]))
+                    carry = buf[cut:]
+                fh.write(_translate(carry))
+    return out.getvalue()
+
+
+def _translate(text: bytes) -> bytes:
+    if _STRICT_MARK not in text:
+        return text
+    for strict, transitional in STRICT_NAMESPACES.items():
+        text = text.replace(strict, transitional)
+    return text.replace(b' conformance="strict"', b"")
 
 
 def _check_bomb(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], settings: ImportSettings) -> None:

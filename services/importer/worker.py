@@ -31,7 +31,7 @@ import queue
 import socket
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -41,10 +41,11 @@ from pydantic import ValidationError
 from python_calamine_plus import CalamineWorkbook
 
 from services.importer import columns as C
+from services.importer.annotate import annotate_next
 from services.importer.errors import ErrorSink, RowError
-from services.importer.flow import publisher, resend_stalled, send_next
+from services.importer.flow import WAKE, publisher, resend_stalled, send_next
 from services.importer.reader import TooManyRows, read_sheet
-from services.importer.results import CredentialsWriter
+from services.importer.sealing import RESULT_PURPOSE, SEAL_PURPOSE, load_upload
 from services.importer.settings import ImportSettings, import_settings
 from shared import crypto
 from shared.auth import generate_password, generate_username, hash_generated_password
@@ -55,13 +56,9 @@ from shared.service import ServiceContext
 
 log = structlog.get_logger(__name__)
 
-SEAL_PURPOSE = "batch-import"  # shared with services/filing/batch.py (same string, no import); the key
-# is ICP_SECRET_KEY (get_settings), which every service shares
-RESULT_PURPOSE = "import-result"
 _READ_BATCH = 2000
 _GATHER_BATCH = 400
 _MAX_UNSEALED = 2  # closed chunks waiting for their password hashes
-WAKE: list[asyncio.Event] = []  # set by the importer.job.accepted handler: a new job, look now
 _hash_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="import-hash")
 
 
@@ -133,6 +130,8 @@ async def job_loop(ctx: ServiceContext) -> None:
     wake = asyncio.Event()
     WAKE.append(wake)
     while True:
+        if await annotate_next(ctx, me, s):  # quick next to a job, and the user is waiting for it
+            continue
         job = await claim(ctx.pool, me, s)
         if job is not None:
             await run_job(ctx, job, me, s)
@@ -154,21 +153,26 @@ async def purge_loop(ctx: ServiceContext) -> None:
 
 
 async def purge(pool: asyncpg.Pool) -> int:
-    """Delete credentials workbooks past their expiry, and the uploads of finished jobs after the
-    same time (kept meanwhile for errors.xlsx)."""
-    ttl = import_settings().result_ttl_hours
+    """Delete the credentials past their expiry (completed or failed jobs), and what a rejected file
+    left (its sealed annotated copy, the values of its error list) after `rejected_ttl_hours`."""
+    s = import_settings()
     async with pool.acquire() as conn, conn.transaction():
         ids = await conn.fetch(
             """UPDATE import_jobs SET purged_at = now()
                WHERE purged_at IS NULL AND (
-                     (status = 'COMPLETED' AND result_expires_at < now())
-                  OR (status IN ('REJECTED', 'FAILED') AND finished_at < now() - make_interval(secs => $1)))
+                     (status IN ('COMPLETED', 'FAILED') AND result_expires_at < now())
+                  OR (status = 'FAILED' AND result_expires_at IS NULL
+                      AND finished_at < now() - make_interval(secs => $1))
+                  OR (status = 'REJECTED' AND finished_at < now() - make_interval(secs => $2)))
                RETURNING id""",
-            ttl * 3600,
+            s.result_ttl_hours * 3600, s.rejected_ttl_hours * 3600,
         )
         job_ids = [r["id"] for r in ids]
         if job_ids:
-            await conn.execute("DELETE FROM import_results WHERE job_id = ANY($1)", job_ids)
+            await conn.execute("UPDATE import_chunks SET credentials = NULL WHERE job_id = ANY($1)", job_ids)
+            await conn.execute("DELETE FROM import_annotated WHERE job_id = ANY($1)", job_ids)
+            # the values of the error list may hold ID numbers: gone with the file
+            await conn.execute("UPDATE import_errors SET value = '' WHERE job_id = ANY($1) AND value <> ''", job_ids)
             await conn.execute("DELETE FROM import_files WHERE job_id = ANY($1)", job_ids)
             await conn.execute("DELETE FROM import_rows WHERE job_id = ANY($1)", job_ids)
             await conn.execute("UPDATE import_chunks SET items = NULL WHERE job_id = ANY($1)", job_ids)
@@ -317,10 +321,15 @@ async def read_and_stage(ctx: ServiceContext, job: asyncpg.Record, data: bytes, 
 
 @dataclass
 class Plan:
-    secret: str
+    """The chunks of a file being planned. While the file is clean, each subject gets generated
+    credentials (the hash travels sealed with the item, the plaintext is sealed per chunk in
+    `import_chunks.credentials`, so the result holds exactly the chunks filing committed). Once an
+    error is found the rest is planned for the existing-filings check only (no credentials)."""
+
+    secret: str  # the key filing opens the items with (get_settings: every service's)
+    result_secret: str  # the key this service opens the credentials with (ctx.settings)
     job_id: uuid.UUID
     chunk_websites: int
-    writer: CredentialsWriter
     clean: bool = True
     certs: dict[tuple[str, str], int] = field(default_factory=dict)
     domains: dict[str, int] = field(default_factory=dict)
@@ -328,6 +337,7 @@ class Plan:
     usernames: set[str] = field(default_factory=set)
     items: list[dict] = field(default_factory=list)
     refs: list[dict] = field(default_factory=list)
+    creds: list[list] = field(default_factory=list)
     websites_in_chunk: int = 0
     chunk_no: int = 0
     chunks: list[tuple] = field(default_factory=list)  # rows ready for import_chunks
@@ -335,29 +345,33 @@ class Plan:
     websites: int = 0
     validated: int = 0
 
-    closed: list[tuple[int, list[dict], list[dict], int]] = field(default_factory=list)
+    closed: list[tuple[int, list[dict], list[dict], int, list[list]]] = field(default_factory=list)
 
     def flush(self) -> None:
         """Close the current chunk; it is sealed once its hashes are ready (`seal`)."""
         if not self.items:
             return
         self.chunk_no += 1
-        self.closed.append((self.chunk_no, self.items, self.refs, self.websites_in_chunk))
-        self.items, self.refs, self.websites_in_chunk = [], [], 0
+        self.closed.append((self.chunk_no, self.items, self.refs, self.websites_in_chunk, self.creds))
+        self.items, self.refs, self.websites_in_chunk, self.creds = [], [], 0, []
 
     def seal(self, wait: bool) -> None:
         """Seal closed chunks whose password hashes are done (all of them when `wait`)."""
         keep = []
-        for n, (chunk_no, items, refs, websites) in enumerate(self.closed):
+        for n, (chunk_no, items, refs, websites, creds) in enumerate(self.closed):
             behind = len(self.closed) - n > _MAX_UNSEALED  # bounded memory: wait for the oldest
-            if not wait and not behind and not all(item["sponsor"][1].done() for item in items):
-                keep.append((chunk_no, items, refs, websites))
+            pending = [item["sponsor"] for item in items if isinstance(item["sponsor"][1], Future)]
+            if not wait and not behind and not all(sp[1].done() for sp in pending):
+                keep.append((chunk_no, items, refs, websites, creds))
                 continue
-            for item in items:  # the hashes were computed on the hashing threads meanwhile
-                item["sponsor"][1] = item["sponsor"][1].result()
+            for sponsor in pending:  # the hashes were computed on the hashing threads meanwhile
+                sponsor[1] = sponsor[1].result()
             body = orjson.dumps(items)  # UTF-8, compact: what json.dumps(ensure_ascii=False) gave
-            sealed = crypto.seal(self.secret, SEAL_PURPOSE, body, f"{self.job_id}:{chunk_no}")
-            self.chunks.append((self.job_id, chunk_no, len(items), websites, sealed, refs))
+            context = f"{self.job_id}:{chunk_no}"
+            sealed = crypto.seal(self.secret, SEAL_PURPOSE, body, context)
+            secret_creds = (crypto.seal_bytes(self.result_secret, RESULT_PURPOSE, orjson.dumps(creds), context)
+                            if creds and len(creds) == len(items) else None)
+            self.chunks.append((self.job_id, chunk_no, len(items), websites, sealed, refs, secret_creds))
         self.closed = keep
 
 
@@ -453,11 +467,18 @@ def _assess(group: list[tuple], plan: Plan, errors: list[RowError]) -> None:
         if found:
             errors.extend(found)
             plan.clean = False
-        elif plan.clean and data is not None:
+        elif data is not None:
             accepted.append((data, {"k": key, "s": s_row, "w": [w[0] for w in websites]}))
-    if not plan.clean or not accepted:
+    if not accepted:
         return
-    # credentials: random username/password, the hash for filing, the plaintext only in the workbook
+    if not plan.clean:
+        # the file is rejected already: its clean subjects are still checked against the existing
+        # filings (every error in one pass), with a placeholder username and no credentials
+        for data, ref in accepted:
+            _plan_item(plan, data, ref, ["", ""], None)
+        return
+    # credentials: random username/password, the hash for filing, the plaintext only in the sealed
+    # credentials of the chunk
     creds = []
     for _ in accepted:
         username = generate_username()
@@ -468,19 +489,25 @@ def _assess(group: list[tuple], plan: Plan, errors: list[RowError]) -> None:
     # PBKDF2 releases the GIL: hash on other cores while this thread goes on validating
     hashes = [_hash_pool.submit(hash_generated_password, p) for _, p in creds]
     for (data, ref), (username, password), pw_hash in zip(accepted, creds, hashes, strict=True):
-        n = len(data.websites)
-        if plan.websites_in_chunk and plan.websites_in_chunk + n > plan.chunk_websites:
-            plan.flush()
-        # "c": the data is in canonical form (_assess_one)
-        # the data as pydantic's JSON, embedded as is when the chunk is encoded (`seal`); the hash: a future
-        # "k": what filing's dry run looks up (certificate, mobiles, domains), so it need not parse "data"
-        plan.items.append({"data": orjson.Fragment(data.model_dump_json()), "sponsor": [username, pw_hash], "c": 1,
-                           "k": rule_keys(data)})
-        plan.refs.append(ref)
-        plan.websites_in_chunk += n
-        plan.subjects += 1
-        plan.websites += n
-        plan.writer.add(ref["k"], data.subject.name, username, password, [d for w in data.websites for d in w.domains])
+        _plan_item(plan, data, ref, [username, pw_hash],
+                   [ref["k"], data.subject.name, username, password, [d for w in data.websites for d in w.domains]])
+
+
+def _plan_item(plan: Plan, data: FilingData, ref: dict, sponsor: list, cred: list | None) -> None:
+    n = len(data.websites)
+    if plan.websites_in_chunk and plan.websites_in_chunk + n > plan.chunk_websites:
+        plan.flush()
+    # "c": the data is in canonical form (_assess_one)
+    # the data as pydantic's JSON, embedded as is when the chunk is encoded (`seal`); the hash: a future
+    # "k": what filing's dry run looks up (certificate, mobiles, domains), so it need not parse "data"
+    plan.items.append({"data": orjson.Fragment(data.model_dump_json()), "sponsor": sponsor, "c": 1,
+                       "k": rule_keys(data)})
+    plan.refs.append(ref)
+    if cred is not None:
+        plan.creds.append(cred)
+    plan.websites_in_chunk += n
+    plan.subjects += 1
+    plan.websites += n
 
 
 _GATHER_SQL = """
@@ -491,8 +518,8 @@ FROM import_rows s WHERE s.job_id = $1 AND s.sheet = 1 ORDER BY s.key
 """
 
 
-_INSERT_CHUNK = """INSERT INTO import_chunks (job_id, chunk_no, subjects, websites, items, refs)
-                   VALUES ($1, $2, $3, $4, $5, $6)"""
+_INSERT_CHUNK = """INSERT INTO import_chunks (job_id, chunk_no, subjects, websites, items, refs, credentials)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7)"""
 
 
 class _Rejected(Exception):
@@ -502,14 +529,14 @@ class _Rejected(Exception):
 async def process(ctx: ServiceContext, job: asyncpg.Record, me: str, s: ImportSettings) -> None:
     job_id = job["id"]
     async with ctx.pool.acquire() as conn, conn.transaction():
-        for table in ("import_errors", "import_rows", "import_chunks", "import_results"):
+        for table in ("import_errors", "import_rows", "import_chunks"):
             await conn.execute(f"DELETE FROM {table} WHERE job_id = $1", job_id)
-        data = await conn.fetchval("SELECT content FROM import_files WHERE job_id = $1", job_id)
+        data = await load_upload(conn, ctx.settings.secret_key, job_id)
     if data is None:
         await _finish_failed(ctx.pool, job_id, "上传的文件已不存在（可能已过期），请重新上传")
         return
     sink = ErrorSink(job_id, job["file_columns"] or {}, s.max_errors)
-    reading = await read_and_stage(ctx, job, bytes(data), sink, s)
+    reading = await read_and_stage(ctx, job, data, sink, s)
     del data
     if reading.fatal:
         async with ctx.pool.acquire() as conn, conn.transaction():
@@ -527,7 +554,7 @@ async def process(ctx: ServiceContext, job: asyncpg.Record, me: str, s: ImportSe
             await sink.flush(conn)
             await _reject(conn, job_id, me, "文件中没有可导入的数据", sink.count)
         return
-    plan = Plan(get_settings().secret_key, job_id, s.chunk_websites, CredentialsWriter())
+    plan = Plan(get_settings().secret_key, ctx.settings.secret_key, job_id, s.chunk_websites)
     plan.clean = sink.count == 0
     loop = asyncio.get_running_loop()
     async with ctx.pool.acquire() as conn:
@@ -556,16 +583,14 @@ async def process(ctx: ServiceContext, job: asyncpg.Record, me: str, s: ImportSe
                         await assess(group)
                         group = []
                 await assess(group)
-                if sink.count or not plan.clean:
-                    raise _Rejected
                 plan.flush()
                 await loop.run_in_executor(None, plan.seal, True)
                 if plan.chunks:
                     await conn.executemany(_INSERT_CHUNK, plan.chunks)
-                workbook = await loop.run_in_executor(None, plan.writer.finish)
-                sealed = crypto.seal_bytes(ctx.settings.secret_key, RESULT_PURPOSE, workbook, str(job_id))
-                del workbook
-                await conn.execute("INSERT INTO import_results (job_id, content) VALUES ($1, $2)", job_id, sealed)
+                    plan.chunks = []
+                check_only = bool(sink.count) or not plan.clean
+                if check_only and plan.chunk_no == 0:
+                    raise _Rejected  # nothing left to check against the existing filings
                 locked = await conn.fetchrow(
                     "SELECT * FROM import_jobs WHERE id = $1 AND lease_owner = $2 FOR UPDATE", job_id, me
                 )
@@ -574,20 +599,18 @@ async def process(ctx: ServiceContext, job: asyncpg.Record, me: str, s: ImportSe
                 job2 = await conn.fetchrow(
                     """UPDATE import_jobs SET status = 'CHECKING', chunks_total = $2, chunks_checked = 0,
                            chunks_done = 0, rows_validated = $3, lease_owner = NULL, lease_until = NULL,
-                           updated_at = now() WHERE id = $1 RETURNING *""",
-                    job_id, plan.chunk_no, plan.validated,
+                           check_only = $4, error_count = $5, updated_at = now() WHERE id = $1 RETURNING *""",
+                    job_id, plan.chunk_no, plan.validated, check_only, sink.count,
                 )
                 await send_next(conn, publisher(ctx.outbox, conn), job2, "check", s.window)
                 log.info("import.validated", job_id=str(job_id), subjects=plan.subjects, websites=plan.websites,
-                         chunks=plan.chunk_no)
+                         chunks=plan.chunk_no, errors=sink.count)
         except _Rejected:
-            plan.writer.discard()
             async with conn.transaction():
                 await sink.flush(conn)
                 await _reject(conn, job_id, me, f"文件中有 {sink.count} 处错误，整个文件未导入；请按错误列表修改后重新上传",
                               sink.count)
         except LeaseLost:
-            plan.writer.discard()
             log.warning("import.lease_lost_at_commit", job_id=str(job_id))
 
 

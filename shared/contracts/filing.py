@@ -119,8 +119,14 @@ class ApplicationSubmitted(Contract):
 @message("filing.batch.check", kind="command", consumers=("filing",), solo=True)
 class BatchCheck(Contract):
     """Dry run of one chunk of an import: run the database rules of a first filing (subject or
-    domain already filed, sponsor username taken, …) for every item and report conflicts;
-    write nothing. Answered by `filing.batch.chunk_checked`."""
+    domain already filed or reserved by another file being imported, sponsor username taken, …)
+    for every item and report conflicts. Answered by `filing.batch.chunk_checked`.
+
+    `reserve_hours`: when set, a chunk without conflicts reserves its certificates, mobiles and
+    domains for the job (until its chunks are imported, `importer.job.finished` arrives, or that
+    many hours pass), so no other file or filing takes them before the job is imported whole.
+    Unset (a file already rejected for its own errors, checked only to list every error): nothing
+    is written."""
 
     job_id: str
     chunk_no: int
@@ -128,6 +134,7 @@ class BatchCheck(Contract):
     actor: str
     items_sealed: str
     item_count: int
+    reserve_hours: float | None = None
 
 
 @message("filing.batch.import", kind="command", consumers=("filing",), solo=True)

@@ -17,3 +17,14 @@ class ImportJobAccepted(Contract):
     filename: str
     size_bytes: int
     accepted_at: datetime
+
+
+@message("importer.job.finished", consumers=("filing",))
+class ImportJobFinished(Contract):
+    """An import job ended (COMPLETED, REJECTED or FAILED) after its chunks were sent to filing:
+    filing releases what the job still holds (its reservations, `filing.batch.check`)."""
+
+    job_id: str
+    provider_id: str
+    status: str
+    finished_at: datetime

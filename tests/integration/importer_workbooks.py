@@ -165,3 +165,24 @@ def office_zip(content_type: str) -> bytes:
         zf.writestr("[Content_Types].xml", f'<?xml version="1.0"?><Types><Override ContentType="{content_type}"/></Types>')
         zf.writestr("word/document.xml", "<w:document/>")
     return buf.getvalue()
+
+
+def strict(data: bytes) -> bytes:
+    """The workbook as Excel's "Strict Open XML" option saves it (LibreOffice cannot write that): every
+    transitional namespace of its XML parts replaced by the Strict one, `conformance="strict"` set."""
+    import zipfile
+
+    from services.importer.upload import STRICT_NAMESPACES
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename.endswith((".xml", ".rels")):
+                for strict_ns, transitional in STRICT_NAMESPACES.items():
+                    body = body.replace(transitional, strict_ns)
+                if info.filename == "xl/workbook.xml":
+                    body = body.replace(b"<workbook ", b'<workbook conformance="strict" ', 1)
+            dst.writestr(info.filename, body)
+    return buf.getvalue()

@@ -63,6 +63,15 @@ async def wait_done(system: System, headers, job_id: str, limit: float = 90) -> 
     return await system.eventually(done, limit=limit, interval=0.2)
 
 
+async def wait_annotated(system: System, headers, job_id: str) -> dict:
+    """The rejected job's annotated copy (errors.xlsx) is built (once, by a worker, after the rejection)."""
+    async def ready():
+        body = await (await system.client.get(f"/api/importer/jobs/{job_id}", headers=headers)).json()
+        return body if body["errors_file_available"] else None
+
+    return await system.eventually(ready, limit=60, interval=0.2)
+
+
 async def run_import(system: System, headers, data: bytes) -> dict:
     r = await upload(system, headers, data)
     assert r.status == 202, await r.text()
@@ -288,6 +297,7 @@ async def test_any_error_rejects_the_whole_file_with_every_error_located(system:
     page = await (await system.client.get(f"/api/importer/jobs/{job_id}/errors?page=2&page_size=2", headers=h)).json()
     assert page["total"] == len(errors) and len(page["items"]) == 2 and page["items"][0] == errors[2]
 
+    await wait_annotated(system, h, job_id)
     r = await system.client.get(f"/api/importer/jobs/{job_id}/errors.xlsx", headers=h)
     assert r.status == 200
     wb = load_workbook(io.BytesIO(await r.read()))
@@ -390,7 +400,8 @@ async def test_valid_file_is_imported_with_credentials_for_the_uploader_only(sys
     from services.importer.worker import purge
 
     assert await purge(ipool) >= 1
-    assert await ipool.fetchval("SELECT count(*) FROM import_results WHERE job_id = $1", uuid.UUID(job_id)) == 0
+    assert await ipool.fetchval("SELECT count(*) FROM import_chunks WHERE job_id = $1 AND credentials IS NOT NULL",
+                                uuid.UUID(job_id)) == 0
     assert await ipool.fetchval("SELECT count(*) FROM import_files WHERE job_id = $1", uuid.UUID(job_id)) == 0
 
 
