@@ -156,7 +156,6 @@ def test_assess_one_gives_the_plain_checks_errors_and_the_canonical_form(subject
 
     from services.filing.filings import FilingError, validate_filing
     from services.importer import worker as W
-    from services.importer.results import CredentialsWriter
     from shared import validate as v
     from shared.filing_data import FilingData, check_filing
 
@@ -164,11 +163,8 @@ def test_assess_one_gives_the_plain_checks_errors_and_the_canonical_form(subject
                    if v.resident_id_check_char(f"11010519800101{n:03d}") == "X")
     sid = first17 + subject_case
     s, w = _rows_for_assess(sid, first17 + website_case if website_case else None, same)
-    plan = W.Plan("k" * 32, uuid.uuid4(), 500, CredentialsWriter())
-    try:
-        found, data = W._assess_one("S1", 3, s, [], [(3, w, [])], plan)
-    finally:
-        plan.writer.discard()
+    plan = W.Plan("k" * 32, "r" * 32, uuid.uuid4(), 500)
+    found, data = W._assess_one("S1", 3, s, [], [(3, w, [])], plan)
     raw = {"subject": C.subject_input(s, []), "websites": [C.website_input(w, [])]}
     plain = check_filing(FilingData.model_validate(raw))
     assert [e.message for e in found] == [e["message"] for e in plain]
