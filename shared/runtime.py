@@ -18,7 +18,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from shared import db
+from shared import db, health
 from shared.bus import Consumer, Transport
 from shared.config import SERVICES, Settings
 from shared.outbox import Outbox, OutboxRelay
@@ -253,16 +253,7 @@ async def _forever(loop, ctx: ServiceContext, name: str) -> None:
 
 def build_service_app(d: ServiceDef, ctx: ServiceContext) -> web.Application:
     async def readiness() -> dict[str, bool]:
-        try:
-            await asyncio.wait_for(ctx.pool.fetchval("SELECT 1"), 2)
-            database = True
-        except Exception:
-            database = False
-        try:
-            broker = await asyncio.wait_for(ctx.transport.ping(), 2)
-        except Exception:
-            broker = False
-        return {"database": database, "broker": broker}
+        return await health.readiness(ctx.pool, ctx.transport)  # dead, not slow (shared/health.py)
 
     app = create_app(d.api, secret=ctx.settings.secret_key, readiness=readiness, is_revoked=ctx.revocations.is_revoked)
     app[CTX] = ctx

@@ -132,7 +132,10 @@ class AmqpTransport:
         self._consumers = []
 
     async def ping(self) -> bool:
-        return bool(self.connection and not self.connection.is_closed and self._pub and not self._pub.is_closed)
+        """Whether the connection and its channels are open — their state, no round trip (a robust
+        connection stays "not closed" while it reconnects; its channels show the outage)."""
+        return bool(self.connection and not self.connection.is_closed and self._pub and not self._pub.is_closed
+                    and (self._con is None or not self._con.is_closed))
 
     async def queue_depth(self, queue: str) -> int:
         # the robust channel caches declarations; ask the broker on the underlying channel
