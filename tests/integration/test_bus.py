@@ -195,6 +195,39 @@ async def test_message_delivered_twice_has_one_effect(spine: Harness):
     assert await dead_count(spine) == 0
 
 
+@pytest.mark.parametrize("path", ["handler fails", "batch handler fails"])
+async def test_redelivery_in_a_batch_redone_one_by_one_has_one_effect(spine: Harness, path: str):
+    """The one-by-one path (after a handler, or the batch handler, fails in a delivery batch) checks the
+    inbox itself: an already-handled message redelivered in that batch is skipped, not handled again."""
+    if path == "batch handler fails":
+        async def many(items) -> None:
+            raise RuntimeError("the batch handler fails: the delivery batch is redone message by message")
+
+        spine.handlers.on_many(Ping)(many)
+    await spine.write([Ping(n=7)])
+    row = await spine.pool.fetchrow("SELECT * FROM outbox")
+    done = Outgoing(str(row["id"]), row["exchange"], row["routing_key"], bytes(row["body"]), row["headers"])
+    await spine.consumer.start()
+    assert await spine.transport.publish_many([done]) == [None]
+    await spine.wait_for(lambda: _eq(spine.effects(), [7]))
+    await spine.consumer.stop(5)
+
+    # one delivery batch: a message whose handler fails, the handled one again, a new one
+    await spine.write([Ping(n=8, mode="permanent"), Ping(n=9)])
+    rows = await spine.pool.fetch("SELECT * FROM outbox WHERE id <> $1 ORDER BY seq", row["id"])
+    fresh = [Outgoing(str(r["id"]), r["exchange"], r["routing_key"], bytes(r["body"]), r["headers"]) for r in rows]
+    assert await spine.transport.publish_many([fresh[0], done, fresh[1]]) == [None, None, None]
+    spine.consumer.linger = 0.5  # the three arrive in one delivery batch
+    batches = spine.consumer.stats.batches
+    await spine.consumer.start()
+    await spine.wait_for(lambda: _ge_async(dead_count(spine), 1))
+    await spine.wait_for(lambda: _eq(spine.effects(), [7, 9]))
+    await asyncio.sleep(0.3)
+    assert spine.consumer.stats.batches == batches + 1  # really one batch, redone one by one
+    assert await spine.effects() == [7, 9]  # the redelivered 7 had no second effect
+    assert spine.consumer.stats.duplicates >= 1
+
+
 async def test_transient_failure_is_retried_then_succeeds(spine: Harness):
     await spine.write([Ping(n=1, mode="flaky"), Ping(n=2)])
     await spine.consumer.start()
