@@ -33,6 +33,7 @@ from tests.integration.importer_workbooks import (
     website_row,
     zip_bomb,
 )
+from tests.password_checks import assert_generated_hashes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -366,16 +367,19 @@ async def test_valid_file_is_imported_with_credentials_for_the_uploader_only(sys
     assert rows[0][:4] == ("主体编号", "主办单位名称", "主办者用户名", "初始密码")
     creds = {row[0]: row for row in rows[1:]}
     assert set(creds) == {"S1", "S2", "P1"} and creds["P1"][1] == "王小明"
+    hashes = []
     for _key, _name, username, password, _ in creds.values():
         user = await pool.fetchrow("SELECT password_hash, role, provider_id FROM users WHERE username = $1", username)
         assert user["role"] == "sponsor" and user["provider_id"] == pid
         assert verify_password(user["password_hash"], password)
+        hashes.append(user["password_hash"])
         # the plaintext password is nowhere else: not in the outboxes, not in importer's tables
         for service in ("importer", "filing"):
             hits = await system.ctx(service).pool.fetchval(
                 "SELECT count(*) FROM outbox WHERE position($1 in convert_from(body, 'UTF8')) > 0", password
             )
             assert hits == 0
+    assert_generated_hashes(hashes)  # a salt each, the configured iterations
     # full ID numbers do not travel in plaintext either
     idn = personal["cert_number"]
     assert await system.ctx("importer").pool.fetchval(

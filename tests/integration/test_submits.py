@@ -15,6 +15,7 @@ from shared.filing_data import FilingData
 from tests import filing_samples as fs
 from tests.conftest import System
 from tests.integration.filing_helpers import Tenant, new_tenant
+from tests.password_checks import assert_generated_hashes
 
 
 async def _submit(batcher: SubmitBatcher, who: Tenant, raw: dict, request_id: str):
@@ -89,6 +90,8 @@ async def test_a_batch_refuses_each_conflict_on_its_field_and_writes_the_rest(sy
         assert len(events) == 1 and f'"correlation_id":"req-{i}"' in bytes(events[0]["body"]).decode()
     written = [r for i, r in enumerate(results) if i not in refused]
     assert len({r.sponsor_username for r in written}) == len(written) == 20
+    assert_generated_hashes([r["password_hash"] for r in await pool.fetch(
+        "SELECT password_hash FROM users WHERE username = ANY($1::text[])", [r.sponsor_username for r in written])])
 
 
 async def test_a_loser_only_to_a_refused_batch_mate_is_written(system: System, tenant: Tenant):
@@ -116,9 +119,12 @@ async def test_concurrent_api_submits_are_each_answered_with_their_own_credentia
     results = await asyncio.gather(*(tenant.call("POST", "/filings", json=b) for b in bodies))
     assert [s for s, _ in results] == [201] * 30, [b for s, b in results if s != 201][:2]
     pool = system.ctx("filing").pool
+    hashes = []
     for body, (_s, answer) in zip(bodies, results, strict=True):
         row = await pool.fetchrow(
             """SELECT s.name, u.username, u.password_hash FROM subjects s JOIN users u ON u.id = s.sponsor_user_id
                WHERE s.id = $1""", answer["subject_id"])
         assert row["name"] == body["subject"]["name"] == answer["sponsor_name"]
         assert row["username"] == answer["username"] and verify_password(row["password_hash"], answer["password"])
+        hashes.append(row["password_hash"])
+    assert_generated_hashes(hashes)

@@ -184,6 +184,21 @@ def test_generated_passwords_are_long_mixed_and_without_look_alikes():
         generate_password(9)
 
 
+def test_generated_password_hashes_have_a_salt_each_and_the_configured_iterations():
+    from services.filing.sponsors import new_credentials
+    from shared.auth import hash_generated_password, verify_password
+    from tests.password_checks import assert_generated_hashes
+
+    password = "Abc234defgh5"
+    first, second = hash_generated_password(password), hash_generated_password(password)
+    assert first != second  # the same password twice: two salts, two hashes
+    assert verify_password(first, password) and verify_password(second, password)
+    assert not verify_password(first, password + "x")
+    creds = [new_credentials() for _ in range(50)]  # what filing stores for its sponsors
+    assert all(verify_password(h, pw) for _u, pw, h in creds)
+    assert_generated_hashes([first, second] + [h for _u, _pw, h in creds])
+
+
 def test_generated_usernames_are_readable_and_distinct():
     from shared.auth import generate_username
 
