@@ -25,12 +25,20 @@ from typing import Any
 
 import asyncpg
 import structlog
+from prometheus_client import Counter
 
 from services.verification.model import CANCEL_TYPES, province_row
 from shared import codes
 from shared.validate import InvalidValue, format_subject_number, format_website_number, parse_filing_number
 
 log = structlog.get_logger(__name__)
+
+# A serial that came back already taken (by an adopted number, or — if the increment ever lost its
+# row lock — by a concurrent approval). Expected to stay 0 for issued numbers; the concurrency test
+# asserts it does, so a lost lock cannot hide behind the retry loop and the unique index.
+SERIAL_RETRIES = Counter("icp_filing_number_serial_retries_total",
+                         "Subject-number serials skipped because the number was already taken", ["service"])
+_RETRIES = SERIAL_RETRIES.labels("verification")
 
 CHINA = dt.timezone(dt.timedelta(hours=8))  # the year in a number is the Beijing year of approval
 
@@ -89,6 +97,8 @@ async def _issue_subject_number(
             if number != format_subject_number(row["filing_abbr"], year, got["seq"]):  # one definition of the format
                 raise NumberingError(f"备案号格式异常：{number}")
             return number
+        _RETRIES.inc()
+        log.warning("numbers.serial_taken", province=province, year=year)
     raise NumberingError("备案号序列异常：连续 1000 个序号已被占用")
 
 

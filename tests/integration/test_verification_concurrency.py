@@ -65,6 +65,18 @@ async def _ready(system: System, port: int, proc) -> bool:
     return b"200" in data.split(b"\r\n", 1)[0]
 
 
+async def _serial_retries(port: int) -> float:
+    """The worker's `icp_filing_number_serial_retries_total`, from its /metrics."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /api/verification/metrics HTTP/1.0\r\n\r\n")
+    await writer.drain()
+    text = (await reader.read()).decode()
+    writer.close()
+    found = re.search(r'^icp_filing_number_serial_retries_total\{service="verification"\} (\S+)$', text, re.M)
+    assert found, "the worker exports no serial retry counter"
+    return float(found.group(1))
+
+
 async def test_two_worker_processes_approve_hundreds_of_cases_without_duplicate_or_gap(
     system: System, pg_dsn: str, amqp_url: str, tmp_path: Path
 ):
@@ -97,7 +109,15 @@ async def test_two_worker_processes_approve_hundreds_of_cases_without_duplicate_
             return await pool.fetchval(
                 "SELECT count(*) FROM cases WHERE provider_id = $1 AND status = 'APPROVED'", pid) == N
 
-        await system.eventually(all_approved, limit=120, interval=0.2)
+        try:
+            await system.eventually(all_approved, limit=120, interval=0.2)
+        except AssertionError:
+            retries = [await _serial_retries(port) for _proc, port, _ in workers]
+            raise AssertionError(f"not all approved in time; serial retries per worker: {retries}") from None
+        # every serial was taken by one atomic increment under the row lock: no approval had to retry
+        # past a number a concurrent approval had just issued (the unique index would hide a lost lock)
+        retries = [await _serial_retries(port) for _proc, port, _ in workers]
+        assert retries == [0, 0], retries
     finally:
         for proc, _, _out in workers:
             if proc.returncode is None:
