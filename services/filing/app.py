@@ -12,10 +12,12 @@ from services.filing import (
     api_entry,
     api_records,
     batch,
+    blacklist,
     housekeeping,
     outcomes,
 )
 from services.filing.api import api as provider_routes
+from shared.contracts.detection import BlacklistChanged
 from shared.directory import platform_handlers
 from shared.service import ServiceDef
 from shared.web import Api
@@ -45,6 +47,7 @@ def service() -> ServiceDef:
         handlers.on(contract)(handler)
     for contract, handler in batch.HANDLERS:  # batch import chunks from the importer
         handlers.on(contract)(handler)
+    handlers.on(BlacklistChanged)(blacklist.on_blacklist_changed)  # the filing blacklist, from detection
     return ServiceDef(
         name="filing",
         title="ICP 备案 — 备案服务 (filing)",

@@ -34,6 +34,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from services.filing.blacklist import blacklist_rows
 from services.filing.filings import (
     LIVE_EXCLUDED,
     CreatedFiling,
@@ -296,6 +297,7 @@ async def find_conflicts(
         [k[1] for k in reserve],
         own_job,
     )
+    found = [*found, *await blacklist_rows(conn, certs, list(owner_domain))]
     for r in found:
         kind = r["kind"]
         if kind == "username":
@@ -306,13 +308,14 @@ async def find_conflicts(
             key = r["key"].partition(":")[2] if r["family"] == "cert" else r["key"]
             rows_of.setdefault(idx, []).append({"kind": "reserved", "reserved": {"kind": r["family"], "key": key}})
             continue
-        if kind == "cert":
+        if kind in ("cert", "blacklist_cert"):
             idx = owner_cert[(r["family"], r["key"])]
         elif kind == "mobile":
             idx = owner_mobile[r["key"]]
         else:
             idx = owner_domain[r["key"]]
-        rows_of.setdefault(idx, []).append({"kind": kind, "key": r["key"], "number": r["number"]})
+        rows_of.setdefault(idx, []).append({"kind": kind, "key": r["key"], "number": r["number"],
+                                            "reason": r.get("reason") if isinstance(r, dict) else None})
     refused = []
     for idx, rows in sorted(rows_of.items()):
         _cert, mobiles, paths, _username = keys[idx]

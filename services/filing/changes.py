@@ -58,6 +58,7 @@ from services.filing.changes_model import (
     needs_preapproval,
     preapproval_types,
 )
+from services.filing.record_events import publish_record
 from shared import codes
 from shared import validate as v
 from shared.db import transaction
@@ -349,7 +350,7 @@ async def cancel_access(ctx: ServiceContext, provider_id: str, actor: str, websi
     """取消接入: takes effect at once (seed 1.4.5 "删除"). The access is CANCELLED; a website left
     without any active access becomes NO_ACCESS (空壳网站), a subject left without an ACTIVE
     website SHELL. Recorded as an application CANCEL_ACCESS, APPROVED at once, and in the audit
-    trail; no message (no service consumes one yet)."""
+    trail; `filing.record.changed` tells the read models."""
     website = await _own_website(ctx, provider_id, actor, website_id)
     now = utcnow()
     async with transaction(ctx.pool) as conn:
@@ -371,6 +372,7 @@ async def cancel_access(ctx: ServiceContext, provider_id: str, actor: str, websi
         )
         await conn.execute("UPDATE applications SET decided_by = $2, decided_at = $3 WHERE id = $1", app_id, actor, now)
         await audit.record(conn, entries)
+        await publish_record(conn, subject["id"])
     return AccessCancelled(
         application_id=str(app_id), website_id=str(website["id"]), access_id=str(access["id"]),
         access_status="CANCELLED", website_status=website_status, subject_id=str(subject["id"]),

@@ -28,6 +28,7 @@ import asyncpg
 from pydantic import BaseModel, ValidationError
 
 from services.filing import filings, preapproval_contacts, submits
+from services.filing.blacklist import blacklist_rows
 from services.filing.filings import FilingError
 from shared.db import transaction
 from shared.errors_zh import translate_errors
@@ -291,6 +292,7 @@ async def _db_conflicts(conn, *, subject: Subject | None = None, site: Website |
         list(filings.LIVE_EXCLUDED),
         filings._NIL,
     )
+    rows = [*rows, *await blacklist_rows(conn, [cert] if cert else [], list(domains))]
     return filings.conflict_error(rows, mobiles, domains) if rows else None
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import asyncpg
 from pydantic import ValidationError
 
-from services.filing import audit, sponsors
+from services.filing import audit, blacklist, sponsors
 from shared import codes
 from shared import validate as v
 from shared.contracts.filing import (
@@ -149,6 +149,7 @@ async def check_database_rules(
     rows = await conn.fetch(
         _CONFLICTS_SQL, family, number, list(mobiles), list(paths), list(LIVE_EXCLUDED), own_subject_id or _NIL,
     )
+    rows = [*rows, *await blacklist.blacklist_rows(conn, [(family, number)], list(paths))]
     if rows:
         raise conflict_error(rows, mobiles, paths)
 
@@ -160,8 +161,22 @@ def conflict_error(rows, mobiles: dict[str, str], domain_paths: dict[str, str]) 
     conflicts: list[dict[str, Any]] = []
     status = 422
     detail = ""
-    for r in sorted(rows, key=lambda r: ("cert", "domain", "mobile").index(r["kind"])):
-        if r["kind"] == "cert":
+    order = ("blacklist_cert", "cert", "blacklist_domain", "domain", "mobile")
+    for r in sorted(rows, key=lambda r: order.index(r["kind"])):
+        if r["kind"] == "blacklist_cert":
+            status = 409 if status == 409 else 422
+            msg = f"该主办单位证件已列入备案信息黑名单（原因：{r['reason']}），不能备案"
+            errors.append({"field": "subject.cert_number", "message": msg})
+            conflicts.append({"field": "subject.cert_number", "kind": "blacklisted_certificate", "reason": r["reason"]})
+            detail = detail or f"subject.cert_number：{msg}"
+        elif r["kind"] == "blacklist_domain":
+            status = 409 if status == 409 else 422
+            path = domain_paths.get(r["key"], "websites")
+            msg = f"域名 {_display(r['key'])} 已列入备案信息黑名单（原因：{r['reason']}），不能备案"
+            errors.append({"field": path, "message": msg})
+            conflicts.append({"field": path, "kind": "blacklisted_domain", "domain": r["key"], "reason": r["reason"]})
+            detail = detail or f"{path}：{msg}"
+        elif r["kind"] == "cert":
             status = 409
             if r["number"]:
                 msg = f"该主办单位证件已备案（{r['number']}），不能重复首次备案；请使用“新增网站”为该主体增加网站"
@@ -621,6 +636,9 @@ async def _insert(
     env, outbox_params = outbox.row(event, provider_id=provider_id)
     family, number = srow["cert_family"], srow["cert_number"]
     paths = domain_paths(data)
+    listed = await blacklist.blacklist_rows(conn, [(family, number)], list(paths))
+    if listed:  # the filing blacklist (detection's, through filing's projection): nothing written
+        raise conflict_error(listed, mobiles, paths)
     rows = await conn.fetch(
         _INSERT_FILING_SQL, params, family, number, list(mobiles), list(paths), list(LIVE_EXCLUDED), pw_hash,
         *outbox_params,

@@ -26,6 +26,7 @@ import structlog
 
 from services.filing import audit, effects
 from services.filing.changes_model import CANCEL_TYPES
+from services.filing.record_events import publish_record
 from shared import codes, logs
 from shared.bus import MessageContext, PermanentError
 from shared.contracts import Envelope
@@ -230,6 +231,7 @@ async def on_approved(p: ApplicationApproved, mctx: MessageContext) -> None:
             extra={"opinion": p.opinion, "retired_numbers": p.retired_numbers} if p.retired_numbers
             else {"opinion": p.opinion},
         )
+        await publish_record(conn, app["subject_id"])
         return
     numbers = [{"website_id": n.website_id, "website_no": n.website_no} for n in p.websites]
     for n in numbers:
@@ -246,6 +248,7 @@ async def on_approved(p: ApplicationApproved, mctx: MessageContext) -> None:
         raise PermanentError(f"approval of {p.application_id} numbers websites of another subject")
     if app["type"] == "ADD_WEBSITE":
         await effects.apply_approval(conn, app, p.approved_by or ACTOR)
+    await publish_record(conn, app["subject_id"])
 
 
 # ---------------------------------------------------------------- refused withdrawals

@@ -196,3 +196,37 @@ class ApplicationWithdrawn(Contract):
     reason: str  # deleted | abandoned
     withdrawn_at: datetime
     withdrawn_by: str
+
+
+# ---------------------------------------------------------------- filed records (filing → read models)
+
+
+class FiledWebsite(Contract):
+    website_id: str
+    website_no: str | None = None
+    name: str
+    status: str  # ACTIVE | NO_ACCESS | BLACKLISTED | CANCELLED | PENDING | WITHDRAWN
+    domains: list[str]  # A-labels of the website's live domains
+    access_providers: list[str] = []  # providers with an ACTIVE access record
+    ip_ranges: dict[str, list[str]] = {}  # provider → its access's "start-end" ranges
+
+
+@message("filing.record.changed", consumers=("detection",))
+class FiledRecordChanged(Contract):
+    """The filed state of one subject after a change took effect (an approval of any application type,
+    取消接入): its status and every website with its domains and the providers serving it.
+    `seq` grows with every change of the subject: a consumer keeps the highest and ignores older ones.
+    The certificate travels as `cert_digest` (`shared.blacklist.cert_digest`) and masked."""
+
+    subject_id: str
+    seq: int
+    provider_id: str  # the provider that filed the subject
+    subject_no: str | None = None
+    name: str
+    status: str
+    province: str  # GB/T 2260
+    cert_type: str
+    cert_digest: str
+    cert_number_masked: str
+    websites: list[FiledWebsite]
+    changed_at: datetime

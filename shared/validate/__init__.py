@@ -74,9 +74,12 @@ from .network import (
     Domain,
     IpRange,
     format_ip_ranges,
+    host_suffixes,
     parse_ip_ranges,
     validate_domain,
     validate_home_url,
+    validate_host,
+    validate_ip,
     validate_ip_range,
 )
 from .places import validate_address_detail, validate_region
@@ -134,6 +137,9 @@ __all__ = [
     "validate_id_number",
     "validate_id_validity",
     "validate_ip_range",
+    "validate_host",
+    "validate_ip",
+    "host_suffixes",
     "validate_landline",
     "validate_mobile",
     "validate_org_code",

@@ -241,3 +241,25 @@ def parse_ip_ranges(text: object) -> list[IpRange]:
 def format_ip_ranges(ranges: Iterable[IpRange]) -> str:
     """Inverse of `parse_ip_ranges`: `start-end;start-end`."""
     return ";".join(str(r) for r in ranges)
+
+
+def validate_host(value: object) -> str:
+    """A host name as a monitor sees it (a registrable domain or any sub-domain, e.g. www.example.cn):
+    normalised like `validate_domain` (scheme/path/port/trailing dot removed, lower-case A-label),
+    label syntax checked, at least two labels; no TLD or registrable-domain requirement."""
+    ascii_host = _to_alabel(_host_from_input(require_text(value)))
+    if "." not in ascii_host:
+        raise InvalidValue("域名格式不正确（至少包含两级，如 example.cn）")
+    return ascii_host
+
+
+def validate_ip(value: object) -> str:
+    """One IPv4 or IPv6 address, in its compressed canonical form."""
+    return _parse_ip(value, "IP地址").compressed
+
+
+def host_suffixes(host: str) -> list[str]:
+    """The host and every parent name with at least two labels: www.a.example.cn → itself,
+    a.example.cn, example.cn (a filed domain covers its sub-domains)."""
+    labels = host.split(".")
+    return [".".join(labels[i:]) for i in range(len(labels) - 1)]

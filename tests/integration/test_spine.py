@@ -57,10 +57,12 @@ async def test_external_detection_event_over_rabbitmq_is_recorded_once(system: S
     import aio_pika
 
     from shared.contracts import Envelope
+    from tests.integration.detection_helpers import provider
 
+    t = await provider(system)
     env = Envelope(
         type="detection.site.detected", producer="monitor",
-        payload={"domain": "unfiled-example.com", "ip": "203.0.113.7", "province": "GD",
+        payload={"domain": "unfiled-example.com", "ip": "203.0.113.7", "province": "GD", "provider_id": t.provider_id,
                  "detected_at": "2026-11-01T08:00:00+08:00", "source": "probe-1"},
     )
     conn = await aio_pika.connect(amqp_url)
@@ -71,9 +73,10 @@ async def test_external_detection_event_over_rabbitmq_is_recorded_once(system: S
                          routing_key="detection.site.detected", mandatory=True)
     await conn.close()
     det = system.ctx("detection")
-    await system.eventually(lambda: det.pool.fetchval("SELECT sightings FROM detections WHERE domain = 'unfiled-example.com'"))
+    sql = "SELECT sightings FROM detections WHERE domain = 'unfiled-example.com' AND provider_id = $1"
+    await system.eventually(lambda: det.pool.fetchval(sql, t.provider_id))
     await system.eventually(lambda: _ge(det.consumer.stats.duplicates, 1))
-    assert await det.pool.fetchval("SELECT sightings FROM detections WHERE domain = 'unfiled-example.com'") == 1
+    assert await det.pool.fetchval(sql, t.provider_id) == 1
 
 
 async def _ge(v, n):

@@ -165,8 +165,7 @@ async def test_revocations_are_seen_through_notify_and_without_the_listener(syst
     await cache.stop()
     token2 = system.token("admin")
     await revoke(token2)
-    r = await system.client.post("/api/detection/events", headers={"Authorization": f"Bearer {token2}"},
-                                 json={"domain": "x.cn", "detected_at": "2026-11-01T00:00:00Z", "source": "t"})
+    r = await system.client.get("/api/detection/unfiled", headers={"Authorization": f"Bearer {token2}"})
     assert r.status == 401
     await cache.start()
     assert await cache.is_revoked(read_token(system.settings.secret_key, token2).session_id)
