@@ -231,12 +231,12 @@ async def blacklist_detail(request: web.Request) -> BlacklistEntry:
 class IllegalAccessQuery(BaseModel):
     """非法接入黑名单查询（1.9.2）：条件可组合；为空时列出已列入黑名单但本单位仍在接入的全部备案。"""
 
-    website_no: optional_text_field(50) = Field(None, description="网站备案号（包含）")
-    sponsor_name: optional_text_field(100) = Field(None, description="主办单位名称（包含）")
-    website_name: optional_text_field(100) = Field(None, description="网站名称（包含）")
-    domain: optional_text_field(253) = Field(None, description="域名（包含）")
+    website_no: optional_text_field(50) | None = Field(None, description="网站备案号（包含）")
+    sponsor_name: optional_text_field(100) | None = Field(None, description="主办单位名称（包含）")
+    website_name: optional_text_field(100) | None = Field(None, description="网站名称（包含）")
+    domain: optional_text_field(253) | None = Field(None, description="域名（包含）")
     kind: Literal["SUBJECT", "WEBSITE"] | None = Field(None, description="列入黑名单的是主体还是网站")
-    provider_id: optional_text_field(64) = Field(None, description="接入服务提供者（管局、管理员）")
+    provider_id: optional_text_field(64) | None = Field(None, description="接入服务提供者（管局、管理员）")
     page: int = Field(1, ge=1, le=100000)
     page_size: int = Field(20, ge=1, le=200)
 

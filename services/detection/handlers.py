@@ -21,6 +21,7 @@ from services.detection.model import (
     key_prefix,
     scope_of,
 )
+from shared import bounds
 from shared.auth import Principal, Role
 from shared.bus import HandlerTable, MessageContext, PermanentError
 from shared.contracts.detection import SiteDetected
@@ -78,6 +79,10 @@ async def ingest(ctx: ServiceContext, raw: bytes, source_system: str) -> tuple[i
         except ValidationError as err:
             errors = [{"field": _join(prefix, x["field"]), "message": x["message"]} for x in translate_errors(err)]
             results.append(IngestItemResult(index=i, id=_id_of(item), outcome="rejected", errors=errors))
+            continue
+        bad = bounds.violations(e, prefix=prefix)  # NUL and other controls: the platform's one rule
+        if bad:
+            results.append(IngestItemResult(index=i, id=str(e.id), outcome="rejected", errors=bad))
             continue
         good.append((i, e))
         results.append(IngestItemResult(index=i, id=str(e.id), outcome="recorded"))

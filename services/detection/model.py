@@ -125,14 +125,14 @@ HandlingStatus = Literal["handled", "unhandled"]
 class UnfiledQuery(DateRange):
     """未备案检测结果查询（1.8.1）：条件可组合；全部为空列出本接入服务提供者被检测到的全部未备案网站。"""
 
-    domain: optional_text_field(253) = Field(None, description="域名（包含）")
-    ip: optional_text_field(45) = Field(None, description="IP 地址（前缀）")
+    domain: optional_text_field(253) | None = Field(None, description="域名（包含）")
+    ip: optional_text_field(45) | None = Field(None, description="IP 地址（前缀）")
     province: code_field("provinces") | None = None
     handling_status: HandlingStatus | None = Field(None, description="handled 已处理 / unhandled 未处理")
     handling_code: str | None = Field(None, description="处理结果代码；UNHANDLED 为未处理")
     filed_meanwhile: bool | None = Field(None, description="true：仅检测后已完成备案的")
     month: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="检测月份 YYYY-MM（统计的按月分组）")
-    provider_id: optional_text_field(64) = Field(None, description="接入服务提供者（管局、管理员）")
+    provider_id: optional_text_field(64) | None = Field(None, description="接入服务提供者（管局、管理员）")
     page: int = Field(1, ge=1, le=100000)
     page_size: int = Field(20, ge=1, le=200)
 
@@ -173,4 +173,4 @@ class StatisticsQuery(DateRange):
 
     group_by: GroupBy = "province"
     handling_status: HandlingStatus | None = None
-    provider_id: optional_text_field(64) = None
+    provider_id: optional_text_field(64) | None = None

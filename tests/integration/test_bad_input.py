@@ -8,7 +8,6 @@ routes of every kind (query filters, bodies, paths) to show that no route is lef
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
@@ -152,9 +151,12 @@ async def test_multi_line_free_text_keeps_its_lines(system: System, tenant: Tena
 
 
 async def test_detection_ingest_refuses_a_nul_in_source(system: System):
+    from tests.integration.detection_helpers import event, provider, source_key
+
+    t = await provider(system)
     r = await system.client.post("/api/detection/events", json={
-        "domain": "example-unfiled.cn", "detected_at": datetime.now(UTC).isoformat(), "source": "probe\x00x",
-    }, headers=system.auth("admin"))
+        **event(t.provider_id, "example-unfiled.cn"), "source": "probe\x00x",
+    }, headers={"X-API-Key": await source_key(system)})
     await _refused(r, "source")
 
 
