@@ -50,19 +50,23 @@ class ConsoleErrors(list):
 
     Chromium logs every HTTP error answer as a console error ("Failed to load resource"). A test
     that provokes one on purpose (a 422 with field errors, the 401 of an ended session) declares
-    it: `page.expect_api_status(422)`; such answers of `/api/` are then not counted. Nothing else
-    is ever ignored."""
+    it: `page.expect_api_status(422)` (any `/api/` URL) or `page.expect_api_status(404,
+    path="/api/filing/drafts/current")`; such answers are then not counted. Nothing else is ever
+    ignored."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.allowed: set[int] = set()
+        self.allowed: list[tuple[int, str]] = []
+
+    def allow(self, *statuses: int, path: str = "/api/") -> None:
+        self.allowed += [(s, path) for s in statuses]
 
     def on_console(self, msg) -> None:
         if msg.type != "error":
             return
         m = FAILED_LOAD.search(msg.text)
         url = (msg.location or {}).get("url", "")
-        if m and int(m.group(1)) in self.allowed and "/api/" in url:
+        if m and any(int(m.group(1)) == s and p in url for s, p in self.allowed):
             return
         self.append(f"console.{msg.type}: {msg.text} @ {url}")
 
@@ -76,7 +80,7 @@ async def page(browser: Browser, base_url: str):
     p.on("console", errors.on_console)
     p.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
     p.console_errors = errors  # type: ignore[attr-defined]
-    p.expect_api_status = lambda *codes: errors.allowed.update(codes)  # type: ignore[attr-defined]
+    p.expect_api_status = errors.allow  # type: ignore[attr-defined]
     p.set_default_timeout(15000)
     yield p
     await context.close()
@@ -101,11 +105,17 @@ class Account:
     role: str
     provider_id: str | None = None
     province: str | None = None
+    user_id: str | None = None
+
+    def headers(self, system: System) -> dict[str, str]:
+        """A bearer token of this very user (for checks and set-ups through the API)."""
+        return system.auth(self.role, user_id=self.user_id, provider_id=self.provider_id, province=self.province)
 
 
-async def _create_user(system: System, **body) -> None:
+async def _create_user(system: System, **body) -> str:
     r = await system.client.post("/api/filing/users", json=body, headers=system.auth("admin"))
     assert r.status == 201, await r.text()
+    return (await r.json())["user"]["id"]
 
 
 async def new_provider_operator(system: System, province: str = "BJ") -> Account:
@@ -115,16 +125,16 @@ async def new_provider_operator(system: System, province: str = "BJ") -> Account
                                  json={"name": f"浏览器测试接入商{pid[-4:]}", "province": province, "provider_id": pid})
     assert r.status == 201, await r.text()
     username = "op" + uuid.uuid4().hex[:8]
-    await _create_user(system, role="provider", username=username, password=PASSWORD, provider_id=pid,
-                       display_name="备案专员")
-    return Account(username, PASSWORD, "provider", provider_id=pid)
+    uid = await _create_user(system, role="provider", username=username, password=PASSWORD, provider_id=pid,
+                             display_name="备案专员")
+    return Account(username, PASSWORD, "provider", provider_id=pid, user_id=uid)
 
 
 async def new_reviewer(system: System, province: str = "BJ") -> Account:
     username = "rv" + uuid.uuid4().hex[:8]
-    await _create_user(system, role="bureau", username=username, password=PASSWORD, province=province,
-                       display_name="管局审核员")
-    return Account(username, PASSWORD, "bureau", province=province)
+    uid = await _create_user(system, role="bureau", username=username, password=PASSWORD, province=province,
+                             display_name="管局审核员")
+    return Account(username, PASSWORD, "bureau", province=province, user_id=uid)
 
 
 @pytest.fixture
@@ -173,3 +183,20 @@ async def login(page: Page, account: Account, *, start: str = "/") -> None:
         await page.get_by_role("option", name=ROLE_LABELS[account.role]).click()
     await box.locator("[data-test=login]").click()
     await page.wait_for_selector(".console-header [data-test=who]")
+
+
+# ---------------------------------------------------------------- Element Plus controls
+
+
+async def choose(page: Page, select, *options: str) -> None:
+    """Open an el-select (a Locator of it) and click each option by its exact Chinese text."""
+    await select.click()
+    for text in options:
+        await page.locator(".el-select-dropdown__item:visible").get_by_text(text, exact=True).click()
+    if len(options) > 1 or await select.locator(".el-select__tags, .is-multiple").count():
+        await page.keyboard.press("Escape")
+
+
+def form_item(page: Page, name: str):
+    """The el-form-item holding the input named `name` (its error shows inside it)."""
+    return page.locator(".el-form-item", has=page.locator(f'input[name="{name}"]'))

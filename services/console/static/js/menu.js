@@ -23,7 +23,10 @@ export const GROUPS = [
 
 export const PAGES = [
   // ---- 备案信息上报
-  // 代为录入 (1.3.1) and 批量导入 (1.3.2): console engineer, landing next
+  { group: 'report', path: '/entry', title: '代为录入', roles: ['provider'], seed: '1.3.1',
+    page: () => import('./pages/entry.js') },
+  { group: 'report', path: '/import', title: '批量导入', roles: ['provider'], seed: '1.3.2',
+    page: () => import('./pages/import.js') },
 
   // ---- 备案业务管理
 

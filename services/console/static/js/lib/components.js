@@ -9,7 +9,9 @@
 //   <form-errors :form="f" />                                 field errors no form item showed (lib/form.js)
 //   <detail-view :items="[{label, value}]" :column="2" />     label/value pairs (el-descriptions)
 //   confirmAction('确定删除？') → Promise<boolean>            a confirm dialog (exported function)
+//   <filing-view :subject :websites /> <subject-view /> <website-view />   filing data, read-only (filing-view.js)
 import { codeName, loadCodes, loadRegions } from './codes.js';
+import { FilingView, SubjectView, WebsiteView } from './filing-view.js';
 
 const { ref, computed, watch, onMounted } = Vue;
 const { ElMessageBox } = ElementPlus;
@@ -135,11 +137,13 @@ const RegionSelect = {
 
 const FormErrors = {
   name: 'FormErrors',
-  props: { form: { type: Object, required: true } },
+  // label: optional path → Chinese field name (e.g. filingFieldLabel from filing-view.js)
+  props: { form: { type: Object, required: true }, label: Function },
   template: `
   <el-alert v-if="form.unclaimed().length" type="error" :closable="false" show-icon class="form-errors"
             title="以下信息需要修改">
-    <ul><li v-for="e in form.unclaimed()" :key="e.field + e.message">{{ e.message }}</li></ul>
+    <ul><li v-for="e in form.unclaimed()" :key="e.field + e.message">
+      <template v-if="label && label(e.field)">{{ label(e.field) }}：</template>{{ e.message }}</li></ul>
   </el-alert>`,
 };
 
@@ -160,7 +164,8 @@ const DetailView = {
 };
 
 export function installComponents(app) {
-  for (const c of [PageCard, PagedTable, CodeSelect, CodeName, RegionSelect, FormErrors, DetailView]) {
+  for (const c of [PageCard, PagedTable, CodeSelect, CodeName, RegionSelect, FormErrors, DetailView,
+    FilingView, SubjectView, WebsiteView]) {
     app.component(c.name, c);
   }
 }

@@ -46,7 +46,9 @@ export function useFieldErrors() {
     take(e) {
       if (e instanceof ApiError && (e.status === 422 || e.status === 409 || e.status === 400) && !e.handled) {
         f.set(e.errors, e.detail);
-        toastError(e.errors.length ? `${e.detail || '提交的信息有误'}：共 ${e.errors.length} 处，请按提示修改` : e.detail);
+        // the detail names API paths; with field errors the toast only counts them (shown beside the fields)
+        const saved = e.body && e.body.saved ? '已保存到草稿，' : '';
+        toastError(e.errors.length ? `${saved}有 ${e.errors.length} 处信息需要修改，请按字段旁的提示修改` : e.detail);
         Vue.nextTick(() => {
           const el = document.querySelector('.el-form-item.is-error');
           if (el && el.scrollIntoView) el.scrollIntoView({ block: 'center' });
