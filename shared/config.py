@@ -51,8 +51,22 @@ class Settings(BaseSettings):
     )
     reuse_port: bool = Field(False, description="bind with SO_REUSEPORT: several processes share one port (one per core)")
 
-    db_pool_min: int = 2
-    db_pool_max: int = 10
+    # Connection budget per process (README, "Connection budget"): each service's pool keeps at most
+    # `db_pool_min` connections when idle (others close after `db_pool_idle_seconds`), plus ONE
+    # LISTEN connection for the whole process (shared.listener).
+    db_pool_min: int = Field(1, ge=0, description="connections a service's pool keeps open when idle")
+    db_pool_max: int = Field(10, ge=1, description="most connections of a service's pool")
+    db_pool_idle_seconds: float = Field(
+        30.0, gt=0, description="a pool connection idle this long is closed (down to db_pool_min)")
+    database_direct_url: str | None = Field(
+        None, description="PostgreSQL DSN for session-level work (LISTEN, migrations' advisory lock) when "
+                          "ICP_DATABASE_URL goes through a transaction-mode pooler; default ICP_DATABASE_URL")
+    database_pgbouncer: bool = Field(
+        False, description="ICP_DATABASE_URL is a PgBouncer in transaction mode: no session settings in the "
+                           "startup packet (the search_path comes from the role, named like its schema)")
+    db_statement_cache_size: int = Field(
+        100, ge=0, description="asyncpg prepared-statement cache per connection; 0 behind a PgBouncer older "
+                               "than 1.21 or without max_prepared_statements")
 
     # group commit of POST /api/filing/filings (services/filing/submits.py)
     submit_writers: int = Field(3, ge=1, description="batches of submits written at a time (one connection each)")

@@ -45,17 +45,52 @@ async def _release(conn: asyncpg.Connection) -> None:
     return None
 
 
-async def create_pool(dsn: str, schema: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    """A pool whose connections see `schema` first; SQL names tables unqualified."""
+async def create_pool(
+    dsn: str,
+    schema: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    idle_seconds: float = 30.0,
+    statement_cache_size: int = 100,
+    pgbouncer: bool = False,
+) -> asyncpg.Pool:
+    """A pool whose connections see `schema` first; SQL names tables unqualified.
+
+    Idle connections above `min_size` close after `idle_seconds` (README, "Connection budget").
+    Behind a transaction-mode PgBouncer (`pgbouncer=True`) a session setting in the startup packet
+    would be refused (or lost between transactions), so the search_path is the role's default
+    `"$user", public` — the role must be named like its schema (deploy/k8s does so); checked here.
+    PgBouncer ≥ 1.21 with `max_prepared_statements` keeps asyncpg's prepared statements working;
+    else pass `statement_cache_size=0`."""
     check_schema_name(schema)
-    return await asyncpg.create_pool(
+    settings = {"application_name": f"icp-{schema}"}
+    if not pgbouncer:
+        settings["search_path"] = f"{schema},public"
+    pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        max_inactive_connection_lifetime=idle_seconds,
+        statement_cache_size=statement_cache_size,
         init=_init_connection,
         reset=_release,
-        server_settings={"search_path": f"{schema},public", "application_name": f"icp-{schema}"},
+        server_settings=settings,
     )
+    if pgbouncer:
+        current = await pool.fetchval("SELECT current_schema()")
+        if current != schema:
+            await pool.close()
+            raise RuntimeError(
+                f"behind PgBouncer the search_path comes from the role: connect as role {schema!r} "
+                f"(its own schema first), not as one whose current schema is {current!r}")
+    return pool
+
+
+def idle_connection_budget(services: int, *, pool_min: int = 1) -> int:
+    """PostgreSQL connections an idle process holds: `pool_min` per service it runs and one LISTEN
+    connection (shared.listener). `icp up` (five services): 6; one `icp serve S` pod: 2."""
+    return services * pool_min + 1
 
 
 async def connect(dsn: str, schema: str | None = None) -> asyncpg.Connection:
@@ -140,3 +175,4 @@ async def migrate(dsn_or_conn: str | asyncpg.Connection, schema: str, folder: Pa
         if own:
             await conn.close()
     return applied
+

@@ -22,6 +22,7 @@ from prometheus_client import Counter
 from shared import logs
 from shared.bus import Outgoing, Transport, encode, headers_of
 from shared.contracts import Contract, Envelope, spec_of
+from shared.listener import Listener
 
 log = structlog.get_logger(__name__)
 
@@ -98,7 +99,7 @@ class OutboxRelay:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        dsn: str,
+        listener: Listener | str,
         schema: str,
         transport: Transport,
         *,
@@ -108,7 +109,8 @@ class OutboxRelay:
         inbox_retention_days: float = 30,
     ) -> None:
         self.pool = pool
-        self.dsn = dsn
+        self._own_listener = isinstance(listener, str)  # a DSN: a listener of its own (tools, tests)
+        self.listener = Listener(listener) if isinstance(listener, str) else listener
         self.schema = schema
         self.transport = transport
         self.batch = batch
@@ -120,7 +122,6 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._task: asyncio.Task | None = None
-        self._listener: asyncpg.Connection | None = None
         self._last_purge = 0.0
 
     def start(self) -> None:
@@ -136,31 +137,27 @@ class OutboxRelay:
             except TimeoutError:
                 self._task.cancel()
             self._task = None
-        await self._close_listener()
+        self.listener.off_state(self._on_listener_state)
+        await self.listener.unsubscribe(notify_channel(self.schema), self._on_notify)
+        if self._own_listener:
+            await self.listener.stop()
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def _listen(self) -> None:
-        if self._listener is not None and not self._listener.is_closed():
-            return
-        try:
-            conn = await asyncpg.connect(self.dsn)
-            await conn.add_listener(notify_channel(self.schema), lambda *_: self._wake.set())
-            conn.add_termination_listener(lambda *_: self._wake.set())
-            self._listener = conn
-        except Exception as e:  # polling still covers us; try again next round
-            log.warning("outbox.listen_failed", schema=self.schema, error=repr(e))
+    def _on_notify(self, _payload: str) -> None:
+        self._wake.set()
 
-    async def _close_listener(self) -> None:
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close()
-            self._listener = None
+    def _on_listener_state(self, _up: bool) -> None:
+        self._wake.set()  # reconnected: drain what was written meanwhile; lost: poll
 
     async def _run(self) -> None:
+        # NOTIFYs come through the process's shared listener; polling covers the time it is down
+        if self._own_listener:
+            await self.listener.start()
+        await self.listener.subscribe(notify_channel(self.schema), self._on_notify)
+        self.listener.on_state(self._on_listener_state)
         while not self._stop.is_set():
-            await self._listen()
             self._wake.clear()
             try:
                 n = await self.drain_once()

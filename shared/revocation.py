@@ -1,19 +1,21 @@
 """Revoked sessions of one schema, held in memory and kept current by LISTEN/NOTIFY.
 
 Authentication asks `is_revoked` on every request; answering from memory saves a query
-per request. The set is loaded after LISTEN starts (so nothing inserted in between is
-missed) and refreshed on every (re)connect. While the listening connection is down the
+per request. The NOTIFYs arrive through the process's one shared `Listener`
+(`shared.listener`). The set is loaded after LISTEN starts (so nothing inserted in between
+is missed) and reloaded after every reconnect. While the listening connection is down the
 answer comes from the table itself, so a revocation is never missed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 import asyncpg
 import structlog
+
+from shared.listener import Listener
 
 log = structlog.get_logger(__name__)
 
@@ -23,59 +25,67 @@ def channel(schema: str) -> str:
 
 
 class RevocationCache:
-    def __init__(self, pool: asyncpg.Pool, dsn: str, schema: str, *, retry_seconds: float = 5.0) -> None:
+    def __init__(self, pool: asyncpg.Pool, listener: Listener | str, schema: str, *, retry_seconds: float = 5.0) -> None:
         self.pool = pool
-        self.dsn = dsn
+        self._own = isinstance(listener, str)  # a DSN: a listener of its own (tools, tests)
+        self.listener = Listener(listener) if isinstance(listener, str) else listener
         self.schema = schema
         self.retry_seconds = retry_seconds
         self._ids: set[str] = set()
-        self._listener: asyncpg.Connection | None = None
-        self._healthy = False
+        self._synced = False  # the set is complete: loaded while listening, nothing lost since
+        self._arrived: set[str] | None = None  # ids that came in during a reload
         self._last_attempt = 0.0
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
-        await self._connect()
+        if self._own:
+            await self.listener.start()
+        await self.listener.subscribe(channel(self.schema), self._on_notify)
+        self.listener.on_state(self._on_state)
+        if self.listener.healthy:
+            await self._reload()
 
-    async def _connect(self) -> None:
+    async def _on_state(self, up: bool) -> None:
+        if up:
+            await self._reload()
+        else:
+            self._synced = False
+
+    async def _reload(self) -> None:
         async with self._lock:
-            if self._healthy:
-                return
             self._last_attempt = time.monotonic()
+            self._arrived = set()
             try:
-                conn = await asyncpg.connect(self.dsn)
-                await conn.add_listener(channel(self.schema), self._on_notify)
-                conn.add_termination_listener(self._on_lost)
                 rows = await self.pool.fetch("SELECT session_id FROM revoked_sessions WHERE expires_at > now()")
             except Exception as e:
-                log.warning("revocations.listen_failed", schema=self.schema, error=repr(e))
+                log.warning("revocations.load_failed", schema=self.schema, error=repr(e))
                 return
-            self._ids = {r["session_id"] for r in rows}
-            self._listener = conn
-            self._healthy = True
+            finally:
+                arrived, self._arrived = self._arrived, None
+            self._ids = {r["session_id"] for r in rows} | arrived
+            self._synced = self.listener.healthy
 
-    def _on_notify(self, _conn, _pid, _channel, payload: str) -> None:
+    def _on_notify(self, payload: str) -> None:
         self._ids.add(payload)
-
-    def _on_lost(self, _conn) -> None:
-        self._healthy = False
+        if self._arrived is not None:
+            self._arrived.add(payload)
 
     def add(self, session_id: str) -> None:
         """Known at once in this process (the NOTIFY follows for the others)."""
-        self._ids.add(session_id)
+        self._on_notify(session_id)
 
     async def is_revoked(self, session_id: str) -> bool:
         if session_id in self._ids:
             return True
-        if self._healthy:
+        if self._synced and self.listener.healthy:
             return False
-        if time.monotonic() - self._last_attempt > self.retry_seconds:
-            asyncio.get_running_loop().create_task(self._connect())
+        if self.listener.healthy and time.monotonic() - self._last_attempt > self.retry_seconds:
+            asyncio.get_running_loop().create_task(self._reload())
         return bool(await self.pool.fetchval("SELECT true FROM revoked_sessions WHERE session_id = $1", session_id))
 
     async def stop(self) -> None:
-        self._healthy = False
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close()
-            self._listener = None
+        self._synced = False
+        self.listener.off_state(self._on_state)
+        await self.listener.unsubscribe(channel(self.schema), self._on_notify)
+        if self._own:
+            await self.listener.stop()

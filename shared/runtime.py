@@ -21,6 +21,7 @@ from aiohttp import web
 from shared import db, health
 from shared.bus import Consumer, Transport
 from shared.config import SERVICES, Settings
+from shared.listener import Listener
 from shared.outbox import Outbox, OutboxRelay
 from shared.revocation import RevocationCache
 from shared.service import CTX, ServiceContext, ServiceDef
@@ -46,9 +47,14 @@ def topology_for(settings: Settings, prefix: str = ""):
 
 @dataclass
 class Endpoints:
-    dsn: str
+    dsn: str  # pool traffic (through a transaction-mode PgBouncer in Kubernetes)
     amqp_url: str | None  # None → in-process transport
     embedded_pg: object | None = None
+    direct_dsn: str | None = None  # session-level work (LISTEN, migrations); None → `dsn`
+
+    @property
+    def session_dsn(self) -> str:
+        return self.direct_dsn or self.dsn
 
 
 def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -82,7 +88,8 @@ async def resolve_endpoints(settings: Settings, *, allow_embedded: bool) -> Endp
             log.warning("runtime.broker", using="in-process transport (messages live in this process only)")
         else:
             raise SystemExit("ICP_AMQP_URL is not set and no RabbitMQ answers on 127.0.0.1:5672")
-    return Endpoints(dsn, amqp, embedded)
+    direct = settings.database_direct_url if settings.database_url else None
+    return Endpoints(dsn, amqp, embedded, direct_dsn=direct)
 
 
 def _start_embedded_pg(settings: Settings):
@@ -147,6 +154,8 @@ class Runtime:
         self.names = names
         self.role = role
         self.running: list[RunningService] = []
+        # the process's one LISTEN connection, shared by every service's revocation cache and relay
+        self.listener = Listener(endpoints.session_dsn)
         self.broker = MemoryBroker() if endpoints.amqp_url is None else None
 
     def _transport(self) -> Transport:
@@ -157,23 +166,24 @@ class Runtime:
     async def migrate(self) -> None:
         for name in self.names:
             d = load_service(name)
-            await db.migrate(self.endpoints.dsn, name, d.migrations)
+            await db.migrate(self.endpoints.session_dsn, name, d.migrations)  # advisory lock: a session
 
     async def start(self) -> web.Application:
         s = self.settings
         topology = topology_for(s)
         await self.migrate()
+        await self.listener.start()
         for name in self.names:
             d = load_service(name)
-            pool = await db.create_pool(self.endpoints.dsn, name, min_size=s.db_pool_min, max_size=s.db_pool_max)
+            pool = await create_pool(s, self.endpoints.dsn, name)
             transport = self._transport()
             await transport.start(topology)
             outbox = Outbox(name)
             ctx = ServiceContext(name, s, pool, outbox, transport)
-            ctx.revocations = RevocationCache(pool, self.endpoints.dsn, name)
+            ctx.revocations = RevocationCache(pool, self.listener, name)
             await ctx.revocations.start()
             ctx.relay = OutboxRelay(
-                pool, self.endpoints.dsn, name, transport,
+                pool, self.listener, name, transport,
                 batch=s.outbox_batch, poll_interval=s.outbox_poll_interval, retention_hours=s.outbox_retention_hours,
                 inbox_retention_days=s.inbox_retention_days,
             )
@@ -216,6 +226,7 @@ class Runtime:
             await rs.ctx.transport.close()
             await rs.ctx.pool.close()
         self.running = []
+        await self.listener.stop()
         if self.endpoints.embedded_pg is not None:
             with contextlib.suppress(Exception):
                 self.endpoints.embedded_pg.cleanup()
@@ -228,8 +239,8 @@ async def command_context(settings: Settings, service: str, *, allow_embedded: b
     command writes wait in the service's outbox until a running instance relays them."""
     ep = await resolve_endpoints(settings, allow_embedded=allow_embedded)
     d = load_service(service)
-    await db.migrate(ep.dsn, service, d.migrations)
-    pool = await db.create_pool(ep.dsn, service, min_size=0, max_size=2)
+    await db.migrate(ep.session_dsn, service, d.migrations)
+    pool = await create_pool(settings, ep.dsn, service, min_size=0, max_size=2)
     try:
         yield ServiceContext(service, settings, pool, Outbox(service), transport=None)  # type: ignore[arg-type]
     finally:
@@ -237,6 +248,16 @@ async def command_context(settings: Settings, service: str, *, allow_embedded: b
         if ep.embedded_pg is not None:
             with contextlib.suppress(Exception):
                 ep.embedded_pg.cleanup()
+
+
+async def create_pool(settings: Settings, dsn: str, service: str, **overrides) -> asyncpg.Pool:
+    """A service's pool with the budget and pooler settings of `settings` (README, "Connection budget")."""
+    kw = dict(
+        min_size=settings.db_pool_min, max_size=settings.db_pool_max, idle_seconds=settings.db_pool_idle_seconds,
+        statement_cache_size=settings.db_statement_cache_size, pgbouncer=settings.database_pgbouncer,
+    )
+    kw.update(overrides)
+    return await db.create_pool(dsn, service, **kw)
 
 
 async def _forever(loop, ctx: ServiceContext, name: str) -> None:

@@ -6,6 +6,7 @@ afterwards. A test that cannot reach them fails — it never skips.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -48,6 +49,25 @@ def amqp_vhost():
 @pytest.fixture(scope="session")
 def amqp_url(amqp_vhost):
     return f"{AMQP_BASE}/{amqp_vhost}"
+
+
+@contextlib.asynccontextmanager
+async def own_backends(suffix: str):
+    """A database and a vhost of one test's own (for a process whose consumers must not take the shared
+    run's messages): yields (dsn, vhost); both are removed afterwards."""
+    name = f"icp_test_{RUN_ID}_{suffix}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    _rabbitmqctl("add_vhost", name)
+    try:
+        _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name, name
+    finally:
+        _rabbitmqctl("delete_vhost", name)
+        admin = await asyncpg.connect(PG_ADMIN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 def close_vhost_connections(vhost: str) -> None:

@@ -404,8 +404,8 @@ async def test_revocations_take_effect_in_this_process_without_waiting_for_notif
     from shared.revocation import channel
 
     cache = system.ctx("filing").revocations
-    listener = cache._listener
-    await listener.remove_listener(channel(cache.schema), cache._on_notify)  # NOTIFYs go nowhere
+    listener = cache.listener
+    await listener.unsubscribe(channel(cache.schema), cache._on_notify)  # NOTIFYs go nowhere
     try:
         pid = await make_provider(system)
         user = await make_user(system, "provider", provider_id=pid)
@@ -419,7 +419,7 @@ async def test_revocations_take_effect_in_this_process_without_waiting_for_notif
         assert r.status == 200
         assert (await system.client.get("/api/filing/me", headers=bearer(mine))).status == 401
     finally:
-        await listener.add_listener(channel(cache.schema), cache._on_notify)
+        await listener.subscribe(channel(cache.schema), cache._on_notify)
 
 
 async def test_cli_creates_accounts(system: System, pg_dsn, amqp_url, monkeypatch, capsys):

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from shared.contracts.detection import SiteDetected
 from shared.db import transaction
-from tests.conftest import AMQP_BASE, PG_ADMIN, RUN_ID, System, _rabbitmqctl
+from tests.conftest import AMQP_BASE, RUN_ID, System, own_backends
 from tests.tcp_proxy import TcpProxy
 
 
@@ -25,40 +24,29 @@ async def isolated(tmp_path):
     from shared.config import Settings
     from shared.runtime import Endpoints, Runtime
 
-    name = f"icp_test_{RUN_ID}_outage"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    _rabbitmqctl("add_vhost", name)
-    _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
-    host_port = AMQP_BASE.rsplit("@", 1)[1]
-    host, port = host_port.split(":")
+    host, port = AMQP_BASE.rsplit("@", 1)[1].split(":")
     proxy = TcpProxy(host, int(port))
     await proxy.start()
-    dsn = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    amqp = f"{AMQP_BASE.rsplit('@', 1)[0]}@127.0.0.1:{proxy.port}/{name}"
-    settings = Settings(
-        env="test", database_url=dsn, amqp_url=amqp, secret_key="test-secret-" + RUN_ID,
-        retry_delays=[0.2, 0.5], outbox_poll_interval=0.5, log_format="console", shutdown_grace=5,
-        db_pool_min=0, db_pool_max=3, data_dir=str(tmp_path),
-    )
-    rt = Runtime(settings, Endpoints(dsn, amqp), ["detection"], "all")
-    client = None
-    try:
-        root = await rt.start()
-        client = TestClient(TestServer(root))
-        await client.start_server()
-        yield System(rt, client, settings), proxy
-    finally:
-        await proxy.restore()  # so that the runtime can close its connections cleanly
-        if client is not None:
-            await client.close()
-        await rt.stop()
-        await proxy.close()
-        _rabbitmqctl("delete_vhost", name)
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with own_backends("outage") as (dsn, vhost):
+        amqp = f"{AMQP_BASE.rsplit('@', 1)[0]}@127.0.0.1:{proxy.port}/{vhost}"
+        settings = Settings(
+            env="test", database_url=dsn, amqp_url=amqp, secret_key="test-secret-" + RUN_ID,
+            retry_delays=[0.2, 0.5], outbox_poll_interval=0.5, log_format="console", shutdown_grace=5,
+            db_pool_min=0, db_pool_max=3, data_dir=str(tmp_path),
+        )
+        rt = Runtime(settings, Endpoints(dsn, amqp), ["detection"], "all")
+        client = None
+        try:
+            root = await rt.start()
+            client = TestClient(TestServer(root))
+            await client.start_server()
+            yield System(rt, client, settings), proxy
+        finally:
+            await proxy.restore()  # so that the runtime can close its connections cleanly
+            if client is not None:
+                await client.close()
+            await rt.stop()
+            await proxy.close()
 
 
 async def test_events_written_while_the_broker_is_unreachable_arrive_once_after_it_is_back(isolated):

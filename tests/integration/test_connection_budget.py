@@ -1,0 +1,102 @@
+"""The PostgreSQL connection budget of a process (README, "Connection budget").
+
+An idle `icp up` (five services in one process), on a database of its own so that every connection
+to it is this process's, settles to at most one idle pool connection per service plus one LISTEN
+connection for the whole process — whatever its pools grew to under load before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+
+import aiohttp
+import asyncpg
+
+from shared.config import SERVICES
+from shared.db import idle_connection_budget
+from tests.conftest import AMQP_BASE, PG_ADMIN, own_backends
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_an_idle_icp_up_settles_to_the_documented_connection_budget():
+    budget = idle_connection_budget(len(SERVICES))
+    assert budget == len(SERVICES) + 1  # the figure the README documents for `icp up`
+    async with own_backends("budget") as (dsn, vhost):
+        port = _free_port()
+        env = dict(os.environ, ICP_DATABASE_URL=dsn, ICP_AMQP_URL=f"{AMQP_BASE}/{vhost}", ICP_LOG_FORMAT="json",
+                   ICP_LOG_LEVEL="warning", ICP_DB_POOL_IDLE_SECONDS="1")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "shared.cli", "up", "--port", str(port),
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        admin = await asyncpg.connect(PG_ADMIN)
+        name = dsn.rsplit("/", 1)[1]
+
+        async def connections() -> dict[str, int]:
+            rows = await admin.fetch(
+                """SELECT application_name AS kind, count(*) FROM pg_stat_activity
+                   WHERE datname = $1 AND pid <> pg_backend_pid() GROUP BY 1""", name)
+            return {r["kind"]: r["count"] for r in rows}
+
+        base = f"http://127.0.0.1:{port}"
+        try:
+            async with aiohttp.ClientSession() as http:
+                await _wait_ready(http, base, proc)
+                # load: every service's pool grows past one connection
+                for _ in range(3):
+                    await asyncio.gather(*(_get(http, f"{base}/api/{s}/readyz") for s in SERVICES for _ in range(20)))
+                busy = await connections()
+
+                # settled: several samples in a row within the budget
+                deadline = asyncio.get_running_loop().time() + 60
+                within = 0
+                while within < 6:
+                    seen = await connections()
+                    within = within + 1 if sum(seen.values()) <= budget else 0
+                    if asyncio.get_running_loop().time() > deadline:
+                        raise AssertionError(f"idle icp up holds {sum(seen.values())} connections "
+                                             f"(budget {budget}): {seen}; under load {busy}")
+                    await asyncio.sleep(0.5)
+            print("connections under load:", busy, "settled:", seen)
+            assert seen.get("icp-listen", 0) == 1, seen  # one LISTEN connection for the whole process
+            assert all(seen.get(f"icp-{s}", 0) <= 1 for s in SERVICES), seen
+            assert sum(busy.values()) > budget, busy  # the pools did grow, and shrank again
+        finally:
+            await admin.close()
+            proc.send_signal(signal.SIGTERM)
+            out, _ = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, out.decode()[-3000:]
+
+
+async def _wait_ready(http: aiohttp.ClientSession, base: str, proc, limit: float = 150) -> None:
+    deadline = asyncio.get_running_loop().time() + limit
+    while True:
+        if proc.returncode is not None:
+            raise AssertionError(f"icp up exited with {proc.returncode}")
+        try:
+            statuses = []
+            for s in SERVICES:
+                async with http.get(f"{base}/api/{s}/readyz") as r:
+                    statuses.append(r.status)
+            if statuses == [200] * len(SERVICES):
+                return
+        except aiohttp.ClientError:
+            pass
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("icp up did not become ready")
+        await asyncio.sleep(0.2)
+
+
+async def _get(http: aiohttp.ClientSession, url: str) -> int:
+    async with http.get(url) as r:
+        await r.read()
+        return r.status
