@@ -372,7 +372,7 @@ async def cancel_access(ctx: ServiceContext, provider_id: str, actor: str, websi
         )
         await conn.execute("UPDATE applications SET decided_by = $2, decided_at = $3 WHERE id = $1", app_id, actor, now)
         await audit.record(conn, entries)
-        await publish_record(conn, subject["id"])
+        await publish_record(conn, subject["id"], cause="CANCEL_ACCESS", application_id=app_id)
     return AccessCancelled(
         application_id=str(app_id), website_id=str(website["id"]), access_id=str(access["id"]),
         access_status="CANCELLED", website_status=website_status, subject_id=str(subject["id"]),

@@ -172,7 +172,7 @@ async def cancel_websites(conn, app: Any, website_ids: list[uuid.UUID] | None, a
     cond, args = ("subject_id = $1", [app["subject_id"]]) if website_ids is None else ("id = ANY($1::uuid[])",
                                                                                         [website_ids])
     rows = await conn.fetch(
-        f"""UPDATE websites w SET status = 'CANCELLED', updated_at = now()
+        f"""UPDATE websites w SET status = 'CANCELLED', cancelled_at = now(), updated_at = now()
             FROM (SELECT id, status FROM websites WHERE {cond} AND status NOT IN ('CANCELLED', 'WITHDRAWN')) o
             WHERE w.id = o.id RETURNING w.id, w.website_no, o.status""",
         *args,
@@ -199,7 +199,7 @@ async def _cancel_website(conn, app: Any, proposal: dict[str, Any], actor: str) 
 async def _cancel_subject(conn, app: Any, proposal: dict[str, Any], actor: str) -> list[audit.Entry]:
     entries = await cancel_websites(conn, app, None, actor)
     old = await conn.fetchrow("SELECT status, subject_no FROM subjects WHERE id = $1", app["subject_id"])
-    await conn.execute("UPDATE subjects SET status = 'CANCELLED', updated_at = now() WHERE id = $1", app["subject_id"])
+    await conn.execute("UPDATE subjects SET status = 'CANCELLED', cancelled_at = now(), updated_at = now() WHERE id = $1", app["subject_id"])
     await cs.sync_mobiles(conn, app["subject_id"], [])
     entries.append(_entry(app, "subject", app["subject_id"], "cancel", actor,
                           {"status": [old["status"], "CANCELLED"], "subject_no": old["subject_no"]}))

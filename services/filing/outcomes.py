@@ -231,7 +231,7 @@ async def on_approved(p: ApplicationApproved, mctx: MessageContext) -> None:
             extra={"opinion": p.opinion, "retired_numbers": p.retired_numbers} if p.retired_numbers
             else {"opinion": p.opinion},
         )
-        await publish_record(conn, app["subject_id"])
+        await publish_record(conn, app["subject_id"], cause=app["type"], application_id=app["id"])
         return
     numbers = [{"website_id": n.website_id, "website_no": n.website_no} for n in p.websites]
     for n in numbers:
@@ -248,7 +248,7 @@ async def on_approved(p: ApplicationApproved, mctx: MessageContext) -> None:
         raise PermanentError(f"approval of {p.application_id} numbers websites of another subject")
     if app["type"] == "ADD_WEBSITE":
         await effects.apply_approval(conn, app, p.approved_by or ACTOR)
-    await publish_record(conn, app["subject_id"])
+    await publish_record(conn, app["subject_id"], cause=app["type"], application_id=app["id"])
 
 
 # ---------------------------------------------------------------- refused withdrawals

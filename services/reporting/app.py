@@ -11,7 +11,7 @@ from shared.service import ServiceDef
 
 
 def service() -> ServiceDef:
-    handlers = platform_handlers()
+    handlers = platform_handlers(provider_directory=False)  # logged and applied by handlers.py
     register(handlers)
     return ServiceDef(
         name="reporting",

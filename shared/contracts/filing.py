@@ -83,7 +83,7 @@ class WebsiteSnapshot(Contract):
     access: AccessSnapshot | None = None
 
 
-@message("filing.application.submitted", consumers=("verification",))
+@message("filing.application.submitted", consumers=("verification", "reporting"))
 class ApplicationSubmitted(Contract):
     """An application (first filing, added website/access, change, cancellation) entered
     verification: a new one, or a corrected version of a returned one (same id, version + 1)."""
@@ -183,7 +183,7 @@ class BatchChunkImported(Contract):
 # ---------------------------------------------------------------- withdrawal (filing → verification)
 
 
-@message("filing.application.withdrawn", consumers=("verification",))
+@message("filing.application.withdrawn", consumers=("verification", "reporting"))
 class ApplicationWithdrawn(Contract):
     """The provider withdrew an application before the bureau reviewed it: a cancellation request
     deleted (`reason` "deleted", 删除注销申请) or a returned / rejected application abandoned
@@ -201,6 +201,16 @@ class ApplicationWithdrawn(Contract):
 # ---------------------------------------------------------------- filed records (filing → read models)
 
 
+class AccessState(Contract):
+    """One provider's access record (接入信息) of a website (added for reporting)."""
+
+    provider_id: str
+    access_methods: list[str]
+    ip_ranges: list[str]  # "start-end"
+    server_locations: list[str]
+    status: str  # ACTIVE | CANCELLED | PENDING (an ADD_ACCESS in review)
+
+
 class FiledWebsite(Contract):
     website_id: str
     website_no: str | None = None
@@ -209,9 +219,21 @@ class FiledWebsite(Contract):
     domains: list[str]  # A-labels of the website's live domains
     access_providers: list[str] = []  # providers with an ACTIVE access record
     ip_ranges: dict[str, list[str]] = {}  # provider → its access's "start-end" ranges
+    # optional, added for reporting's pages (everything filed; ID numbers masked)
+    service_type: str = "WEBSITE"
+    display_domains: list[str] = []  # display form; a cancelled website's those it had at cancellation
+    home_urls: list[str] = []
+    service_content: list[str] = []
+    preapprovals: list[dict[str, str]] = []  # {type, approval_no}
+    languages: list[str] = []
+    remark: str = ""
+    principal: PrincipalSnapshot | None = None
+    approved_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    accesses: list[AccessState] = []  # every provider's access record (ACTIVE, CANCELLED, PENDING)
 
 
-@message("filing.record.changed", consumers=("detection",))
+@message("filing.record.changed", consumers=("detection", "reporting"))
 class FiledRecordChanged(Contract):
     """The filed state of one subject after a change took effect (an approval of any application type,
     取消接入): its status and every website with its domains and the providers serving it.
@@ -230,3 +252,10 @@ class FiledRecordChanged(Contract):
     cert_number_masked: str
     websites: list[FiledWebsite]
     changed_at: datetime
+    # optional, added for reporting's pages
+    subject: SubjectSnapshot | None = None  # every filed field of the subject (ID numbers masked)
+    filing_method: str = "PROXY"  # SELF | PROXY
+    approved_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cause: str = ""  # the application type that took effect (FIRST_FILING, …, CANCEL_ACCESS)
+    application_id: str | None = None

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from shared.contracts import Contract, message
 
-OUTCOME_CONSUMERS = ("filing",)  # reporting joins when its read models exist
+OUTCOME_CONSUMERS = ("filing", "reporting")
 
 
 @message("verification.application.status_changed", consumers=OUTCOME_CONSUMERS)
