@@ -28,7 +28,7 @@ export function usePagedList(path, defaults = {}, { pageSize = 20, transform, im
     for (const k of Object.keys(defaults)) {
       const v = q[k];
       if (Array.isArray(defaults[k])) filters[k] = v === undefined ? [...defaults[k]] : [].concat(v);
-      else filters[k] = v === undefined ? defaults[k] : String(v);
+      else filters[k] = v === undefined ? defaults[k] : v === null ? '' : String(v);
     }
     page.value = Math.max(1, parseInt(q.page, 10) || 1);
     size.value = Math.max(1, parseInt(q.page_size, 10) || pageSize);
@@ -38,6 +38,9 @@ export function usePagedList(path, defaults = {}, { pageSize = 20, transform, im
     const q = {};
     for (const [k, v] of Object.entries(filters)) {
       if (Array.isArray(v) ? v.length : v !== '' && v !== null && v !== undefined) q[k] = v;
+      // a filter cleared on purpose whose default is not empty ("全部" against a default of "待回复"):
+      // `k=` stays in the URL, so a reload keeps "全部" instead of bringing the default back
+      else if (!Array.isArray(v) && defaults[k] !== '' && defaults[k] !== undefined) q[k] = '';
     }
     if (page.value > 1) q.page = String(page.value);
     if (size.value !== pageSize) q.page_size = String(size.value);
