@@ -1,0 +1,68 @@
+// 1.4.1 新增网站: a new website (one domain) with this provider's access for a filed subject; the
+// sponsor's credentials when the subject was filed by itself or through another provider. The answer:
+// the application waiting for verification, and the pre-approval departments when needed.
+import { api, ApiError } from '../lib/api.js';
+import { useFieldErrors } from '../lib/form.js';
+import { session } from '../lib/session.js';
+import { RECORD_VIEWS } from '../lib/record-views.js';
+import { blankWebsite, FILING_FORMS, websitePayload } from '../lib/filing-forms.js';
+
+const { ref, reactive, computed, onMounted } = Vue;
+const { useRoute } = VueRouter;
+
+export default {
+  name: 'AddWebsitePage',
+  components: { ...RECORD_VIEWS, ...FILING_FORMS },
+  setup() {
+    const id = useRoute().params.id;
+    const subject = ref(null);
+    const missing = ref(false);
+    const website = reactive(blankWebsite());
+    const sponsor = reactive({ username: '', password: '' });
+    const f = useFieldErrors();
+    const busy = ref(false);
+    const out = ref(null);
+    onMounted(async () => {
+      try {
+        subject.value = await api.get(`/filing/subjects/${id}`);
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 404) missing.value = true;
+        else throw e;
+      }
+    });
+    const needsSponsor = computed(() => subject.value && (subject.value.filing_method === 'SELF'
+      || subject.value.provider_id !== (session.user && session.user.provider_id)));
+    async function submit() {
+      const body = { website: websitePayload(website, 'new') };
+      if (needsSponsor.value) body.sponsor = { ...sponsor };
+      busy.value = true;
+      try {
+        out.value = await f.run(() => api.post(`/filing/subjects/${id}/websites`, body));
+      } finally {
+        busy.value = false;
+      }
+    }
+    return { subject, missing, website, sponsor, f, busy, out, needsSponsor, submit };
+  },
+  template: `
+  <page-card :title="subject ? '新增网站：' + subject.name : '新增网站'">
+    <el-empty v-if="missing" description="主体不存在或无权查看" />
+    <submitted-view v-else-if="out" :out="out" back="/business/add-website" />
+    <el-form v-else-if="subject" label-width="140px" class="business-form" @submit.prevent="submit">
+      <detail-view :items="[
+        { label: '主办单位名称', value: subject.name },
+        { label: '主体备案号', value: subject.subject_no },
+        { label: '已有网站', value: subject.websites.map((w) => w.name + (w.website_no ? '（' + w.website_no + '）' : '')).join('、') },
+      ]" />
+      <sponsor-fields v-if="needsSponsor" :model="sponsor" :f="f" />
+      <h4 class="section-title">网站信息</h4>
+      <website-form :model="website" :f="f" prefix="website" mode="new" />
+      <form-errors :form="f" />
+      <el-form-item>
+        <el-button type="primary" native-type="submit" :loading="busy" data-test="submit">添加</el-button>
+        <el-button @click="$router.back()">返回</el-button>
+      </el-form-item>
+    </el-form>
+    <el-skeleton v-else :rows="8" animated />
+  </page-card>`,
+};
