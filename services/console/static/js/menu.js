@@ -27,20 +27,60 @@ export const PAGES = [
     page: () => import('./pages/entry.js') },
   { group: 'report', path: '/import', title: '批量导入', roles: ['provider'], seed: '1.3.2',
     page: () => import('./pages/import.js') },
+  { group: 'report', path: '/verify', title: '核实提交', roles: ['provider'], seed: '1.3.4',
+    page: () => import('./pages/cases.js') },
 
   // ---- 备案业务管理
+  { group: 'business', path: '/business/add-website', title: '新增网站', roles: ['provider'], seed: '1.4.1',
+    page: () => import('./pages/business-list.js') },
+  { group: 'business', path: '/business/add-access', title: '新增接入', roles: ['provider'], seed: '1.4.2',
+    page: () => import('./pages/business-add-access.js') },
+  { group: 'business', path: '/business/change-subject', title: '变更主体', roles: ['provider'], seed: '1.4.3',
+    page: () => import('./pages/business-list.js') },
+  { group: 'business', path: '/business/change-website', title: '变更网站', roles: ['provider'], seed: '1.4.4',
+    page: () => import('./pages/business-list.js') },
+  { group: 'business', path: '/business/change-access', title: '变更接入', roles: ['provider'], seed: '1.4.5',
+    page: () => import('./pages/business-list.js') },
+  { group: 'business', path: '/business/cancel-subject', title: '注销主体申请', roles: ['provider'], seed: '1.5.2',
+    page: () => import('./pages/cancellations.js') },
+  { group: 'business', path: '/business/cancel-website', title: '注销网站申请', roles: ['provider'], seed: '1.5.3',
+    page: () => import('./pages/cancellations.js') },
 
   // ---- 管局审核
+  { group: 'review', path: '/review', title: '备案审核', roles: ['bureau', 'admin'],
+    page: () => import('./pages/cases.js') },
+  { group: 'review', path: '/review/feedback', title: '意见反馈答复', roles: ['bureau', 'admin'], seed: '1.13',
+    page: () => import('./pages/feedback-replies.js') },
 
   // ---- 系统管理
+  { group: 'system', path: '/admin/users', title: '用户管理', roles: ['admin'], page: () => import('./pages/admin-users.js') },
+  { group: 'system', path: '/admin/providers', title: '接入服务提供者', roles: ['admin'],
+    page: () => import('./pages/admin-providers.js') },
+  { group: 'system', path: '/admin/announcements', title: '通知公告管理', roles: ['admin'],
+    page: () => import('./pages/admin-articles.js') },
+  { group: 'system', path: '/admin/laws', title: '政策法规管理', roles: ['admin'], page: () => import('./pages/admin-articles.js') },
 
   // ---- 查询统计服务
+  { group: 'query', path: '/records/subjects', title: '主体查询', roles: ALL_ROLES, page: () => import('./pages/subjects.js') },
+  { group: 'query', path: '/records/websites', title: '网站查询', roles: ALL_ROLES, page: () => import('./pages/websites.js') },
 
   // ---- 未备案网站管理
 
   // ---- 黑名单查询
 
   // ---- reached by link (top-right links, details): no menu group
+  { group: null, path: '/cases/:id', title: '申请详情', roles: ['provider', 'bureau', 'admin'],
+    page: () => import('./pages/case.js') },
+  { group: null, path: '/records/subjects/:id', title: '主体详情', roles: ALL_ROLES, page: () => import('./pages/subject.js') },
+  { group: null, path: '/records/websites/:id', title: '网站详情', roles: ALL_ROLES, page: () => import('./pages/website.js') },
+  { group: null, path: '/business/add-website/:id', title: '新增网站', roles: ['provider'], seed: '1.4.1',
+    page: () => import('./pages/business-add-website.js') },
+  { group: null, path: '/business/change-subject/:id', title: '变更主体', roles: ['provider'], seed: '1.4.3',
+    page: () => import('./pages/business-change-subject.js') },
+  { group: null, path: '/business/change-website/:id', title: '变更网站', roles: ['provider'], seed: '1.4.4',
+    page: () => import('./pages/business-change-website.js') },
+  { group: null, path: '/business/change-access/:id', title: '变更接入', roles: ['provider'], seed: '1.4.5',
+    page: () => import('./pages/business-change-access.js') },
   { group: null, path: '/welcome', title: '首页', roles: ALL_ROLES, page: () => import('./pages/welcome.js') },
   { group: null, path: '/password', title: '修改密码', roles: ALL_ROLES, seed: '1.11',
     page: () => import('./pages/password.js') },
