@@ -100,3 +100,22 @@ async def _get(http: aiohttp.ClientSession, url: str) -> int:
     async with http.get(url) as r:
         await r.read()
         return r.status
+
+
+async def test_behind_pgbouncer_a_pool_sends_no_session_setting_and_refuses_a_role_without_its_schema(system, pg_dsn):
+    """ICP_DATABASE_PGBOUNCER: a transaction-mode PgBouncer refuses (or loses between transactions) a
+    search_path sent at connect, so none is sent and the role must supply it; a role whose current schema is
+    not the service's is refused at start, naming the role to use, instead of writing into the wrong schema."""
+    from shared import db
+
+    pool = await db.create_pool(pg_dsn, "filing", min_size=0, max_size=1)
+    try:
+        assert await pool.fetchval("SELECT current_schema()") == "filing"  # direct: the startup packet sets it
+    finally:
+        await pool.close()
+    try:
+        await db.create_pool(pg_dsn, "filing", min_size=0, max_size=1, pgbouncer=True, statement_cache_size=0)
+    except RuntimeError as e:
+        assert "'filing'" in str(e) and "'public'" in str(e)
+    else:
+        raise AssertionError("a pool whose role does not lead to the service's schema was accepted")

@@ -130,7 +130,7 @@ def resolve_port(c: dict, port: int | str) -> int:
 
 def test_vendored_schemas_are_valid_json_schemas():
     kinds = {kind for _, kind in crd_validators()}
-    assert kinds == {"ScaledObject", "TriggerAuthentication", "Cluster", "RabbitmqCluster"}
+    assert kinds == {"ScaledObject", "TriggerAuthentication", "Cluster", "Pooler", "RabbitmqCluster"}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -196,6 +196,13 @@ def test_validation_rejects_broken_custom_resources():
     cluster["spec"]["managed"]["roles"][0]["passwordSecrets"] = {"name": "x"}
     with pytest.raises(jsonschema.ValidationError):
         validate(cluster)
+    pooler = _first(objs, "Pooler")
+    validate(pooler)
+    for broken in ({"poolMode": "statements"}, {"parameters": {"default_pool_size": 10}}, {"poolmode": "session"}):
+        bad = copy.deepcopy(pooler)
+        bad["spec"]["pgbouncer"] = {**{k: v for k, v in bad["spec"]["pgbouncer"].items() if k != "poolMode"}, **broken}
+        with pytest.raises(jsonschema.ValidationError):
+            validate(bad)
 
 
 def test_validation_rejects_kinds_without_a_schema():
@@ -247,6 +254,7 @@ def test_deployment_shape(overlay, svc, role):
     assert env["ICP_SERVICE"]["value"] == svc
     refs = {name: e["valueFrom"]["secretKeyRef"] for name, e in env.items() if "valueFrom" in e}
     assert refs["ICP_DATABASE_URL"] == {"name": "icp-secrets", "key": f"{svc}-database-url"}
+    assert refs["ICP_DATABASE_DIRECT_URL"] == {"name": "icp-secrets", "key": f"{svc}-database-direct-url"}
     assert refs["ICP_SECRET_KEY"] == {"name": "icp-secrets", "key": "ICP_SECRET_KEY"}
     assert refs["ICP_AMQP_URL"] == {"name": "icp-secrets", "key": "ICP_AMQP_URL"}
     assert {"configMapRef": {"name": "icp-config"}} in c["envFrom"]
@@ -406,7 +414,11 @@ def test_dev_secrets_cover_every_reference_and_agree_with_each_other():
         url = urlsplit(app[f"{svc}-database-url"])
         assert (url.username, url.password) == (svc, secret_data(db)["password"])
         assert secret_data(db)["username"] == svc
-        assert (url.hostname, url.port, url.path) == ("icp-db-rw", 5432, "/icp")
+        # pool traffic through the PgBouncer Pooler, LISTEN and migrations straight to the primary
+        assert (url.hostname, url.port, url.path) == ("icp-db-pooler-rw", 5432, "/icp")
+        direct = urlsplit(app[f"{svc}-database-direct-url"])
+        assert (direct.username, direct.password) == (url.username, url.password)
+        assert (direct.hostname, direct.port, direct.path) == ("icp-db-rw", 5432, "/icp")
     # every placeholder is recognisable as one
     placeholders = [app] + [secret_data(secrets[f"icp-db-{svc}"]) for svc in SERVICES]
     assert all("CHANGE_ME" in v for data in placeholders for k, v in data.items() if k != "username")
@@ -438,6 +450,28 @@ def test_database_has_a_role_and_schema_per_service(overlay):
         # the role must exist before the schema can be owned by it (managed roles come later)
         create_role = next(i for i, s in enumerate(sql) if f"CREATE ROLE {svc} NOLOGIN" in s)
         assert create_role < sql.index(create_schema)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_pool_traffic_goes_through_a_transaction_mode_pgbouncer(overlay):
+    """README "Connection budget": PgBouncer in transaction mode in front of the primary, the services told
+    so (no session settings at connect), asyncpg's prepared statements kept working (PgBouncer >= 1.21
+    tracks them), and the server connections within max_connections next to one LISTEN per pod."""
+    objs = render(overlay)
+    pooler = by_kind(objs, "Pooler")["icp-db-pooler-rw"]["spec"]
+    assert pooler["cluster"] == {"name": "icp-db"} and pooler["type"] == "rw"
+    bouncer = pooler["pgbouncer"]
+    assert bouncer["poolMode"] == "transaction"
+    assert int(bouncer["parameters"]["max_prepared_statements"]) > 0
+    config = by_kind(objs, "ConfigMap")["icp-config"]["data"]
+    assert config["ICP_DATABASE_PGBOUNCER"] == "true"
+    assert config.get("ICP_DB_STATEMENT_CACHE_SIZE", "100") != "0"  # prepared statements stay on
+    cluster = by_kind(objs, "Cluster")["icp-db"]["spec"]
+    max_connections = int(cluster["postgresql"]["parameters"].get("max_connections", 100))
+    server = pooler["instances"] * len(SERVICES) * int(bouncer["parameters"]["default_pool_size"])
+    pods = sum(d["spec"].get("replicas", 0) for n, d in by_kind(objs, "Deployment").items() if n.endswith("-api"))
+    pods += sum(s["spec"]["maxReplicaCount"] for s in by_kind(objs, "ScaledObject").values())
+    assert server + pods + 20 <= max_connections, (server, pods, max_connections)  # 20: operator, migrations
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
