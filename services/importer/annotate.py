@@ -95,14 +95,17 @@ def build(original: bytes, errors: list[dict], out: IO[bytes]) -> None:
                 ws.column_dimensions[get_column_letter(i)].width = col.width
             ws.row_dimensions[C.MACHINE_ROW].hidden = True
             ws.freeze_panes = "B3"
-        bad_rows = {r for (s, r, _c) in by_cell if s == name}
+        last_bad: dict[int, int] = {}  # row → its last bad column
+        for (s, r, c) in by_cell:
+            if s == name:
+                last_bad[r] = max(c, last_bad.get(r, 0))
         for r0, raw in enumerate(src.stream_sheet_by_name(name)):
             row_no = r0 + 1
             values = raw[:_MAX_COLUMNS]
-            if row_no not in bad_rows and not (template and row_no == C.HEADER_ROW):
+            if row_no not in last_bad and not (template and row_no == C.HEADER_ROW):
                 ws.append([_plain(v) if v != "" else None for v in values])
                 continue
-            width = max(len(values), max((c for (s, r, c) in by_cell if s == name and r == row_no), default=0))
+            width = max(len(values), last_bad.get(row_no, 0))
             cells = []
             for c in range(1, width + 1):
                 value = values[c - 1] if c <= len(values) else ""

@@ -41,7 +41,7 @@ from pydantic import ValidationError
 from python_calamine_plus import CalamineWorkbook
 
 from services.importer import columns as C
-from services.importer.annotate import annotate_next
+from services.importer.annotate import annotate_next, trim_heap
 from services.importer.errors import ErrorSink, RowError
 from services.importer.flow import WAKE, publisher, resend_stalled, send_next
 from services.importer.reader import TooManyRows, read_sheet
@@ -135,6 +135,9 @@ async def job_loop(ctx: ServiceContext) -> None:
         job = await claim(ctx.pool, me, s)
         if job is not None:
             await run_job(ctx, job, me, s)
+            # a job's transient objects (staged batches, workbooks, chunk payloads) leave freed pages in the
+            # C heap that glibc keeps: hand them back so the process returns to its level after each job
+            await asyncio.to_thread(trim_heap)
             continue
         async with ctx.pool.acquire() as conn, conn.transaction():
             await resend_stalled(conn, publisher(ctx.outbox, conn), s.stall_seconds)
