@@ -175,8 +175,8 @@ RETURNING true
 _WEBSITE_COLUMNS = (
     "website_id", "subject_id", "state_version", "website_no", "subject_no", "name", "sponsor_name", "nature",
     "cert_number", "province", "filing_method", "status", "subject_status", "domains", "home_urls",
-    "service_content", "languages", "preapproval_types", "access_methods", "server_locations", "principal_names",
-    "provider_ids", "approved_at", "cancelled_at", "cert_code",
+    "service_content", "languages", "preapproval_types", "access_methods", "stat_access_methods", "server_locations",
+    "principal_names", "provider_ids", "approved_at", "cancelled_at", "cert_code", "stat_provider_ids",
 )
 
 
@@ -191,6 +191,8 @@ def website_rows(p: FiledRecordChanged) -> tuple[list[tuple], list[tuple]]:
         if not w.website_no or w.status in ("PENDING", "WITHDRAWN"):
             continue
         active = [a for a in w.accesses if a.status == "ACTIVE"]
+        # for the statistics of earlier dates: the active records, else those it had before they ended
+        held = active or [a for a in w.accesses if a.status != "PENDING"]
         wid = uuid.UUID(w.website_id)
         sites.append((
             wid, uuid.UUID(p.subject_id), p.seq, w.website_no, p.subject_no or "", w.name, p.name, nature,
@@ -198,11 +200,13 @@ def website_rows(p: FiledRecordChanged) -> tuple[list[tuple], list[tuple]]:
             list(w.home_urls), list(w.service_content), list(w.languages),
             sorted({x.get("type", "") for x in w.preapprovals} - {"", "NONE"}),
             sorted({m for a in active for m in a.access_methods}),
+            sorted({m for a in held for m in a.access_methods}),
             sorted({loc for a in active for loc in a.server_locations}),
             sorted({principal, w.principal.name if w.principal else ""} - {""}),
             sorted({a.provider_id for a in active}),
             w.approved_at or p.approved_at or p.changed_at, w.cancelled_at,
             model.cert_code(w.website_id, w.website_no),
+            sorted({a.provider_id for a in held}),
         ))
         for a in active:
             for text in a.ip_ranges:

@@ -59,8 +59,10 @@ def scope(w: Where, principal: Principal, *, provider_sql: str, province_sql: st
         w.add("false")
 
 
-def website_scope(w: Where, principal: Principal) -> None:
-    scope(w, principal, provider_sql="w.provider_ids @> ARRAY[{}]::text[]", province_sql="w.province")
+def website_scope(w: Where, principal: Principal, providers: str = "provider_ids") -> None:
+    """`providers`: the column naming the providers that see a website (`stat_provider_ids` for the
+    statistics: those with an access until the website was cancelled)."""
+    scope(w, principal, provider_sql=f"w.{providers} @> ARRAY[{{}}]::text[]", province_sql="w.province")
 
 
 def date_range(w: Where, column: str, start: dt.date | None, end: dt.date | None) -> None:

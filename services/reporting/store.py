@@ -29,7 +29,8 @@ async def _page(pool: asyncpg.Pool, select: str, table: str, w: Where, order: st
                 page_size: int) -> tuple[list[asyncpg.Record], int]:
     where = w.sql()
     limit, offset = w.param(page_size), w.param((page - 1) * page_size)
-    async with pool.acquire() as conn:
+    # one snapshot for the page and its total, so they agree while events are being applied
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         rows = await conn.fetch(f"SELECT {select} FROM {table} WHERE {where} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
                                 *w.params)
         total = await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {where}", *w.params[:-2])

@@ -46,7 +46,7 @@ async def test_entry_to_approval_visible_in_progress_filings_and_detail(system: 
     # filing information: the numbered websites, with combinable conditions
     name = data["subject"]["name"]
     listed = await until(system, "/filings", h, lambda b: b["total"] == 2, {"sponsor_name": name[2:10]})
-    assert website_nos(listed) == nos
+    assert website_nos(listed) == nos, listed
     row = listed["items"][0]
     assert row["nature_name"] == "企业" and row["province_name"] == "北京市" and row["filing_method_name"] == "代为备案"
     assert row["status_name"] == "正常" and row["access_method_names"] == ["云接入"]
