@@ -34,8 +34,8 @@ from shared.topology import Topology, dead_queue, inbox_queue, retry_queue
 log = structlog.get_logger(__name__)
 
 MESSAGES = Counter(
-    "icp_messages_total", "Messages consumed, by outcome", ["service", "outcome"]
-)  # outcome: handled | duplicate | retried | dead
+    "icp_messages_total", "Messages consumed, by type and outcome", ["service", "type", "outcome"]
+)  # outcome: handled | duplicate | retried | dead; type "unreadable" when the envelope cannot be read
 
 ATTEMPT_HEADER = "x-icp-attempt"
 
@@ -284,12 +284,14 @@ class Consumer:
     async def _handle_batch(self, batch: list[Delivery]) -> None:
         outcomes: list[tuple[Delivery, str, Exception | None]] = []
         runnable: list[tuple[Delivery, Envelope, Contract, Handler]] = []
+        types: dict[int, str] = {}  # id(delivery) → message type, for the metrics
         for d in batch:
             try:
                 env = Envelope.model_validate_json(d.body)
             except (ValidationError, ValueError) as e:
                 outcomes.append((d, "dead", PermanentError(f"unreadable message: {e}")))
                 continue
+            types[id(d)] = env.type if env.type in REGISTRY else "unknown"  # bounded label values
             handler = self.handlers.get(env.type)
             if handler is None:
                 outcomes.append((d, "dead", PermanentError(f"no handler for {env.type} in {self.service}")))
@@ -311,8 +313,12 @@ class Consumer:
                 await _safe(self._retry(d, attempt_counts=False, error=e))
             outcomes = [o for o in outcomes if o[1] == "dead"]
         self.stats.batches += 1
-        for _, outcome, _ in outcomes:
-            MESSAGES.labels(self.service, {"ok": "handled", "retry": "retried"}.get(outcome, outcome)).inc()
+        counted: dict[tuple[str, str], int] = {}
+        for d, outcome, _ in outcomes:
+            key = (types.get(id(d), "unreadable"), {"ok": "handled", "retry": "retried"}.get(outcome, outcome))
+            counted[key] = counted.get(key, 0) + 1
+        for (type_, outcome), n in counted.items():
+            MESSAGES.labels(self.service, type_, outcome).inc(n)
         for d, outcome, err in outcomes:
             if outcome in ("ok", "duplicate"):
                 await _safe(d.ack())

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     outbox_poll_interval: float = Field(2.0, description="relay polling fallback, seconds")
     outbox_retention_hours: float = Field(72, description="published outbox rows are purged after this")
     inbox_retention_days: float = Field(30, description="handled message ids are kept this long for deduplication")
+    metrics_interval: float = Field(15.0, gt=0, description="seconds between samples of outbox lag and queue depth")
     shutdown_grace: float = Field(20.0, description="seconds to finish in-flight work on shutdown")
 
     # auth

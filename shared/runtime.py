@@ -18,7 +18,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from shared import db, health
+from shared import db, health, metrics
 from shared.bus import Consumer, Transport
 from shared.config import SERVICES, Settings
 from shared.listener import Listener
@@ -198,6 +198,8 @@ class Runtime:
             rs = RunningService(d, ctx, app)
             if self.role in ("worker", "all"):
                 rs.tasks = [asyncio.create_task(_forever(loop, ctx, name)) for loop in d.background]
+            rs.tasks.append(asyncio.create_task(metrics.sample_forever(
+                ctx, interval=s.metrics_interval, queues=ctx.consumer is not None)))
             self.running.append(rs)
             log.info("service.started", service=name, role=self.role, transport=transport.name)
         root = root_app()

@@ -29,6 +29,7 @@ from shared import logs
 from shared.auth import Principal, Role, TokenError, read_token
 from shared.bounds import text_problem, violations
 from shared.errors_zh import translate_errors
+from shared.metrics import ServiceView
 
 log = structlog.get_logger(__name__)
 
@@ -399,8 +400,10 @@ def create_app(
                 **{k: ("ok" if v else "down") for k, v in checks.items()}}
         return web.json_response(body, status=200 if ok else 503)
 
+    own_metrics = ServiceView(api.service)  # this service's series and the process-wide ones (shared/metrics.py)
+
     async def metrics(_: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(body=generate_latest(own_metrics), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     spec = dumps(api.openapi())  # encoded once: it does not change while the app runs
 

@@ -128,6 +128,7 @@ async def system(pg_dsn, amqp_url):
         secret_key="test-secret-" + RUN_ID,
         retry_delays=[0.2, 0.5],
         outbox_poll_interval=0.5,
+        metrics_interval=0.5,
         log_format="console",
         shutdown_grace=5,
     )
