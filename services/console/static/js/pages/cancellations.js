@@ -15,7 +15,7 @@ const { useRoute } = VueRouter;
 const STATUSES = [
   { value: 'NOT_APPLIED', label: '未提出' },
   { value: '', label: '已提出（全部）' },
-  { value: 'APPLIED', label: '已提出（待审核）' },
+  { value: 'APPLIED', label: '已提出（待管局审核）' },
   { value: 'REJECTED', label: '拒绝' },
   { value: 'APPROVED', label: '已注销' },
 ];

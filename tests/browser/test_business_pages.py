@@ -1,0 +1,141 @@
+"""Business pages in the browser: cancellation requests (1.5.3), add access with the sponsor's
+credentials (1.4.2), change and cancel access (1.4.5), records with filters and history."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import Account, login, new_provider_operator, shot
+from tests.browser.filings import approved_filing, case_of, website
+from tests.conftest import System
+
+
+async def choose(page: Page, select, option: str, *, multiple: bool = False) -> None:
+    """Pick an option of an Element Plus select (its dropdown is teleported to the body), and wait
+    until the dropdown is closed again (a multi-select stays open: Escape closes it)."""
+    await select.click()
+    await page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
+    if multiple:
+        await page.keyboard.press("Escape")
+    await expect(page.locator(".el-select-dropdown:visible")).to_have_count(0)
+
+
+async def test_apply_for_and_delete_a_cancellation(page: Page, system: System, operator: Account):
+    filing, number = await approved_filing(system, operator, "注销申请")
+    await login(page, operator)
+    await page.locator(".console-aside").get_by_text("注销网站申请").click()
+    filters = page.locator("[data-test=cancel-filters]")
+    await filters.locator("input[name=number]").fill(number)
+    await filters.locator("[data-test=search]").click()
+    await expect(page).to_have_url(re.compile("number=" + re.escape(quote(number))))
+    row = page.locator(".el-table__row", has_text=number)
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("未提出")
+    await shot(page, "cancellations")
+
+    # 提出注销申请: "其他" needs its explanation (the error beside the field), then it is accepted
+    await row.locator("[data-test=cancel-apply]").click()
+    dialog = page.locator(".el-dialog")
+    await choose(page, dialog.locator("[data-test=reason-code]"), "其他")
+    page.expect_api_status(422)
+    await dialog.locator("[data-test=cancel-submit]").click()
+    reason_item = dialog.locator(".el-form-item", has=page.locator("textarea[name=reason]"))
+    await expect(reason_item.locator(".el-form-item__error")).to_contain_text("须填写原因说明")
+    await choose(page, dialog.locator("[data-test=reason-code]"), "不再运营该网站")
+    await dialog.locator("[data-test=cancel-submit]").click()
+    await expect(page.locator(".el-message--success")).to_contain_text("注销申请已提交")
+    await expect(row).to_have_count(0)  # no longer among the not-applied ones
+
+    # it waits for verification like any application
+    r = await system.client.get("/api/verification/cases", headers=operator.headers(system),
+                                params={"type": "CANCEL_WEBSITE", "domain": filing.domain})
+    assert [c["status"] for c in (await r.json())["items"]] == ["PENDING_VERIFICATION"]
+
+    # 已提出: the request with 修改 / 删除; the filter survives a reload
+    await choose(page, filters.locator("[data-test=filter-status]"), "已提出（全部）")
+    await filters.locator("[data-test=search]").click()
+    await expect(page).to_have_url(re.compile(r"status=(&|$)"))
+    await page.reload()
+    await expect(row).to_contain_text("已提出（待管局审核）")
+    await expect(row).to_contain_text("不再运营该网站")
+    await expect(row.locator("[data-test=cancel-apply]")).to_have_count(0)
+    await shot(page, "cancellations-applied")
+    await row.locator("[data-test=cancel-delete]").click()
+    await page.locator(".el-message-box").get_by_role("button", name="确定").click()
+    await expect(page.locator(".el-message--success").last).to_contain_text("注销申请已删除")
+    await expect(row).to_have_count(0)  # a deleted request is gone from the applied ones
+
+    # back among the not-applied ones, to be applied for again
+    await choose(page, filters.locator("[data-test=filter-status]"), "未提出")
+    await filters.locator("[data-test=search]").click()
+    await expect(row).to_contain_text("未提出")
+    await expect(row.locator("[data-test=cancel-apply]")).to_be_visible()
+    w = await website(system, operator, filing.website_id)
+    assert w["status"] == "ACTIVE" and w["website_no"] == number
+
+
+async def test_add_access_needs_the_sponsors_credentials(page: Page, system: System, operator: Account):
+    filing, number = await approved_filing(system, operator, "新增接入")
+    other = await new_provider_operator(system)  # another provider, to whom the sponsor gives its credentials
+    await login(page, other)
+    await page.locator(".console-aside").get_by_text("新增接入").click()
+    await page.locator("input[name=website]").fill(number)
+    await page.locator("input[name=sponsor_username]").fill(filing.sponsor_username)
+    await page.locator("input[name=sponsor_password]").fill("wrong-password1")
+    await choose(page, page.locator("[data-test=access-methods]"), "云接入", multiple=True)
+    await page.locator("input[name='access.ip_ranges[0].start_ip']").fill("198.51.100.7")
+    await choose(page, page.locator("[data-test=server-locations]"), "北京市", multiple=True)
+    page.expect_api_status(403)
+    await page.locator("[data-test=submit]").click()
+    user_item = page.locator(".el-form-item", has=page.locator("input[name=sponsor_username]"))
+    await expect(user_item.locator(".el-form-item__error")).to_contain_text("用户名或密码不正确")
+    await shot(page, "add-access-denied")
+    await page.locator("input[name=sponsor_password]").fill(filing.sponsor_password)
+    await page.locator("[data-test=submit]").click()
+    await expect(page.locator("[data-test=submitted]")).to_contain_text("新增接入申请已提交")
+    await shot(page, "add-access-submitted")
+    r = await system.client.get("/api/verification/cases", headers=other.headers(system),
+                                params={"type": "ADD_ACCESS", "domain": filing.domain})
+    assert [c["status"] for c in (await r.json())["items"]] == ["PENDING_VERIFICATION"]
+
+
+async def test_cancel_access_and_records_history(page: Page, system: System, operator: Account):
+    filing, number = await approved_filing(system, operator, "取消接入")
+    await login(page, operator)
+    await page.locator(".console-aside").get_by_text("变更接入").click()
+    filters = page.locator("[data-test=business-filters]")
+    await filters.locator("input[name=domain]").fill(filing.domain)
+    await filters.locator("[data-test=search]").click()
+    await expect(page).to_have_url(re.compile("domain=" + re.escape(filing.domain)))
+    row = page.locator(".el-table__row", has_text=number)
+    await row.locator("[data-test=business-action]").click()
+    await expect(page.locator(".page-card")).to_contain_text("当前接入信息")
+    await expect(page.locator("input[name='ip_ranges[0].start_ip']")).to_have_value("203.0.113.10")
+    await shot(page, "change-access")
+    await page.locator("[data-test=cancel-access]").click()
+    await page.locator(".el-message-box").get_by_role("button", name="确定取消接入").click()
+    await expect(page.locator("[data-test=access-cancelled]")).to_contain_text("空壳网站")
+    await page.get_by_role("button", name="查看网站").click()
+    await expect(page.locator("[data-test=website-status]")).to_have_text("空壳网站（无接入）")
+    await expect(page.locator("[data-test=website-no]")).to_have_text(number)  # the number survives
+    await page.get_by_role("tab", name="变更记录").click()
+    await expect(page.locator(".audit-log")).to_contain_text("已取消接入")
+    await shot(page, "website-history")
+
+    # the subject's records: combinable filters in the URL, the detail page's change log
+    await page.goto("/#/records/subjects?name=" + quote(filing.subject_name) + "&status=SHELL")
+    table = page.locator(".paged-table")
+    await expect(table).to_contain_text(filing.subject_name)
+    await expect(page.locator("[data-test=subject-filters] input[name=name]")).to_have_value(filing.subject_name)
+    await page.goto("/#/records/subjects?name=" + quote(filing.subject_name) + "&status=CANCELLED")
+    await expect(table).to_contain_text("暂无数据")
+    await page.goto("/#/records/subjects?name=" + quote(filing.subject_name))
+    await table.get_by_role("link", name=filing.subject_name).click()
+    await expect(page.locator("[data-test=subject-no]")).to_have_text(number.rsplit("-", 1)[0])
+    await page.get_by_role("tab", name="变更记录").click()
+    await expect(page.locator(".audit-log")).to_contain_text("审核通过")
+    await shot(page, "subject-detail")
+    assert (await case_of(system, operator, filing.application_id))["status"] == "APPROVED"
