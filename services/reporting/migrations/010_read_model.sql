@@ -2,8 +2,15 @@
 -- events in `event_log` (services/reporting/projection.py), and rebuilt from it by
 -- `icp reporting rebuild` to the same state.
 
--- name fragments (sponsor, website name) are searched with trigram indexes
-CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+-- Name fragments (sponsor, website name) are searched with trigram indexes where the server has
+-- pg_trgm (contrib; CloudNativePG and Debian's packages do). The embedded PostgreSQL of `icp up`
+-- ships without it: there the ILIKE queries still work, on a sequential scan.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') THEN
+        CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+    END IF;
+END $$;
 
 -- Every consumed event, append-only, in the order it was handled.
 CREATE TABLE event_log (
@@ -48,7 +55,6 @@ CREATE TABLE applications (
 );
 CREATE INDEX applications_provider ON applications (provider_id, resubmitted_at DESC);
 CREATE INDEX applications_province ON applications (province, resubmitted_at DESC);
-CREATE INDEX applications_sponsor_trgm ON applications USING gin (sponsor_name gin_trgm_ops);
 CREATE INDEX applications_domains ON applications USING gin (domains);
 
 CREATE TABLE application_history (
@@ -115,8 +121,6 @@ CREATE INDEX websites_approved ON websites (approved_at DESC, website_id);
 CREATE INDEX websites_province ON websites (province, approved_at DESC);
 CREATE INDEX websites_providers ON websites USING gin (provider_ids);
 CREATE INDEX websites_domains ON websites USING gin (domains);
-CREATE INDEX websites_name_trgm ON websites USING gin (name gin_trgm_ops);
-CREATE INDEX websites_sponsor_trgm ON websites USING gin (sponsor_name gin_trgm_ops);
 CREATE INDEX websites_principals ON websites USING gin (principal_names);
 CREATE INDEX websites_website_no ON websites (website_no);
 CREATE INDEX websites_subject_no ON websites (subject_no);
@@ -131,3 +135,12 @@ CREATE TABLE website_ips (
 );
 CREATE INDEX website_ips_website ON website_ips (website_id);
 CREATE INDEX website_ips_range ON website_ips USING gist (ips);
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+        CREATE INDEX applications_sponsor_trgm ON applications USING gin (sponsor_name public.gin_trgm_ops);
+        CREATE INDEX websites_name_trgm ON websites USING gin (name public.gin_trgm_ops);
+        CREATE INDEX websites_sponsor_trgm ON websites USING gin (sponsor_name public.gin_trgm_ops);
+    END IF;
+END $$;
