@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PORT   ?= 8080
 
-.PHONY: run test install install-test lint bench clean
+.PHONY: run test test-prerequisites install install-test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,13 @@ run: install
 	$(BIN)/icp up --port $(PORT)
 
 ## test: install with test extras and run every test against the local PostgreSQL and RabbitMQ
-test: install-test
+test: test-prerequisites install-test
 	$(BIN)/python -m pytest tests -q
+
+## test-prerequisites: the tools the tests call (LibreOffice, kubectl, Chromium, CJK fonts, rabbitmqctl),
+## checked first; prints the one apt-get command that installs what is missing
+test-prerequisites:
+	@sh tests/check_prerequisites.sh
 
 lint: install-test
 	$(BIN)/ruff check .
