@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import sys
+import uuid
 
 import aiohttp
 import asyncpg
@@ -119,3 +120,43 @@ async def test_behind_pgbouncer_a_pool_sends_no_session_setting_and_refuses_a_ro
         assert "'filing'" in str(e) and "'public'" in str(e)
     else:
         raise AssertionError("a pool whose role does not lead to the service's schema was accepted")
+
+
+async def test_the_shared_listener_reconnects_and_its_subscribers_catch_up(system, pg_dsn):
+    """The process's one LISTEN connection is killed: revocations are answered from the table meanwhile, the
+    listener reconnects (still one connection), re-LISTENs, and the caches reload and hear NOTIFYs again."""
+    from datetime import UTC, datetime, timedelta
+
+    listener = system.runtime.listener
+    name = pg_dsn.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(PG_ADMIN)
+    query = "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'icp-listen'"
+    try:
+        (old,) = [r["pid"] for r in await admin.fetch(query, name)]
+        det = system.ctx("detection")
+        cache = det.revocations
+
+        async def revoke() -> str:
+            sid = f"listener-{uuid.uuid4().hex}"
+            await det.pool.execute("INSERT INTO revoked_sessions (session_id, expires_at) VALUES ($1, $2)",
+                                   sid, datetime.now(UTC) + timedelta(hours=1))
+            return sid
+
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", old)
+        missed = await revoke()  # while (or just before) the listener is down: its NOTIFY may be lost
+        assert await cache.is_revoked(missed)  # ... but the table answers until the set is reloaded
+
+        async def back() -> bool:
+            pids = [r["pid"] for r in await admin.fetch(query, name)]
+            return listener.healthy and len(pids) == 1 and pids[0] != old and cache._synced
+
+        await system.eventually(back, limit=30, interval=0.2)
+        assert missed in cache._ids  # reloaded after the reconnect
+        heard = await revoke()
+        await system.eventually(lambda: _true(heard in cache._ids))  # NOTIFYs arrive again
+    finally:
+        await admin.close()
+
+
+async def _true(value: bool) -> bool:
+    return value
