@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.reporting import api, api_stats
+from services.reporting import api, api_certs, api_stats
 from services.reporting.handlers import register
 from shared.directory import platform_handlers
 from shared.service import ServiceDef
@@ -13,6 +13,7 @@ from shared.web import Api
 ROUTE_MODULES = (
     api.api,  # providers, progress (1.7.1), filings + combined query + export (1.7.2, 1.7.3)
     api_stats.api,  # statistics (1.7.4)
+    api_certs.api,  # e-certificates (1.5.1), public lookup (公共查询)
 )
 
 

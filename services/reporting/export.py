@@ -17,6 +17,7 @@ from aiohttp import web
 
 from services.reporting import store, views
 from services.reporting.queries import FilingQuery, filing_where
+from services.reporting.settings import reporting_settings
 from shared.auth import Principal
 from shared.web import Problem
 
@@ -98,7 +99,7 @@ async def filings_xlsx(request: web.Request, pool, principal: Principal, q: Fili
         raise Problem(400, f"查询结果共 {total} 条，超过导出上限 {MAX_ROWS} 条，请增加查询条件后再导出")
 
     async def batches() -> AsyncIterator[list[list[Any]]]:
-        async for rows in store.stream_filings(pool, principal, q):
+        async for rows in store.stream_filings(pool, principal, q, batch=reporting_settings().export_batch):
             items = [views.filing_item(r) for r in rows]
             yield [[fn(item) for _, _, fn in FILING_COLUMNS] for item in items]
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import ipaddress
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from shared import codes
+
+CST = ZoneInfo("Asia/Shanghai")
 
 # ---------------------------------------------------------------- progress (seed 1.7.1, DOMAIN §7.2)
 
@@ -102,3 +106,8 @@ def province_name(gb: str) -> str:
 
 def names(table: str, values: list[str]) -> list[str]:
     return [codes.name_zh(table, v) or v for v in values]
+
+
+def cst_date(at: dt.datetime):
+    """The calendar day of an instant in China Standard Time."""
+    return at.astimezone(CST).date()

@@ -79,6 +79,16 @@ async def provider_names(pool: asyncpg.Pool, ids: list[str]) -> dict[str, str]:
     return {r["provider_id"]: r["name"] for r in rows}
 
 
+async def website_providers(pool: asyncpg.Pool, website_id: uuid.UUID) -> list[str]:
+    """Names of the providers with an active access to the website (the certificate's 接入服务提供者)."""
+    rows = await pool.fetch(
+        """SELECT coalesce(p.name, x.id) AS name FROM websites w CROSS JOIN LATERAL unnest(w.provider_ids) AS x(id)
+             LEFT JOIN providers p ON p.provider_id = x.id WHERE w.website_id = $1 ORDER BY 1""",
+        website_id,
+    )
+    return [r["name"] for r in rows]
+
+
 async def stream_filings(pool: asyncpg.Pool, principal: Principal, q: FilingQuery,
                          batch: int = 2000) -> AsyncIterator[list[asyncpg.Record]]:
     """Every row of the query, `batch` rows at a time from a server-side cursor (constant memory)."""

@@ -1,0 +1,111 @@
+"""Public lookup (公共查询, on the home page, no login) and its rate limit per client address."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.reporting import model, views
+from services.reporting.queries import domain_key
+from shared import validate as v
+from shared.web import Problem, invalid, problem_response
+
+PUBLIC_FIELDS = ("domain", "website_no", "subject_no", "sponsor_name", "code")
+MAX_RESULTS = 50
+
+
+class RateLimiter:
+    """At most `limit` calls per key in each fixed window of `window` seconds, in this process (each
+    replica counts its own calls: with N replicas a client gets at most N × limit). Memory is bounded:
+    finished windows are dropped when many keys are held."""
+
+    def __init__(self, limit: int, window: float, max_keys: int = 100_000) -> None:
+        self.limit, self.window, self.max_keys = limit, window, max_keys
+        self._counts: dict[str, tuple[float, int]] = {}
+
+    def hit(self, key: str, now: float | None = None) -> float | None:
+        """Count a call; None when allowed, else the seconds until the next window."""
+        now = time.monotonic() if now is None else now
+        start, count = self._counts.get(key, (now, 0))
+        if now - start >= self.window:
+            start, count = now, 0
+        if count >= self.limit:
+            return self.window - (now - start)
+        if key not in self._counts and len(self._counts) >= self.max_keys:
+            self._counts = {k: sc for k, sc in self._counts.items() if now - sc[0] < self.window}
+            if len(self._counts) >= self.max_keys:
+                return self.window  # flooded by distinct addresses: refuse the newcomers until windows end
+        self._counts[key] = (start, count + 1)
+        return None
+
+
+def client_address(request: web.Request, trusted_proxies: int) -> str:
+    """The client's address: the TCP peer, or with `trusted_proxies` proxies in front the address the
+    outermost trusted proxy saw (X-Forwarded-For entries before it are the client's own claims)."""
+    if trusted_proxies > 0:
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+        if len(hops) >= trusted_proxies:
+            return hops[-trusted_proxies]
+    return request.remote or "unknown"
+
+
+def limited(request: web.Request, limiter: RateLimiter, trusted_proxies: int) -> web.Response | None:
+    """The 429 answer (with Retry-After) when this client is over its limit, else None."""
+    wait = limiter.hit(client_address(request, trusted_proxies))
+    if wait is None:
+        return None
+    seconds = max(1, int(wait + 0.999))
+    resp = problem_response(Problem(429, f"查询过于频繁，请 {seconds} 秒后再试", retry_after=seconds), request)
+    resp.headers["Retry-After"] = str(seconds)
+    return resp
+
+
+class PublicQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    domain: str | None = Field(None, max_length=253, description="网站域名（精确）")
+    website_no: str | None = Field(None, max_length=60, description="网站备案号（精确）")
+    subject_no: str | None = Field(None, max_length=60, description="主体备案号（精确）")
+    sponsor_name: str | None = Field(None, max_length=100, description="主办单位名称（精确）")
+    code: str | None = Field(None, max_length=40, description="电子证书验证码")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_empty(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: val for k, val in data.items() if val not in ("", None)}
+        return data
+
+
+def condition(q: PublicQuery) -> tuple[str, str]:
+    given = [f for f in PUBLIC_FIELDS if getattr(q, f)]
+    if len(given) != 1:
+        message = "请填写一个查询条件：域名、网站备案号、主体备案号、主办单位名称或证书验证码之一"
+        raise invalid([{"field": f, "message": message} for f in (given or ["domain"])], message)
+    field = given[0]
+    value = getattr(q, field)
+    if field == "domain":
+        return "w.domains @> ARRAY[$1]::text[]", domain_key(value)
+    if field == "code":
+        return "w.cert_code = $1", model.normalise_code(value)
+    column = {"website_no": "w.website_no", "subject_no": "w.subject_no", "sponsor_name": "w.sponsor_name"}[field]
+    return f"{column} = $1", v.normalize_text(value)
+
+
+async def lookup(pool, q: PublicQuery) -> dict[str, Any]:
+    where, value = condition(q)
+    rows = await pool.fetch(
+        f"""SELECT w.website_no, w.subject_no, w.sponsor_name, w.nature, w.name, w.domains, w.approved_at
+              FROM websites w WHERE {where} AND w.status IN ('ACTIVE', 'NO_ACCESS')
+             ORDER BY w.website_no LIMIT {MAX_RESULTS}""",
+        value,
+    )
+    items = [{
+        "website_no": r["website_no"], "subject_no": r["subject_no"], "sponsor_name": r["sponsor_name"],
+        "nature_name": views.name("unit_natures", r["nature"]), "website_name": r["name"], "domains": list(r["domains"]),
+        "approved_on": model.cst_date(r["approved_at"]),
+    } for r in rows]
+    return {"items": items, "total": len(items)}
