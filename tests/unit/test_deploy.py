@@ -376,13 +376,15 @@ def test_config_map(overlay):
     }.items() <= config.items()
     # every key is a setting some process reads, with a value it accepts
     from services.importer.settings import ImportSettings
+    from services.reporting.settings import ReportingSettings
     from shared.config import Settings
 
     known = {f"ICP_{n.upper()}" for n in Settings.model_fields} | {
         f"ICP_IMPORT_{n.upper()}" for n in ImportSettings.model_fields
-    }
+    } | {f"ICP_REPORTING_{n.upper()}" for n in ReportingSettings.model_fields}
     assert set(config) <= known, set(config) - known
     Settings(**{k[4:].lower(): v for k, v in config.items() if k[4:].lower() in Settings.model_fields})
+    ReportingSettings(**{k[14:].lower(): v for k, v in config.items() if k.startswith("ICP_REPORTING_")})
     assert not any("PASSWORD" in k or "URL" in k or "SECRET" in k for k in config)
 
 
