@@ -1,6 +1,6 @@
 """errors.xlsx of a large rejected file: time and memory of building the annotated copy, and of each
-download, now (built once by a worker, streaming: `services/importer/annotate.py`; downloads serve the
-stored sealed bytes) against the reference in the same run (the former download: openpyxl loads the
+download, now (built once by a worker, streaming with xlsxwriter `constant_memory`: `services/importer/annotate.py`;
+downloads serve the stored sealed bytes) against the reference in the same run (the former download: openpyxl loads the
 whole upload, marks the cells, saves — on every request).
 
     .venv/bin/python bench/errors_xlsx.py [--rows 10000] [--downloads 4]

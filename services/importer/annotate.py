@@ -4,11 +4,12 @@ streaming, and stored sealed; the download serves the stored bytes.
 Why not load the upload with openpyxl and save it again (what the download did): a 20,000-row file
 becomes ~185 MiB of cell objects per request, which the allocator keeps, and takes 9-10 s each time.
 Here the upload is read row by row (python-calamine-plus, as the job read it) and written with
-openpyxl's write-only mode: each row is serialised as it is appended (to a temporary file that
-openpyxl deletes when the workbook is saved), so memory holds one row plus the errors (at most
-`max_errors`). openpyxl rather than xlsxwriter's constant_memory: it is already a dependency, writes
-styled cells and comments in write-only mode, and the build runs once per rejected file, where
-xlsxwriter's faster serialisation would save a second or two, not change the bound.
+xlsxwriter in `constant_memory` mode: each row goes to a temporary file as soon as the next one starts
+(removed when the workbook is closed), so memory holds one row plus the errors (at most `max_errors`,
+kept as cell comments). xlsxwriter rather than openpyxl's write-only mode: it is already a dependency
+(reporting's exports), and on the 20,000-row bench file (bench/errors_xlsx.py) it needed 3.9 s of CPU
+against 6.7 s for openpyxl write-only (7.5 s without lxml), and peaked at 68 MiB against 116 MiB
+(openpyxl keeps a Python object per comment until it saves).
 
 What the copy holds: a first sheet 错误列表 (every error: sheet, row, column, value, reason), then the
 upload's sheets with their values, each bad cell filled red and commented with its reasons, the
@@ -22,18 +23,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import datetime as dt
 import io
 import re
 from collections import defaultdict
 from typing import IO
 
 import structlog
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.workbook.defined_name import DefinedName
+import xlsxwriter
 from python_calamine_plus import CalamineWorkbook
 
 from services.importer import columns as C
@@ -43,88 +40,93 @@ from shared import crypto
 
 log = structlog.get_logger(__name__)
 
-BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
-BAD_FONT = Font(color="9C0006")
-BOLD = Font(bold=True)
 ERRORS_SHEET = "错误列表"
 _MAX_COLUMNS = 200  # an upload's stray cells far to the right are not copied
-
-
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not allowed in XML
+# values are written as what they are: text starting with "=" or "http" stays text
+_OPTIONS = {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+            "strings_to_urls": False}
 
 
-def _plain(value: object) -> object:
-    """A calamine value as openpyxl writes it (dates and numbers as they are; text without control characters)."""
-    if isinstance(value, str):
-        return _CONTROL.sub("", value)
-    return value
+class _Writer:
+    """One cell at a time, by type (calamine gives str, int, float, bool, date, datetime, time)."""
+
+    def __init__(self, wb: xlsxwriter.Workbook) -> None:
+        self.bad = wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
+        self.bold = wb.add_format({"bold": True})
+        self.date = wb.add_format({"num_format": "yyyy-mm-dd"})
+        self.bad_date = wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006", "num_format": "yyyy-mm-dd"})
+
+    def cell(self, ws, r: int, c: int, value: object, fmt=None, *, bad: bool = False) -> None:
+        if value is None or value == "":
+            if fmt is not None:
+                ws.write_blank(r, c, None, fmt)
+            return
+        if isinstance(value, bool):
+            ws.write_boolean(r, c, value, fmt)
+        elif isinstance(value, int | float):
+            ws.write_number(r, c, value, fmt)
+        elif isinstance(value, dt.datetime | dt.date):
+            ws.write_datetime(r, c, value, self.bad_date if bad else self.date)
+        else:
+            ws.write_string(r, c, _CONTROL.sub("", str(value)), fmt)
 
 
 def build(original: bytes, errors: list[dict], out: IO[bytes]) -> None:
     """Write the annotated copy of `original` to `out`. `errors`: dicts of `errors.error_out`."""
     src = CalamineWorkbook.from_object(io.BytesIO(original))
     by_cell: dict[tuple[str, int, int], list[str]] = defaultdict(list)
+    last_bad: dict[tuple[str, int], int] = {}  # (sheet, row) → its last bad column
     for e in errors:
         if e["row"] and e["column"]:
             by_cell[(e["sheet"], e["row"], e["column"])].append(e["message"])
-    wb = Workbook(write_only=True)
+            key = (e["sheet"], e["row"])
+            last_bad[key] = max(e["column"], last_bad.get(key, 0))
+    wb = xlsxwriter.Workbook(out, _OPTIONS)
+    w = _Writer(wb)
 
-    ws = wb.create_sheet(ERRORS_SHEET)
-    for letter, width in zip("ABCDE", (10, 8, 20, 30, 70), strict=True):
-        ws.column_dimensions[letter].width = width
-    ws.freeze_panes = "A2"
-    header = []
-    for title in ("工作表", "行", "列", "填写的值", "错误原因"):
-        cell = WriteOnlyCell(ws, value=title)
-        cell.font = BOLD
-        header.append(cell)
-    ws.append(header)
-    for e in errors:
-        ws.append([e["sheet"], e["row"], e["column_name"], _plain(e["value"] or ""), e["message"]])
+    ws = wb.add_worksheet(ERRORS_SHEET)
+    for i, width in enumerate((10, 8, 20, 30, 70)):
+        ws.set_column(i, i, width)
+    ws.freeze_panes(1, 0)
+    for i, title in enumerate(("工作表", "行", "列", "填写的值", "错误原因")):
+        ws.write_string(0, i, title, w.bold)
+    for n, e in enumerate(errors, start=1):
+        for i, value in enumerate((e["sheet"], e["row"], e["column_name"], e["value"], e["message"])):
+            w.cell(ws, n, i, value)
 
     hidden = {m.name for m in src.sheets_metadata if str(m.visible).endswith("Hidden")}
     for name in src.sheet_names:
         if name == ERRORS_SHEET:
             continue  # an annotated copy uploaded again: its old error list goes
-        ws = wb.create_sheet(name)
+        ws = wb.add_worksheet(name)
         if name in hidden:
-            ws.sheet_state = "hidden"
+            ws.hide()
         template = C.SHEETS.get(name)
         if template:
-            for i, col in enumerate(template, start=1):
-                ws.column_dimensions[get_column_letter(i)].width = col.width
-            ws.row_dimensions[C.MACHINE_ROW].hidden = True
-            ws.freeze_panes = "B3"
-        last_bad: dict[int, int] = {}  # row → its last bad column
-        for (s, r, c) in by_cell:
-            if s == name:
-                last_bad[r] = max(c, last_bad.get(r, 0))
+            for i, col in enumerate(template):
+                ws.set_column(i, i, col.width)
+            ws.set_row(C.MACHINE_ROW - 1, None, None, {"hidden": True})
+            ws.freeze_panes(C.FIRST_DATA_ROW - 1, 1)
         for r0, raw in enumerate(src.stream_sheet_by_name(name)):
             row_no = r0 + 1
             values = raw[:_MAX_COLUMNS]
-            if row_no not in last_bad and not (template and row_no == C.HEADER_ROW):
-                ws.append([_plain(v) if v != "" else None for v in values])
-                continue
-            width = max(len(values), last_bad.get(row_no, 0))
-            cells = []
-            for c in range(1, width + 1):
-                value = values[c - 1] if c <= len(values) else ""
-                cell = WriteOnlyCell(ws, value=_plain(value) if value != "" else None)
-                messages = by_cell.get((name, row_no, c))
+            header = template is not None and row_no == C.HEADER_ROW
+            width = max(len(values), last_bad.get((name, row_no), 0))
+            for c0 in range(width):
+                value = values[c0] if c0 < len(values) else ""
+                messages = by_cell.get((name, row_no, c0 + 1))
                 if messages:
-                    cell.fill = BAD_FILL
-                    cell.font = BAD_FONT
-                    cell.comment = Comment("\n".join(dict.fromkeys(messages)), "导入校验", width=300, height=120)
-                elif template and row_no == C.HEADER_ROW:
-                    cell.font = BOLD
-                cells.append(cell)
-            ws.append(cells)
-        # a bad cell below the last row read (an empty required cell is a row calamine gave; a row
-        # past the end is not): nothing to mark
+                    w.cell(ws, r0, c0, value, w.bad, bad=True)
+                    ws.write_comment(r0, c0, "\n".join(dict.fromkeys(messages)),
+                                     {"author": "导入校验", "width": 300, "height": 120})
+                else:
+                    w.cell(ws, r0, c0, value, w.bold if header else None)
+    wb.worksheets()[0].activate()
     for d in src.defined_names:
         if d["name"] == C.VERSION_NAME:
-            wb.defined_names[d["name"]] = DefinedName(d["name"], attr_text=d["value"])
-    wb.save(out)
+            wb.define_name(d["name"], "=" + d["value"])
+    wb.close()
 
 
 def trim_heap() -> None:
