@@ -238,7 +238,7 @@ async def on_chunk_imported(payload: BatchChunkImported, mctx: MessageContext) -
         await conn.execute(
             """UPDATE import_jobs SET status = 'FAILED', error_count = $2, finished_at = now(), updated_at = now(),
                    result_expires_at = coalesce(result_expires_at, now() + make_interval(secs => $4)),
-                   message = $3 WHERE id = $1""",
+                   annotation = coalesce(annotation, 'PENDING'), message = $3 WHERE id = $1""",
             job["id"], count,
             "导入过程中发现与其他同时提交的备案冲突（校验之后发生），导入已停止；已导入的主体见进度，"
             "其主办者账号可在结果文件中下载；冲突所在的主体未导入",
@@ -246,6 +246,8 @@ async def on_chunk_imported(payload: BatchChunkImported, mctx: MessageContext) -
         )
         if first_failure:
             await finished(mctx, job, "FAILED")
+            for event in WAKE:  # the annotated copy marks the conflicts in the upload
+                event.set()
         return
     if job["status"] == "FAILED":
         return

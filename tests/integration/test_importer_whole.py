@@ -180,6 +180,12 @@ async def test_a_filing_entered_meanwhile_cannot_take_a_reserved_key_and_committ
         "SELECT s.name, u.username FROM subjects s JOIN users u ON u.id = s.sponsor_user_id WHERE s.import_job_id = $1",
         job_id)
     assert {(r["name"], r["username"]) for r in filed} == {(c[1], c[2]) for c in creds}
+    # the conflict is marked in the annotated copy too
+    await wait_annotated(system, h, job_id)
+    r = await system.client.get(f"/api/importer/jobs/{job_id}/errors.xlsx", headers=h)
+    wb = load_workbook(io.BytesIO(await r.read()))
+    assert any("已有正在办理" in str(row[4]) or "已备案" in str(row[4])
+               for row in wb["错误列表"].iter_rows(min_row=2, values_only=True))
 
 
 # ---------------------------------------------------------------- every error in one pass
