@@ -139,3 +139,39 @@ async def test_cancel_access_and_records_history(page: Page, system: System, ope
     await expect(page.locator(".audit-log")).to_contain_text("审核通过")
     await shot(page, "subject-detail")
     assert (await case_of(system, operator, filing.application_id))["status"] == "APPROVED"
+
+
+async def test_change_subject_then_verify_it_with_the_differences(page: Page, system: System, operator: Account):
+    filing, number = await approved_filing(system, operator, "变更主体")
+    await login(page, operator)
+    await page.locator(".console-aside").get_by_text("变更主体").click()
+    filters = page.locator("[data-test=business-filters]")
+    await filters.locator("input[name=name]").fill(filing.subject_name)
+    await filters.locator("[data-test=search]").click()
+    row = page.locator(".el-table__row", has_text=filing.subject_name)
+    await expect(row).to_contain_text(number.rsplit("-", 1)[0])
+    await row.locator("[data-test=business-action]").click()
+    # the filed data in the form; nature and certificate cannot change
+    name_input = page.locator("input[name='subject.name']")
+    await expect(name_input).to_have_value(filing.subject_name)
+    await expect(page.locator("input[name='subject.cert_number']")).to_be_disabled()
+    mail = page.locator("input[name='subject.mail_address']")
+    await mail.fill("")
+    page.expect_api_status(422)
+    await page.locator("[data-test=submit]").click()
+    mail_item = page.locator(".el-form-item", has=mail)
+    await expect(mail_item.locator(".el-form-item__error")).to_be_visible()
+    await shot(page, "change-subject")
+    await mail.fill("示例路8号3号楼502室")
+    await page.locator("[data-test=submit]").click()
+    await expect(page.locator("[data-test=submitted]")).to_contain_text("变更主体申请已提交")
+
+    # 去核实: the case shows what changes, before and after
+    await page.get_by_role("button", name="去核实").click()
+    await expect(page).to_have_url(re.compile(r"application_id="))
+    await page.locator("[data-test^=case-action-]").click()
+    diff = page.locator(".diff-table")
+    await expect(diff).to_contain_text("通信地址")
+    await expect(diff).to_contain_text("示例路8号3号楼502室")
+    await expect(diff).to_contain_text("示例路1号2号楼301室")
+    await shot(page, "case-change-subject")
