@@ -319,13 +319,25 @@ class Consumer:
             counted[key] = counted.get(key, 0) + 1
         for (type_, outcome), n in counted.items():
             MESSAGES.labels(self.service, type_, outcome).inc(n)
+        acks = [d for d, outcome, _ in outcomes if outcome in ("ok", "duplicate")]
+        if acks:
+            await _safe(self._ack(acks))
         for d, outcome, err in outcomes:
             if outcome in ("ok", "duplicate"):
-                await _safe(d.ack())
-            elif outcome == "retry":
+                continue
+            if outcome == "retry":
                 await _safe(self._retry(d, attempt_counts=True, error=err))
             else:
                 await _safe(self._dead(d, err))
+
+    async def _ack(self, deliveries: list[Delivery]) -> None:
+        """The batch's acks together when the transport can (`ack_many`: one socket write), else one by one."""
+        many = getattr(self.transport, "ack_many", None)
+        if many is not None:
+            await many(deliveries)
+            return
+        for d in deliveries:
+            await d.ack()
 
     def _one_solo(self, runnable: list) -> list:
         """At most one `solo` message (MessageSpec.solo: an import chunk) per delivery batch: the others

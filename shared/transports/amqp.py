@@ -109,6 +109,25 @@ class AmqpTransport:
             timeout=self.publish_timeout,
         )
 
+    async def ack_many(self, deliveries: list[Delivery]) -> None:
+        """Acknowledge a delivery batch: its Basic.Ack frames in one write per channel. aiormq's
+        `basic_ack` writes and drains the socket once per message, which cost the detection consumer
+        about a third of its time (bench/detection.py). Each delivery is still acknowledged by its
+        own tag (never `multiple`: the consumer's other worker may hold earlier tags)."""
+        by_channel: dict[int, tuple[Any, list[Any]]] = {}
+        for d in deliveries:
+            channel = getattr(d, "channel", None)
+            by_channel.setdefault(id(channel), (channel, []))[1].append(d)
+        for channel, ds in by_channel.values():
+            if channel is None or not hasattr(channel, "write_queue") or not hasattr(channel, "number"):
+                for d in ds:  # not an aiormq delivery: its own ack
+                    await d.ack()
+                continue
+            if channel.is_closed:
+                raise ConnectionError("consuming channel is closed: the broker redelivers, the inbox dedupes")
+            frames = [spec.Basic.Ack(delivery_tag=d.delivery_tag, multiple=False) for d in ds]
+            await channel.write_queue.put(ChannelFrame.marshall(frames=frames, channel_number=channel.number))
+
     async def consume(
         self, queue: str, prefetch: int, on_message: Callable[[Delivery], Awaitable[None]]
     ) -> None:
