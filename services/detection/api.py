@@ -142,6 +142,7 @@ class HandlingOut(BaseModel):
     name: str | None
     note: str
     handled_by: str
+    handled_by_name: str  # username; "" for the system
     handled_at: dt.datetime
 
 
@@ -179,7 +180,8 @@ async def history(request: web.Request, query: HistoryQuery) -> HistoryOut:
         detection=detection_out(d), total=total, page=page, page_size=size,
         sightings=[SightingOut(**{**dict(r), "event_id": str(r["event_id"])}) for r in rows],
         handlings=[HandlingOut(id=h["id"], code=h["code"], name=handling_name(h["code"]), note=h["note"],
-                               handled_by=h["handled_by"], handled_at=h["handled_at"]) for h in hs],
+                               handled_by=h["handled_by"], handled_by_name=h["handled_by_name"],
+                               handled_at=h["handled_at"]) for h in hs],
     )
 
 

@@ -41,16 +41,12 @@ class BlacklistIn(BaseModel):
     domains: list[DomainName] = Field([], max_length=50)
     reason: text_field(500)
 
-    @model_validator(mode="after")
-    def _by_kind(self):
-        if self.kind == "SUBJECT":
-            if not self.sponsor_name:
-                raise ValueError("列入主体时须填写主办单位名称（sponsor_name）")
-            if not self.cert_type or not self.cert_number:
-                raise ValueError("列入主体时须填写证件类型和证件号码（cert_type、cert_number）")
-        elif not self.domains:
-            raise ValueError("列入网站时须填写至少一个域名（domains）")
-        return self
+    def missing(self) -> list[dict[str, str]]:
+        """The fields this kind of entry needs and lacks."""
+        if self.kind == "WEBSITE":
+            return [] if self.domains else [{"field": "domains", "message": "列入网站时须填写至少一个域名"}]
+        need = {"sponsor_name": "主办单位名称", "cert_type": "证件类型", "cert_number": "证件号码"}
+        return [{"field": k, "message": f"列入主体时须填写{label}"} for k, label in need.items() if not getattr(self, k)]
 
 
 class RemovalIn(BaseModel):
@@ -132,6 +128,8 @@ async def add_entry(request: web.Request, body: BlacklistIn) -> BlacklistEntry:
     who = principal_of(request)
     c = ctx(request)
     family = number = digest = ""
+    if body.missing():
+        raise invalid(body.missing())
     if body.kind == "SUBJECT":
         try:
             number = v.validate_cert_number(body.cert_type or "", body.cert_number)

@@ -29,7 +29,7 @@ from shared.contracts.filing import FiledRecordChanged
 from shared.db import transaction
 from shared.errors_zh import translate_errors
 from shared.service import ServiceContext
-from shared.web import Problem, not_found
+from shared.web import Problem, invalid, not_found
 
 LIVE_WEBSITE = ("ACTIVE", "NO_ACCESS", "BLACKLISTED")  # a filed website: holds its number and domains
 
@@ -155,12 +155,15 @@ async def handle(ctx: ServiceContext, who: Principal, detection_id: int, body: H
     """A provider records a handling result of its own detection; every handling is kept."""
     if who.role != Role.PROVIDER:
         raise Problem(403, "仅接入服务提供者可处理本单位的检测结果")
+    if body.code == "OTHER" and not (body.note or "").strip():
+        raise invalid([{"field": "note", "message": "处理结果为“其他”时须填写说明"}])
     where, args = scope_of(who)
     async with transaction(ctx.pool) as conn:
         d = await store.detection_for_update(conn, detection_id, where, args)
         if d is None:
             raise not_found("检测结果")
-        await store.add_handling(conn, detection_id, body.code, body.note or "", who.user_id, closes_case(body.code))
+        await store.add_handling(conn, detection_id, body.code, body.note or "", who.user_id, closes_case(body.code),
+                                 actor_name=who.username)
     return await ctx.pool.fetchrow("SELECT * FROM detections WHERE id = $1", detection_id)
 
 

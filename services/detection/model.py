@@ -149,12 +149,6 @@ class HandlingIn(BaseModel):
     code: code_field("detection_handling")
     note: optional_text_field(500) = ""
 
-    @model_validator(mode="after")
-    def _note_for_other(self):
-        if self.code == "OTHER" and not (self.note or "").strip():
-            raise ValueError("处理结果为“其他”时须填写说明")
-        return self
-
 
 def closes_case(code: str) -> bool:
     row = codes.get("detection_handling", code)

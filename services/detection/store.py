@@ -104,11 +104,11 @@ async def detection_for_update(conn: asyncpg.Connection, detection_id: int, wher
 
 
 async def add_handling(conn: asyncpg.Connection, detection_id: int, code: str, note: str, actor: str,
-                       closes: bool, at: datetime | None = None) -> asyncpg.Record:
+                       closes: bool, at: datetime | None = None, actor_name: str = "") -> asyncpg.Record:
     row = await conn.fetchrow(
-        """INSERT INTO handlings (detection_id, code, note, handled_by, handled_at)
-           VALUES ($1, $2, $3, $4, coalesce($5, now())) RETURNING *""",
-        detection_id, code, note, actor, at,
+        """INSERT INTO handlings (detection_id, code, note, handled_by, handled_at, handled_by_name)
+           VALUES ($1, $2, $3, $4, coalesce($5, now()), $6) RETURNING *""",
+        detection_id, code, note, actor, at, actor_name,
     )
     await conn.execute(
         """UPDATE detections SET handling_code = $2, handling_note = $3, handled_by = $4, handled_at = $5,

@@ -232,6 +232,7 @@ async def test_handling_keeps_every_result_and_filters_handled_unhandled(system:
     hist = await get(system, f"/unfiled/{rec['id']}/history", t.headers)
     assert [(h["code"], h["note"], h["handled_by"]) for h in hist["handlings"]] == [
         ("RECTIFYING", "已通知客户整改", t.operator_id), ("ACCESS_STOPPED", "已停止接入", t.operator_id)]
+    assert all(h["handled_by_name"] for h in hist["handlings"])
     # refused: OTHER without a note, an unknown code, the regulator
     r = await system.client.post(url, json={"code": "OTHER"}, headers=t.headers)
     assert r.status == 422

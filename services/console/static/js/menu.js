@@ -65,8 +65,16 @@ export const PAGES = [
   { group: 'query', path: '/records/websites', title: '网站查询', roles: ALL_ROLES, page: () => import('./pages/websites.js') },
 
   // ---- 未备案网站管理
+  { group: 'unfiled', path: '/unfiled', title: '未备案检测结果查询', roles: ['provider', 'bureau', 'admin'], seed: '1.8.1',
+    page: () => import('./pages/unfiled.js') },
+  { group: 'unfiled', path: '/unfiled-statistics', title: '未备案检测结果统计', roles: ['provider', 'bureau', 'admin'],
+    seed: '1.8.2', page: () => import('./pages/unfiled-stats.js') },
 
   // ---- 黑名单查询
+  { group: 'blacklist', path: '/blacklist', title: '备案信息黑名单查询', roles: ['provider', 'bureau', 'admin'], seed: '1.9.1',
+    page: () => import('./pages/blacklist.js') },
+  { group: 'blacklist', path: '/illegal-access', title: '非法接入黑名单查询', roles: ['provider', 'bureau', 'admin'],
+    seed: '1.9.2', page: () => import('./pages/illegal-access.js') },
 
   // ---- reached by link (top-right links, details): no menu group
   { group: null, path: '/cases/:id', title: '申请详情', roles: ['provider', 'bureau', 'admin'],
@@ -81,6 +89,10 @@ export const PAGES = [
     page: () => import('./pages/business-change-website.js') },
   { group: null, path: '/business/change-access/:id', title: '变更接入', roles: ['provider'], seed: '1.4.5',
     page: () => import('./pages/business-change-access.js') },
+  { group: null, path: '/unfiled/:id', title: '检测结果', roles: ['provider', 'bureau', 'admin'], seed: '1.8.1',
+    page: () => import('./pages/unfiled-detail.js') },
+  { group: null, path: '/blacklist/:id', title: '黑名单详细信息', roles: ['provider', 'bureau', 'admin'], seed: '1.9.1',
+    page: () => import('./pages/blacklist-detail.js') },
   { group: null, path: '/welcome', title: '首页', roles: ALL_ROLES, page: () => import('./pages/welcome.js') },
   { group: null, path: '/password', title: '修改密码', roles: ALL_ROLES, seed: '1.11',
     page: () => import('./pages/password.js') },
