@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 
 from shared import logs
-from shared.config import SERVICES, get_settings
+from shared.config import SERVICES, check_startup, get_settings
 
 
 def _run(coro) -> None:
@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = get_settings()
     logs.configure(settings.log_level, settings.log_format)
+    if args.command != "asyncapi":  # everything else runs, signs tokens or touches data: refuse a prod without a key
+        check_startup(settings)
     result = args.run(settings, args)
     if inspect.isawaitable(result):
         asyncio.run(result)

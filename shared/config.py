@@ -13,6 +13,9 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SERVICES = ("filing", "importer", "verification", "reporting", "detection")
+ENVIRONMENTS = ("dev", "test", "prod")
+DEV_SECRET_KEY = "dev-insecure-secret-change-me"  # public: anyone can sign tokens with it
+MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -21,7 +24,7 @@ class Settings(BaseSettings):
     env: str = Field("dev", description="dev | test | prod; test enables test-only helpers")
     database_url: str | None = Field(None, description="PostgreSQL DSN; unset → local or embedded")
     amqp_url: str | None = Field(None, description="RabbitMQ URL; unset → local or in-process")
-    secret_key: str = Field("dev-insecure-secret-change-me", description="HMAC key for session tokens")
+    secret_key: str = Field(DEV_SECRET_KEY, description="HMAC key for session tokens; prod refuses the default")
     log_level: str = "info"
     log_format: str = Field("json", description="json | console")
     port: int = 8080
@@ -45,6 +48,16 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(5, ge=1, description="consecutive failed logins that lock an account")
     login_lock_minutes: int = Field(15, ge=1, description="how long a locked account stays locked")
     captcha_ttl_seconds: int = Field(300, ge=30, description="lifetime of a login captcha")
+    captcha_per_minute: int = Field(30, ge=1, description="captchas one client address may fetch per minute")
+    login_address_max_failures: int = Field(
+        20, ge=1, description="failed logins (and wrong old passwords) from one client address per window before 429")
+    login_address_window_minutes: int = Field(15, ge=1, description="window of the per-address failure limit")
+
+    # web security (shared/security.py)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=[], description="CIDRs of proxies whose X-Forwarded-For is believed (e.g. the ingress)")
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default=[], description="other origins allowed to send cookie-authenticated unsafe requests")
 
     gc_thresholds: str = Field(
         "10000,50,100",
@@ -80,9 +93,53 @@ class Settings(BaseSettings):
             return [float(x) for x in v.split(",") if x.strip()]
         return v
 
+    @field_validator("trusted_proxies", "allowed_origins", mode="before")
+    @classmethod
+    def _split_text(cls, v):
+        if isinstance(v, str):
+            return [x.strip() for x in v.split(",") if x.strip()]
+        return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        import ipaddress
+
+        for x in v:
+            try:
+                ipaddress.ip_network(x, strict=False)
+            except ValueError:
+                raise ValueError(f"ICP_TRUSTED_PROXIES: {x!r} is not an IP address or CIDR network") from None
+        return v
+
     @property
     def is_test(self) -> bool:
         return self.env == "test"
+
+
+def startup_problem(settings: Settings) -> str | None:
+    """Why this process must not start with these settings, or None. In prod a session token
+    signed with a known or guessable key is an admin account for anyone."""
+    if settings.env not in ENVIRONMENTS:
+        return f"ICP_ENV={settings.env!r} is not one of {', '.join(ENVIRONMENTS)}"
+    if settings.env != "prod":
+        return None
+    key = settings.secret_key
+    if key == DEV_SECRET_KEY or not key.strip():
+        why = "is not set (the development default is public)"
+    elif len(key.encode()) < MIN_SECRET_BYTES:
+        why = f"is shorter than {MIN_SECRET_BYTES} bytes"
+    else:
+        return None
+    return (f"ICP_SECRET_KEY {why}: refusing to start with ICP_ENV=prod. Set ICP_SECRET_KEY to a random value of "
+            f"at least {MIN_SECRET_BYTES} bytes, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+
+
+def check_startup(settings: Settings) -> None:
+    """Stop the process (SystemExit with the reason) when `startup_problem` names one."""
+    problem = startup_problem(settings)
+    if problem:
+        raise SystemExit(problem)
 
 
 @lru_cache

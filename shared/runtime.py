@@ -20,10 +20,11 @@ from aiohttp import web
 
 from shared import db, health, metrics
 from shared.bus import Consumer, Transport
-from shared.config import SERVICES, Settings
+from shared.config import SERVICES, Settings, check_startup
 from shared.listener import Listener
 from shared.outbox import Outbox, OutboxRelay
 from shared.revocation import RevocationCache
+from shared.security import Policy
 from shared.service import CTX, ServiceContext, ServiceDef
 from shared.topology import build_topology
 from shared.transports.amqp import AmqpTransport
@@ -170,6 +171,7 @@ class Runtime:
 
     async def start(self) -> web.Application:
         s = self.settings
+        check_startup(s)
         topology = topology_for(s)
         await self.migrate()
         await self.listener.start()
@@ -202,7 +204,7 @@ class Runtime:
                 ctx, interval=s.metrics_interval, queues=ctx.consumer is not None)))
             self.running.append(rs)
             log.info("service.started", service=name, role=self.role, transport=transport.name)
-        root = root_app()
+        root = root_app(policy=Policy.of(s))
         for rs in self.running:
             mount(root, rs.definition.name, rs.app)
         if self.console:
@@ -278,7 +280,8 @@ def build_service_app(d: ServiceDef, ctx: ServiceContext) -> web.Application:
     async def readiness() -> dict[str, bool]:
         return await health.readiness(ctx.pool, ctx.transport)  # dead, not slow (shared/health.py)
 
-    app = create_app(d.api, secret=ctx.settings.secret_key, readiness=readiness, is_revoked=ctx.revocations.is_revoked)
+    app = create_app(d.api, secret=ctx.settings.secret_key, readiness=readiness, is_revoked=ctx.revocations.is_revoked,
+                     policy=Policy.of(ctx.settings))
     app[CTX] = ctx
     return app
 
@@ -299,6 +302,7 @@ async def serve(
     settings: Settings, names: list[str], role: str, *, port: int, allow_embedded: bool, console: bool = False
 ) -> None:
     """Run until SIGTERM/SIGINT, then shut down gracefully."""
+    check_startup(settings)
     endpoints = await resolve_endpoints(settings, allow_embedded=allow_embedded)
     rt = Runtime(settings, endpoints, names, role, console=console)
     root = await rt.start()

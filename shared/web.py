@@ -25,7 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
-from shared import logs
+from shared import logs, security
 from shared.auth import Principal, Role, TokenError, read_token
 from shared.bounds import text_problem, violations
 from shared.errors_zh import translate_errors
@@ -152,6 +152,7 @@ class Route:
     summary: str = ""
     tags: list[str] = field(default_factory=list)
     raw_response: str | None = None  # content type for non-JSON answers (files)
+    multipart: bool = False  # the request body is multipart/form-data (uploads); else only JSON is accepted
 
 
 class Api:
@@ -273,6 +274,7 @@ def _wrap(route: Route, service: str):
         return json_response(result, status=route.status)
 
     view.__name__ = route.handler.__name__
+    view.icp_route = route  # type: ignore[attr-defined]  # read by shared.security's content-type check
     return view
 
 
@@ -287,7 +289,8 @@ def _malformed(e: HttpProcessingError) -> Problem:
     return Problem(400, f"请求内容格式错误，无法解析：{e.message or type(e).__name__}"[:300])
 
 
-def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitable[bool]] | None):
+def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitable[bool]] | None,
+                 policy: security.Policy):
     @web.middleware
     async def context(request: web.Request, handler):
         rid = request.headers.get("X-Request-ID") or logs.new_id()
@@ -351,7 +354,7 @@ def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitabl
         finally:
             structlog.contextvars.unbind_contextvars("user_id", "role")
 
-    return [context, authenticate]
+    return [context, security.guard_middleware(policy), authenticate]
 
 
 def optional_principal(request: web.Request) -> Principal | None:
@@ -384,9 +387,13 @@ def create_app(
     readiness: Callable[[], Awaitable[dict[str, bool]]],
     is_revoked: Callable[[str], Awaitable[bool]] | None = None,
     client_max_size: int = 2 * 1024 * 1024,
+    policy: security.Policy | None = None,
 ) -> web.Application:
     """The service's app; mount it under `/api/<service>/` (see `mount`)."""
-    app = web.Application(middlewares=_middlewares(api.service, secret, is_revoked), client_max_size=client_max_size)
+    policy = policy or security.Policy()
+    app = web.Application(middlewares=_middlewares(api.service, secret, is_revoked, policy),
+                          client_max_size=client_max_size)
+    security.install(app, policy)
     for r in api.routes:
         app.router.add_route(r.method, r.path, _wrap(r, api.service), name=r.handler.__name__)
 
@@ -439,9 +446,10 @@ async def _root_problems(request: web.Request, handler):
         return problem_response(Problem(e.status, detail), request)
 
 
-def root_app(client_max_size: int = 2 * 1024 * 1024) -> web.Application:
+def root_app(client_max_size: int = 2 * 1024 * 1024, policy: security.Policy | None = None) -> web.Application:
     """The outer app: `/healthz` and `/metrics` at the root, services mounted below."""
     root = web.Application(client_max_size=client_max_size, middlewares=[_root_problems])
+    security.install(root, policy or security.Policy())
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

@@ -132,7 +132,7 @@ async def _read_upload(request: web.Request) -> tuple[str, bytes]:
     raise Problem(400, "没有收到文件：请在字段 file 中上传填写好的导入模板（.xlsx）")
 
 
-@api.post("/jobs", roles=["provider"], response=JobOut, status=202, tags=["import"])
+@api.post("/jobs", roles=["provider"], response=JobOut, status=202, tags=["import"], multipart=True)
 async def create_job(request: web.Request) -> JobOut:
     """上传 Excel 批量导入（立即返回任务编号，后台校验与导入）"""
     provider_id = tenant_of(request)
