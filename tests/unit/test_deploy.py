@@ -523,3 +523,15 @@ def test_images_are_set_by_the_overlay(overlay):
         assert name and tag, f"{ident(d)}: image {image!r} has no tag"
         if overlay == "prod":
             assert tag not in ("latest", "dev") and re.fullmatch(r"\d+\.\d+\.\d+", tag), image
+
+
+def test_the_dev_overlay_passes_the_production_start_check():
+    """icp-config says ICP_ENV=prod in every overlay, so the dev overlay's placeholder key must be one a
+    prod process accepts (shared.config.startup_problem), or nothing would start on a dev cluster."""
+    from shared.config import Settings, startup_problem
+
+    objs = render("dev")
+    config = by_kind(objs, "ConfigMap")["icp-config"]["data"]
+    key = secret_data(by_kind(objs, "Secret")["icp-secrets"])["ICP_SECRET_KEY"]
+    assert config["ICP_ENV"] == "prod"
+    assert startup_problem(Settings(env=config["ICP_ENV"], secret_key=key)) is None
