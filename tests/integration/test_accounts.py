@@ -465,15 +465,15 @@ async def test_cli_creates_accounts(system: System, pg_dsn, amqp_url, monkeypatc
 
 
 @asynccontextmanager
-async def filing_app(system: System, env: str):
-    """The filing API built with another ICP_ENV, on the test database and broker."""
+async def filing_app(system: System, env: str, **settings):
+    """The filing API built with another ICP_ENV (and other `settings`), on the test database and broker."""
     from shared.outbox import Outbox
     from shared.runtime import build_service_app, load_service
     from shared.service import ServiceContext
     from shared.web import mount, root_app
 
     base = system.ctx("filing")
-    settings = system.settings.model_copy(update={"env": env})
+    settings = system.settings.model_copy(update={"env": env, **settings})
     ctx = ServiceContext("filing", settings, base.pool, Outbox("filing"), base.transport,
                          revocations=base.revocations)
     root = root_app()
