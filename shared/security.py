@@ -86,8 +86,16 @@ def normalize_origin(origin: str) -> str:
 # ---------------------------------------------------------------- headers
 
 
+POLICY = web.AppKey("icp_security_policy", Policy)
+
+
+def policy_of(request: web.Request) -> Policy:
+    return request.config_dict.get(POLICY) or Policy()
+
+
 def install(app: web.Application, policy: Policy) -> None:
-    """Add the headers to every answer of `app` (and of the apps mounted in it)."""
+    """Add the headers to every answer of `app` (and of the apps mounted in it); remember the policy."""
+    app[POLICY] = policy
 
     async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
         add_headers(request, response, policy)
@@ -182,12 +190,13 @@ def _in(address: str | None, networks) -> bool:
     return any(ip in n for n in networks)
 
 
-def client_address(request: web.Request, policy: Policy) -> str:
+def client_address(request: web.Request, policy: Policy | None = None) -> str:
     """The client's address for per-client limits. `X-Forwarded-For` is believed only when the peer
     is a trusted proxy, and then read from the right: each proxy appends the address it saw, so the
     first hop (from the right) that is not itself a trusted proxy is the client as the outermost
     trusted proxy saw it; hops to its left are whatever the client chose to send. With one proxy
     that sets the header afresh (ingress-nginx's default) this is the header's first hop."""
+    policy = policy or policy_of(request)
     peer = request.remote or ""
     if not _in(peer, policy.trusted_proxies):
         return peer or "unknown"

@@ -73,9 +73,11 @@ class Problem(Exception):
         title: str | None = None,
         errors: list[dict[str, str]] | None = None,
         type_: str = "about:blank",
+        headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail)
+        self.headers = headers  # e.g. Retry-After of a 429
         self.status = status
         self.detail = detail
         self.title = title or _TITLES.get(status, "错误")
@@ -132,8 +134,11 @@ def json_response(obj: Any, *, status: int = 200, content_type: str = "applicati
 
 
 def problem_response(p: Problem, request: web.Request | None = None) -> web.Response:
-    return json_response(p.body(request.path if request is not None else None), status=p.status,
+    resp = json_response(p.body(request.path if request is not None else None), status=p.status,
                          content_type="application/problem+json")
+    if p.headers:
+        resp.headers.update(p.headers)
+    return resp
 
 
 # ---------------------------------------------------------------- route table

@@ -131,6 +131,10 @@ async def system(pg_dsn, amqp_url):
         metrics_interval=0.5,
         log_format="console",
         shutdown_grace=5,
+        # every test's requests come from 127.0.0.1: the per-address limits are tested on their own
+        # (tests/integration/test_login_abuse.py), with distinct addresses
+        captcha_per_minute=1_000_000,
+        login_address_max_failures=1_000_000,
     )
     # console=True as `icp up`: the browser tests (tests/browser) open the web console on this server
     rt = Runtime(settings, Endpoints(pg_dsn, amqp_url), list(SERVICES), "all", console=True)

@@ -13,7 +13,7 @@ import asyncpg
 import structlog
 
 from services.filing import accounts_store as store
-from services.filing import captcha
+from services.filing import captcha, limits
 from services.filing.accounts_model import (
     BAD_CREDENTIALS,
     LoginIn,
@@ -66,6 +66,33 @@ async def _verify(stored: str, password: str) -> bool:
     return await asyncio.to_thread(verify_password, stored, password)
 
 
+async def _refusal_work(stored: str | None, password: str) -> None:
+    """Make every refused login cost one argon2 verification, as an unknown name's does: a wrong
+    password for an account with a generated (PBKDF2, ~50 µs) password, or any attempt on a locked
+    account, would otherwise answer in a few milliseconds instead of ~100 and reveal the account."""
+    if stored is None or not stored.startswith("$argon2"):
+        await _verify(_dummy_hash(), password)
+
+
+def _address_window(ctx: ServiceContext) -> dt.timedelta:
+    return dt.timedelta(minutes=ctx.settings.login_address_window_minutes)
+
+
+async def _address_allowed(ctx: ServiceContext, client_ip: str | None) -> None:
+    """429 once this client address made its quota of failures: it cannot go on locking accounts."""
+    if client_ip:
+        wait = await limits.exhausted(ctx.pool, limits.LOGIN_FAILURES, client_ip,
+                                      limit=ctx.settings.login_address_max_failures, window=_address_window(ctx))
+        if wait is not None:
+            raise limits.too_many("该地址登录失败次数过多", wait)
+
+
+async def _address_failed(ctx: ServiceContext, conn: asyncpg.Connection, client_ip: str | None) -> None:
+    if client_ip:
+        await limits.hit(conn, limits.LOGIN_FAILURES, client_ip, limit=ctx.settings.login_address_max_failures,
+                         window=_address_window(ctx))
+
+
 async def _hash(password: str) -> str:
     return await asyncio.to_thread(hash_password, password)
 
@@ -87,6 +114,7 @@ class LoginSuccess:
 async def login(ctx: ServiceContext, body: LoginIn, *, client_ip: str | None = None,
                 user_agent: str | None = None) -> LoginSuccess:
     secret = ctx.settings.secret_key
+    await _address_allowed(ctx, client_ip)
     # The captcha is used up by any attempt (committed on its own, whatever happens next).
     check = None
     if body.captcha_id and body.captcha_id.strip():
@@ -101,20 +129,33 @@ async def login(ctx: ServiceContext, body: LoginIn, *, client_ip: str | None = N
     username = body.username.strip()
     now = dt.datetime.now(dt.UTC)
     outcome: tuple[str, Any] = ("bad", None)
+    # Same work and same answers for a name that is no account: its failures are counted and locked
+    # like an account's, and every refusal costs one argon2 verification (`_refusal_work`).
     async with transaction(ctx.pool) as conn:
         user = await store.user_by_username(conn, username, for_update=True)
         if user is None:
-            await _verify(_dummy_hash(), body.password)  # same cost as a real check: no username probing by timing
+            record = await store.unknown_name_failures(conn, username)
+            await _refusal_work(None, body.password)
+            if is_locked(record["locked_until"], now):
+                outcome = ("locked", record["locked_until"])
+            else:
+                failed, until = after_failure(record["failed_logins"], now, failed_since=record["failed_since"])
+                await store.record_unknown_failure(conn, username, failed, until, now)
+                outcome = ("just_locked", until) if until else ("bad", None)
         elif is_locked(user["locked_until"], now):
+            await _refusal_work(None, body.password)
             outcome = ("locked", user["locked_until"])
         elif not await _verify(user["password_hash"], body.password) or user["role"] != role.value:
-            failed, until = after_failure(user["failed_logins"], now)
-            await store.record_failure(conn, user["id"], failed, until)
+            await _refusal_work(user["password_hash"], body.password)
+            failed, until = after_failure(user["failed_logins"], now, failed_since=user["failed_since"])
+            await store.record_failure(conn, user["id"], failed, until, now)
             outcome = ("just_locked", until) if until else ("bad", None)
         elif user["disabled"]:
             outcome = ("disabled", None)
         else:
             outcome = ("ok", await _open_session(ctx, conn, user, role, body.password, client_ip, user_agent))
+        if outcome[0] in ("bad", "locked", "just_locked"):
+            await _address_failed(ctx, conn, client_ip)
     kind, value = outcome
     if kind == "ok":
         log.info("auth.login", user_id=str(value.out.user.id), role=role.value)
@@ -209,19 +250,38 @@ async def update_me(ctx: ServiceContext, principal: Principal, patch: ProfilePat
         return user_out(await store.user_by_id(conn, row["id"]))
 
 
-async def change_password(ctx: ServiceContext, principal: Principal, body: PasswordChangeIn) -> PasswordChanged:
+async def change_password(ctx: ServiceContext, principal: Principal, body: PasswordChangeIn, *,
+                          client_ip: str | None = None) -> PasswordChanged:
+    """A wrong old password counts like a failed login (a stolen session must not guess the password
+    without limit): the account locks after the same number of failures, and the address counts too."""
+    await _address_allowed(ctx, client_ip)
+    now = dt.datetime.now(dt.UTC)
+    refused: tuple[str, dt.datetime | None] | None = None
     async with transaction(ctx.pool) as conn:
         row = await _my_row(conn, principal)
-        if not await _verify(row["password_hash"], body.old_password):
-            raise invalid([{"field": "old_password", "message": "原密码不正确"}])
-        try:
-            check_new_password(row["role"], body.new_password, username=row["username"])
-        except v.InvalidValue as e:
-            raise invalid([{"field": "new_password", "message": e.message}]) from None
-        if body.new_password == body.old_password:
-            raise invalid([{"field": "new_password", "message": "新密码不能与原密码相同"}])
-        await store.set_password(conn, row["id"], await _hash(body.new_password))
-        revoked_ids = await _revoke_user(ctx, conn, row, keep=principal.session_id)
+        if is_locked(row["locked_until"], now):
+            refused = ("locked", row["locked_until"])
+        elif not await _verify(row["password_hash"], body.old_password):
+            failed, until = after_failure(row["failed_logins"], now, failed_since=row["failed_since"])
+            await store.record_failure(conn, row["id"], failed, until, now)
+            refused = ("just_locked", until) if until else ("bad", None)
+        if refused is not None:
+            await _address_failed(ctx, conn, client_ip)
+        else:
+            try:
+                check_new_password(row["role"], body.new_password, username=row["username"])
+            except v.InvalidValue as e:
+                raise invalid([{"field": "new_password", "message": e.message}]) from None
+            if body.new_password == body.old_password:
+                raise invalid([{"field": "new_password", "message": "新密码不能与原密码相同"}])
+            await store.set_password(conn, row["id"], await _hash(body.new_password))
+            revoked_ids = await _revoke_user(ctx, conn, row, keep=principal.session_id)
+    if refused is not None:  # after the commit: the failure stays counted
+        kind, until = refused
+        log.info("auth.password_change_refused", reason=kind, user_id=str(row["id"]))
+        if until is not None:
+            raise Problem(423, locked_message(until, just_locked=kind == "just_locked"), locked_until=until.isoformat())
+        raise invalid([{"field": "old_password", "message": "原密码不正确"}])
     _known_here(ctx, revoked_ids)
     revoked = len(revoked_ids)
     log.info("auth.password_changed", user_id=str(row["id"]), revoked_sessions=revoked)

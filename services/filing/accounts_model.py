@@ -103,10 +103,15 @@ def captcha_matches(secret: str, captcha_id: str, answer: str, stored: str) -> b
 
 
 def after_failure(
-    failed_logins: int, now: dt.datetime, *, max_failures: int = LOGIN_MAX_FAILURES, lock_minutes: int = LOGIN_LOCK_MINUTES
+    failed_logins: int, now: dt.datetime, *, failed_since: dt.datetime | None = None,
+    max_failures: int = LOGIN_MAX_FAILURES, lock_minutes: int = LOGIN_LOCK_MINUTES,
 ) -> tuple[int, dt.datetime | None]:
-    """(failed_logins, locked_until) after one more failed attempt. Reaching the limit locks the
-    account and resets the counter, so the next lock again needs `max_failures` failures."""
+    """(failed_logins, locked_until) after one more failed attempt. Failures count within
+    `lock_minutes` of the first one of the run (`failed_since`; an older run starts again at 1).
+    Reaching the limit locks the account and resets the counter, so the next lock again needs
+    `max_failures` failures. The same rule counts names that are no account (no existence leak)."""
+    if failed_since is not None and failed_since <= now - dt.timedelta(minutes=lock_minutes):
+        failed_logins = 0
     failed = failed_logins + 1
     if failed >= max_failures:
         return 0, now + dt.timedelta(minutes=lock_minutes)

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 _USER_COLUMNS = """u.id, u.username, u.password_hash, u.role, u.provider_id, u.province, u.display_name, u.phone,
-    u.email, u.failed_logins, u.locked_until, u.disabled, u.password_changed_at, u.last_login_at, u.created_at,
+    u.email, u.failed_logins, u.failed_since, u.locked_until, u.disabled, u.password_changed_at, u.last_login_at, u.created_at,
     p.name AS provider_name"""
 
 
@@ -69,10 +69,40 @@ async def provider_exists(conn: asyncpg.Connection | asyncpg.Pool, provider_id: 
     return bool(await conn.fetchval("SELECT true FROM providers WHERE provider_id = $1", provider_id))
 
 
-async def record_failure(conn: asyncpg.Connection, user_id: uuid.UUID, failed: int, locked_until: dt.datetime | None):
-    await conn.execute(
-        "UPDATE users SET failed_logins = $2, locked_until = COALESCE($3, locked_until) WHERE id = $1",
-        user_id, failed, locked_until,
+# failed_since: when the run of failures began (a new run at its first failure; none after a lock)
+_FAILURE_SET = """failed_logins = $2, locked_until = COALESCE($3, locked_until),
+    failed_since = CASE WHEN $2 = 1 THEN $4 WHEN $2 = 0 THEN NULL ELSE failed_since END"""
+
+
+async def record_failure(conn: asyncpg.Connection, user_id: uuid.UUID, failed: int, locked_until: dt.datetime | None,
+                         now: dt.datetime):
+    await conn.execute(f"UPDATE users SET {_FAILURE_SET} WHERE id = $1", user_id, failed, locked_until, now)
+
+
+async def unknown_name_failures(conn: asyncpg.Connection, username: str):
+    """The failure record of a name that is no account, created and locked (FOR UPDATE) like an account's row."""
+    return await conn.fetchrow(
+        """INSERT INTO unknown_login_failures (username) VALUES (lower($1))
+           ON CONFLICT (username) DO UPDATE SET username = EXCLUDED.username
+           RETURNING failed_logins, failed_since, locked_until""",
+        username,
+    )
+
+
+async def record_unknown_failure(conn: asyncpg.Connection, username: str, failed: int,
+                                 locked_until: dt.datetime | None, now: dt.datetime):
+    await conn.execute(f"UPDATE unknown_login_failures SET {_FAILURE_SET} WHERE username = lower($1)",
+                       username, failed, locked_until, now)
+
+
+async def purge_unknown_failures(conn: asyncpg.Connection | asyncpg.Pool, window: dt.timedelta) -> str:
+    """Records that no longer lock and whose run of failures is outside the window: answering from a
+    missing row (0 failures) is then what the kept row would have answered."""
+    return await conn.execute(
+        """DELETE FROM unknown_login_failures
+           WHERE (locked_until IS NULL OR locked_until <= now())
+             AND (failed_since IS NULL OR failed_since <= now() - make_interval(secs => $1))""",
+        window.total_seconds(),
     )
 
 
@@ -87,7 +117,7 @@ async def record_success(
     new_hash: str | None,
 ) -> None:
     await conn.execute(
-        """UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now(),
+        """UPDATE users SET failed_logins = 0, failed_since = NULL, locked_until = NULL, last_login_at = now(),
                password_hash = COALESCE($2, password_hash)
            WHERE id = $1""",
         user["id"], new_hash,
@@ -138,7 +168,7 @@ async def update_profile(conn: asyncpg.Connection, user_id: uuid.UUID, changes: 
 async def set_password(conn: asyncpg.Connection, user_id: uuid.UUID, password_hash: str) -> None:
     await conn.execute(
         """UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now(),
-               failed_logins = 0, locked_until = NULL
+               failed_logins = 0, failed_since = NULL, locked_until = NULL
            WHERE id = $1""",
         user_id, password_hash,
     )
@@ -149,6 +179,7 @@ async def set_flags(conn: asyncpg.Connection, user_id: uuid.UUID, *, disabled: b
         """UPDATE users SET disabled = COALESCE($2, disabled),
                locked_until = CASE WHEN $3 THEN NULL ELSE locked_until END,
                failed_logins = CASE WHEN $3 THEN 0 ELSE failed_logins END,
+               failed_since = CASE WHEN $3 THEN NULL ELSE failed_since END,
                updated_at = now()
            WHERE id = $1""",
         user_id, disabled, unlock,

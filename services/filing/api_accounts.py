@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from aiohttp import web
 from pydantic import BaseModel
 
-from services.filing import accounts, captcha
+from services.filing import accounts, captcha, limits
 from services.filing.accounts_model import (
     CaptchaOut,
     CaptchaQuery,
@@ -24,6 +25,7 @@ from services.filing.accounts_model import (
     UserQuery,
     cookie_secure,
 )
+from shared.security import client_address
 from shared.service import ctx
 from shared.web import COOKIE_NAME, Api, principal_of
 
@@ -39,11 +41,9 @@ def _json(model: BaseModel | dict, status: int = 200, *, exclude_none: bool = Fa
                              dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str))
 
 
-def _client_ip(request: web.Request) -> str | None:
-    # informational only (kept with the session): the first X-Forwarded-For hop set by the ingress
-    forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
-    ip = forwarded or request.remote
-    return ip[:64] if ip else None
+def _client_ip(request: web.Request) -> str:
+    """The client's address for per-address limits and the session record (ICP_TRUSTED_PROXIES)."""
+    return client_address(request)[:64]
 
 
 # ---------------------------------------------------------------- login
@@ -53,6 +53,10 @@ def _client_ip(request: web.Request) -> str | None:
 async def get_captcha(request: web.Request, query: CaptchaQuery) -> web.Response:
     """获取登录验证码图片（有效期内仅可使用一次）"""
     c = ctx(request)
+    wait = await limits.hit(c.pool, limits.CAPTCHA, _client_ip(request), limit=c.settings.captcha_per_minute,
+                            window=dt.timedelta(minutes=1))
+    if wait is not None:
+        raise limits.too_many("获取验证码过于频繁", wait)
     issued = await captcha.issue(c.pool, c.settings.secret_key)
     out = CaptchaOut(captcha_id=issued.captcha_id, image=issued.image, expires_in=issued.expires_in)
     if query.test_answer and c.settings.is_test:  # never outside ICP_ENV=test
@@ -100,7 +104,7 @@ async def patch_me(request: web.Request, body: ProfilePatch) -> UserOut:
 @api.put("/me/password", body=PasswordChangeIn, response=PasswordChanged, roles=ALL_ROLES, tags=["accounts"])
 async def put_my_password(request: web.Request, body: PasswordChangeIn) -> PasswordChanged:
     """修改密码（须提供原密码；其他会话随之注销）"""
-    return await accounts.change_password(ctx(request), principal_of(request), body)
+    return await accounts.change_password(ctx(request), principal_of(request), body, client_ip=_client_ip(request))
 
 
 # ---------------------------------------------------------------- administration

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import structlog
 
+from services.filing import accounts_store, limits
 from shared.service import ServiceContext
 
 log = structlog.get_logger(__name__)
@@ -14,12 +16,17 @@ INTERVAL_SECONDS = 600
 
 
 async def purge_expired(ctx: ServiceContext) -> None:
-    """Expired captchas, sessions and import reservations; safe on every replica (plain DELETEs)."""
+    """Expired captchas, sessions, import reservations and login counters; safe on every replica (plain DELETEs)."""
     captchas = await ctx.pool.execute("DELETE FROM captchas WHERE expires_at < now() - interval '1 hour'")
     sessions = await ctx.pool.execute("DELETE FROM sessions WHERE expires_at < now() - interval '1 day'")
     # an import job that never ended (importer.job.finished lost with its job) holds nothing past expiry
     reservations = await ctx.pool.execute("DELETE FROM batch_reservations WHERE expires_at < now()")
-    log.info("filing.housekeeping", captchas=captchas, sessions=sessions, reservations=reservations)
+    s = ctx.settings
+    longest = dt.timedelta(minutes=max(s.login_address_window_minutes, 1))
+    counters = await limits.purge(ctx.pool, longest=longest)
+    names = await accounts_store.purge_unknown_failures(ctx.pool, dt.timedelta(minutes=s.login_lock_minutes))
+    log.info("filing.housekeeping", captchas=captchas, sessions=sessions, reservations=reservations,
+             rate_limits=counters, unknown_names=names)
 
 
 async def housekeeping_loop(ctx: ServiceContext) -> None:
