@@ -37,7 +37,7 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "font-src 'self' data:",
     "connect-src 'self'",
     "object-src 'none'",
-    "base-uri 'self'",
+    "base-uri 'none'",
     "form-action 'self'",
     "frame-ancestors 'none'",
 ))
