@@ -81,6 +81,8 @@ export const PAGES = [
     page: () => import('./pages/case.js') },
   { group: null, path: '/records/subjects/:id', title: '主体详情', roles: ALL_ROLES, page: () => import('./pages/subject.js') },
   { group: null, path: '/records/websites/:id', title: '网站详情', roles: ALL_ROLES, page: () => import('./pages/website.js') },
+  { group: null, path: '/applications/:id/correct', title: '更正申请', roles: ['provider'],
+    page: () => import('./pages/application-correct.js') },
   { group: null, path: '/business/add-website/:id', title: '新增网站', roles: ['provider'], seed: '1.4.1',
     page: () => import('./pages/business-add-website.js') },
   { group: null, path: '/business/change-subject/:id', title: '变更主体', roles: ['provider'], seed: '1.4.3',

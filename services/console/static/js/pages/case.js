@@ -45,6 +45,8 @@ export default {
       && c.value.status === 'SUBMITTED_TO_BUREAU');
     const canPre = computed(() => role === 'bureau' && c.value && current.value
       && c.value.status === 'PREAPPROVAL_PENDING');
+    const canCorrect = computed(() => role === 'provider' && c.value && current.value
+      && ['VERIFY_RETURNED', 'REJECTED'].includes(c.value.status) && !c.value.type.startsWith('CANCEL_'));
     const listPath = role === 'provider' ? '/verify' : '/review';
     const numbers = computed(() => (c.value ? c.value.website_numbers : []));
 
@@ -85,7 +87,7 @@ export default {
     function back() { router.push(listPath); }
     function stay() { done.value = null; }
 
-    return { c, missing, done, busy, f, verify, decision, pre, canVerify, canDecide, canPre, numbers, current,
+    return { role, canCorrect, c, missing, done, busy, f, verify, decision, pre, canVerify, canDecide, canPre, numbers, current,
       showVersion, doVerify, doDecide, doPre, back, stay, fmtTime, listPath };
   },
   template: `
@@ -123,6 +125,15 @@ export default {
       </div>
       <el-alert v-if="!current" type="info" :closable="false" show-icon class="form-errors"
                 :title="'正在查看第' + c.shown_version + '版（历史版本），当前为第' + c.version + '版'" />
+
+      <el-alert v-if="canCorrect" type="warning" :closable="false" show-icon class="form-errors no-print"
+                title="该申请已被退回：可修改后重新提交（新版本），或放弃该申请。">
+        <el-button type="primary" size="small" @click="$router.push('/applications/' + c.application_id + '/correct')"
+                   data-test="correct">更正并重新提交</el-button>
+      </el-alert>
+      <el-alert v-if="role === 'provider' && current && ['VERIFY_RETURNED', 'REJECTED'].includes(c.status) && c.type.startsWith('CANCEL_')"
+                type="warning" :closable="false" show-icon class="form-errors no-print"
+                title="注销申请被退回后，请在“注销主体申请/注销网站申请”中再次提出或删除。" />
 
       <el-card v-if="canVerify" shadow="never" class="action-card no-print" data-test="verify-form">
         <template #header>核实意见</template>
