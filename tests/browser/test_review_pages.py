@@ -119,3 +119,28 @@ async def test_reject_needs_a_reason(page: Page, system: System, operator: Accou
     await expect(page.locator("[data-test=case-status]")).to_contain_text("管局退回")
     # the case is decided: no action form any more
     await expect(page.locator("[data-test=decision-form]")).to_have_count(0)
+
+
+async def test_return_correct_and_resubmit(page: Page, system: System, operator: Account):
+    filing = await submit_filing(system, operator, "退回更正")
+    case = await case_of(system, operator, filing.application_id)
+    await login(page, operator, start=f"/#/cases/{case['id']}")
+    await page.locator("[data-test=verify-return]").click()
+    await page.locator("textarea[name=opinion]").fill("网站名称与主办单位不符请修改")
+    await page.locator("[data-test=verify-submit]").click()
+    await expect(page.locator("[data-test=case-result]")).to_contain_text("已退回")
+    await page.get_by_role("button", name="查看申请").click()
+    await page.locator("[data-test=correct]").click()
+    await expect(page.locator(".page-card")).to_contain_text("网站名称与主办单位不符请修改")
+    name = page.locator("input[name='websites[0].name']")
+    await expect(name).to_have_value("示例科技官网")
+    await name.fill("退回更正科技官网")
+    await shot(page, "application-correct")
+    await page.locator("[data-test=resubmit]").click()
+    await expect(page.locator("[data-test=resubmitted]")).to_contain_text("第2版")
+    await page.get_by_role("button", name="去核实").click()
+    row = page.locator(".el-table__row", has_text=filing.subject_name)
+    await expect(row).to_contain_text("待核实")
+    await row.locator(f"[data-test=case-action-{filing.application_id}]").click()
+    await expect(page.locator(".application-view")).to_contain_text("退回更正科技官网")
+    await expect(page.locator(".versions")).to_contain_text("第2版")
