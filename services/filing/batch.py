@@ -11,7 +11,7 @@ no full ID number or password hash travels in plaintext, no plaintext password a
   Items that carry their rule keys (`"k"`, `shared.filing_data.rule_keys`, sealed with them by
   the importer) are checked by those keys without being parsed. With `reserve_hours` a clean
   chunk reserves its certificates, mobiles and domains for the job (`batch_reservations`,
-  `bulk.reserve`): a second file holding any of them is refused at its own check ("conflict with
+  `reservations.reserve`): a second file holding any of them is refused at its own check ("conflict with
   a file being imported"), and so is a filing entered meanwhile, so a file that passed is
   imported whole. Reservations go when the chunk is imported (same transaction), when the job
   ends (`importer.job.finished`), or at expiry (housekeeping).
@@ -29,13 +29,13 @@ import time
 import orjson
 import structlog
 
+from services.filing import reservations
 from services.filing.bulk import (
     BulkRefused,
     create_first_filings,
     find_conflicts,
     item_keys,
-    release,
-    reserve,
+    reservation_keys,
     sealed_keys,
 )
 from services.filing.filings import FilingError, parse_filing
@@ -123,8 +123,9 @@ async def on_batch_check(cmd: BatchCheck, mctx: MessageContext) -> None:
         if cmd.reserve_hours:
             # reserve first: a file reserving the same keys at the same moment waits on the primary key
             # until this commits (or the other way round), so exactly one of the two sees a conflict
-            await reserve(conn, keys, job_id=cmd.job_id, chunk_no=cmd.chunk_no, provider_id=cmd.provider_id,
-                          seconds=cmd.reserve_hours * 3600)
+            await reservations.reserve(conn, [(kind, key) for kind, key, _i in reservation_keys(keys)],
+                                       job_id=cmd.job_id, chunk_no=cmd.chunk_no, provider_id=cmd.provider_id,
+                                       seconds=cmd.reserve_hours * 3600)
         refused, taken = await find_conflicts(conn, keys, own_job=cmd.job_id)
         for i, e in refused:
             by_item.setdefault(i, []).extend(_conflicts(i, e))
@@ -133,13 +134,13 @@ async def on_batch_check(cmd: BatchCheck, mctx: MessageContext) -> None:
                 BatchConflict(item=i, field="sponsor.username", message="生成的主办者用户名已被占用"))
         conflicts = [c for i in sorted(by_item) for c in by_item[i]]
         if conflicts and cmd.reserve_hours:
-            await release(conn, cmd.job_id, cmd.chunk_no)  # the file is refused: hold nothing for it
+            await reservations.release(conn, cmd.job_id, cmd.chunk_no)  # the file is refused: hold nothing for it
     await mctx.publish(BatchChunkChecked(job_id=cmd.job_id, chunk_no=cmd.chunk_no, conflicts=conflicts))
 
 
 async def on_import_finished(event: ImportJobFinished, mctx: MessageContext) -> None:
     """The job ended: what it still reserves is free again (an imported chunk released its own)."""
-    released = await release(mctx.conn, event.job_id)
+    released = await reservations.release(mctx.conn, event.job_id)
     log.info("batch.reservations_released", job_id=event.job_id, status=event.status, released=released)
 
 
@@ -175,7 +176,7 @@ async def on_batch_import(cmd: BatchImport, mctx: MessageContext) -> None:
                 raise BulkRefused([])
             created = [f.application_id for f in filings]
             websites = sum(len(f.website_ids) for f in filings)
-            await release(conn, cmd.job_id, cmd.chunk_no)  # the filings hold these keys now
+            await reservations.release(conn, cmd.job_id, cmd.chunk_no)  # the filings hold these keys now
     except BulkRefused as e:
         found = [c for i, err in e.conflicts for c in _conflicts(i, err)]
         conflicts = sorted(conflicts + found, key=lambda c: c.item)  # in item order, as one by one

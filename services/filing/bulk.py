@@ -34,6 +34,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from services.filing import reservations
 from services.filing.blacklist import blacklist_rows
 from services.filing.filings import (
     LIVE_EXCLUDED,
@@ -204,51 +205,13 @@ _Keys = tuple[tuple[str, str], dict[str, str], dict[str, str], str]  # cert key,
 
 
 def reservation_keys(keys: Sequence[_Keys | None]) -> list[tuple[str, str, int]]:
-    """(kind, key, item index) of what an import reserves for its items (batch_reservations): the
-    certificate ("<family>:<number>"), the principal mobiles and the domains."""
+    """(kind, key, item index) of what an import reserves for its items (`reservations`)."""
     out: list[tuple[str, str, int]] = []
     for idx, k in enumerate(keys):
-        if k is None:
-            continue
-        cert, mobiles, paths, _username = k
-        out.append(("cert", f"{cert[0]}:{cert[1]}", idx))
-        out += [("mobile", m, idx) for m in mobiles]
-        out += [("domain", d, idx) for d in paths]
+        if k is not None:
+            cert, mobiles, paths, _username = k
+            out += [(kind, key, idx) for kind, key in reservations.keys_of([cert], mobiles, paths)]
     return out
-
-
-def _reserved_errors(rows: list[dict[str, Any]], mobiles: dict[str, str], paths: dict[str, str]) -> list[dict]:
-    """The refusal's errors for keys reserved by a file being imported (another job)."""
-    errors = []
-    for r in rows:
-        if r["kind"] == "cert":
-            errors.append({"field": "subject.cert_number",
-                           "message": "与正在导入的另一个文件冲突：该主办单位证件已在另一个正在导入的文件中，"
-                                      "不能重复首次备案；请等该文件导入结束后再核对"})
-        elif r["kind"] == "domain":
-            errors.append({"field": paths.get(r["key"], "websites"),
-                           "message": f"与正在导入的另一个文件冲突：域名 {r['key']} 已在另一个正在导入的文件中，"
-                                      "不能重复备案"})
-        else:
-            errors.append({"field": mobiles.get(r["key"], "subject.principal.mobile"),
-                           "message": "与正在导入的另一个文件冲突：该手机号码已用于另一个正在导入的文件中的主体，"
-                                      "一个手机号码只能用于一个主体"})
-    return errors
-
-
-def _refusal(rows: list[dict[str, Any]], mobiles: dict[str, str], paths: dict[str, str]) -> FilingError:
-    """conflict_error for the filed rows, with the errors of keys reserved by another import (409)."""
-    filed = [r for r in rows if r["kind"] != "reserved"]
-    reserved = _reserved_errors([r["reserved"] for r in rows if r["kind"] == "reserved"], mobiles, paths)
-    if not reserved:
-        return conflict_error(filed, mobiles, paths)
-    if not filed:
-        return FilingError(409, reserved[0]["message"], errors=reserved,
-                           conflicts=[{"field": e["field"], "kind": "import_reserved"} for e in reserved])
-    e = conflict_error(filed, mobiles, paths)
-    return FilingError(409, e.detail, errors=(e.errors or []) + reserved,
-                       conflicts=(e.extra.get("conflicts") or [])
-                       + [{"field": x["field"], "kind": "import_reserved"} for x in reserved])
 
 
 async def find_conflicts(
@@ -303,10 +266,10 @@ async def find_conflicts(
         if kind == "username":
             user_taken.add(owner_user[r["key"]])
             continue
-        if kind == "reserved":
+        if kind == "reserved":  # the row of reservations.rows: kind reserved_<kind>, the key as filed
             idx = reserve[(r["family"], r["key"])]
             key = r["key"].partition(":")[2] if r["family"] == "cert" else r["key"]
-            rows_of.setdefault(idx, []).append({"kind": "reserved", "reserved": {"kind": r["family"], "key": key}})
+            rows_of.setdefault(idx, []).append({"kind": f"reserved_{r['family']}", "key": key, "number": None})
             continue
         if kind in ("cert", "blacklist_cert"):
             idx = owner_cert[(r["family"], r["key"])]
@@ -319,7 +282,7 @@ async def find_conflicts(
     refused = []
     for idx, rows in sorted(rows_of.items()):
         _cert, mobiles, paths, _username = keys[idx]
-        refused.append((idx, _refusal(rows, mobiles, paths)))
+        refused.append((idx, conflict_error(rows, mobiles, paths)))
     return refused, user_taken
 
 
@@ -346,38 +309,6 @@ def item_keys(items: Sequence[Item], *, normalized: bool = False) -> list[_Keys 
 def sealed_keys(keys: Sequence[tuple[dict, str]]) -> list[_Keys | None]:
     """The rule keys that came with the items (`shared.filing_data.rule_keys`, sealed by the importer)."""
     return [((k["cert"][0], k["cert"][1]), k["mobiles"], k["domains"], username) for k, username in keys]
-
-
-_RESERVE_SQL = """
-INSERT INTO batch_reservations AS r (kind, key, job_id, chunk_no, provider_id, expires_at)
-SELECT k.kind, k.key, $3, $4, $5, now() + make_interval(secs => $6)
-  FROM unnest($1::text[], $2::text[]) AS k(kind, key)
- ORDER BY k.kind, k.key
-ON CONFLICT (kind, key) DO UPDATE
-   SET job_id = EXCLUDED.job_id, chunk_no = EXCLUDED.chunk_no, provider_id = EXCLUDED.provider_id,
-       expires_at = EXCLUDED.expires_at
- WHERE r.job_id = EXCLUDED.job_id OR r.expires_at <= now()
-"""
-
-
-async def reserve(conn: asyncpg.Connection, keys: Sequence[_Keys | None], *, job_id: str, chunk_no: int,
-                  provider_id: str, seconds: float) -> None:
-    """Reserve the chunk's certificates, mobiles and domains for its import job (batch_reservations).
-    A key another live job holds stays that job's (`find_conflicts` then reports it); one held by
-    this job (a chunk checked again) or expired is taken over. Keys are inserted in sorted order, so
-    two files reserving overlapping keys wait for each other instead of deadlocking; the primary
-    key makes the second wait until the first commits, then see its row."""
-    pairs = sorted({(kind, key) for kind, key, _idx in reservation_keys(keys)})
-    if pairs:
-        await conn.execute(_RESERVE_SQL, [p[0] for p in pairs], [p[1] for p in pairs], job_id, chunk_no,
-                           provider_id, seconds)
-
-
-async def release(conn: asyncpg.Connection, job_id: str, chunk_no: int | None = None) -> str:
-    """Drop a job's reservations (of one chunk: imported, its keys are now held by the filings)."""
-    if chunk_no is None:
-        return await conn.execute("DELETE FROM batch_reservations WHERE job_id = $1", job_id)
-    return await conn.execute("DELETE FROM batch_reservations WHERE job_id = $1 AND chunk_no = $2", job_id, chunk_no)
 
 
 def _prepare(data: FilingData, checked: bool = False) -> FilingData:

@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from services.filing import accounts, accounts_store, audit, filings, records
+from services.filing import accounts, accounts_store, audit, filings, records, reservations
 from services.filing.accounts_model import after_failure, is_locked, locked_message
 from services.filing.blacklist import blacklist_rows
 from services.filing.changes_model import LIVE_WEBSITE
@@ -161,7 +161,8 @@ async def check_conflicts(
         _CONFLICTS_SQL, list(mobiles), list(domains), list(filings.LIVE_EXCLUDED), subject_id,
         own_website_id or filings._NIL,
     )
-    rows = [*rows, *await blacklist_rows(conn, [], list(domains), subject_id=subject_id)]
+    rows = [*rows, *await blacklist_rows(conn, [], list(domains), subject_id=subject_id),
+            *await reservations.rows(conn, [], mobiles, domains)]
     if rows:
         raise filings.conflict_error(rows, mobiles, domains)
 

@@ -26,7 +26,7 @@ from typing import Any
 import asyncpg
 from pydantic import ValidationError
 
-from services.filing import audit, blacklist, sponsors
+from services.filing import audit, blacklist, reservations, sponsors
 from shared import codes
 from shared import validate as v
 from shared.contracts.filing import (
@@ -149,7 +149,8 @@ async def check_database_rules(
     rows = await conn.fetch(
         _CONFLICTS_SQL, family, number, list(mobiles), list(paths), list(LIVE_EXCLUDED), own_subject_id or _NIL,
     )
-    rows = [*rows, *await blacklist.blacklist_rows(conn, [(family, number)], list(paths))]
+    rows = [*rows, *await blacklist.blacklist_rows(conn, [(family, number)], list(paths)),
+            *await reservations.rows(conn, [(family, number)], mobiles, paths)]
     if rows:
         raise conflict_error(rows, mobiles, paths)
 
@@ -161,8 +162,26 @@ def conflict_error(rows, mobiles: dict[str, str], domain_paths: dict[str, str]) 
     conflicts: list[dict[str, Any]] = []
     status = 422
     detail = ""
-    order = ("blacklist_cert", "cert", "blacklist_domain", "domain", "mobile")
+    order = ("blacklist_cert", "cert", "reserved_cert", "blacklist_domain", "domain", "reserved_domain", "mobile",
+             "reserved_mobile")
     for r in sorted(rows, key=lambda r: order.index(r["kind"])):
+        if r["kind"].startswith("reserved_"):  # held by a file being imported (services/filing/reservations.py)
+            status = 409
+            kind = r["kind"][len("reserved_"):]
+            if kind == "cert":
+                path = "subject.cert_number"
+                msg = ("与正在导入的另一个文件冲突：该主办单位证件已在另一个正在导入的文件中，不能重复首次备案；"
+                       "请等该文件导入结束后再核对")
+            elif kind == "domain":
+                path = domain_paths.get(r["key"], "websites")
+                msg = f"与正在导入的另一个文件冲突：域名 {_display(r['key'])} 已在另一个正在导入的文件中，不能重复备案"
+            else:
+                path = mobiles.get(r["key"], "subject.principal.mobile")
+                msg = "与正在导入的另一个文件冲突：该手机号码已用于另一个正在导入的文件中的主体，一个手机号码只能用于一个主体"
+            errors.append({"field": path, "message": msg})
+            conflicts.append({"field": path, "kind": f"import_reserved_{kind}"})
+            detail = detail or msg
+            continue
         if r["kind"] == "blacklist_cert":
             status = 409 if status == 409 else 422
             msg = f"该主办单位证件已列入备案信息黑名单（原因：{r['reason']}），不能备案"

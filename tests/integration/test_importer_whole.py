@@ -13,6 +13,8 @@ import pytest
 from openpyxl import load_workbook
 
 from services.filing.bulk import BulkRefused, create_first_filings
+from services.filing.changes_store import check_conflicts
+from services.filing.filings import FilingError, check_database_rules
 from services.importer import columns as C
 from services.importer.sealing import ANNOTATED_PURPOSE, UPLOAD_PURPOSE
 from services.importer.settings import import_settings
@@ -164,6 +166,17 @@ async def test_a_filing_entered_meanwhile_cannot_take_a_reserved_key_and_committ
                                                    source="entry", items=[(clash, ("zbz" + uuid.uuid4().hex[:8], "h"), 0)])
                 [(_key, e)] = refused.value.conflicts
                 assert e.status == 409 and "正在导入的另一个文件" in e.errors[0]["message"]
+                # the other paths that file a domain: a correction (check_database_rules), a new website or
+                # a changed domain (changes_store.check_conflicts)
+                with pytest.raises(FilingError) as corrected:
+                    await check_database_rules(conn, clash, own_subject_id=uuid.uuid4())
+                assert [x["field"] for x in corrected.value.errors] == ["websites[0].domains[0]"]
+                assert "正在导入的另一个文件" in corrected.value.errors[0]["message"]
+                with pytest.raises(FilingError) as changed:
+                    await check_conflicts(conn, subject_id=uuid.uuid4(),
+                                          domains={websites[-1]["domains"]: "domains[0]"},
+                                          mobiles={subjects[-1]["principal_mobile"]: "principal.mobile"})
+                assert {x["field"] for x in changed.value.errors} == {"domains[0]", "principal.mobile"}
                 # the reservations expire (or are lost): the same filing now goes through
                 await conn.execute("UPDATE batch_reservations SET expires_at = now() WHERE job_id = $1", job_id)
                 async with conn.transaction():
