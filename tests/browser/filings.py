@@ -38,12 +38,16 @@ def bureau_headers(system: System, province: str = "BJ") -> dict[str, str]:
     return system.auth("bureau", province=province, user_id=f"{province.lower()}-api-reviewer")
 
 
-async def submit_filing(system: System, account: Account, label: str = "浏览器测试") -> Filing:
-    """A first filing of one website, entered by `account`'s provider: PENDING_VERIFICATION."""
+async def submit_filing(system: System, account: Account, label: str = "浏览器测试", *,
+                        preapproval: tuple[str, str] | None = None) -> Filing:
+    """A first filing of one website, entered by `account`'s provider: PENDING_VERIFICATION.
+    `preapproval`: (type, approval number) of a pre-approval item of the website."""
     tag = uuid.uuid4().hex[:6]
     name = f"{label}{tag}网络科技有限公司"
     data = fs.filing()
     data["subject"]["name"] = name
+    if preapproval:
+        data["websites"][0]["preapprovals"] = [{"type": preapproval[0], "approval_no": preapproval[1]}]
     r = await system.client.post(F + "/filings", json=data, headers=operator_headers(system, account))
     out = await r.json()
     assert r.status == 201, out

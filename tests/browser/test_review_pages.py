@@ -144,3 +144,30 @@ async def test_return_correct_and_resubmit(page: Page, system: System, operator:
     await row.locator(f"[data-test=case-action-{filing.application_id}]").click()
     await expect(page.locator(".application-view")).to_contain_text("退回更正科技官网")
     await expect(page.locator(".versions")).to_contain_text("第2版")
+
+
+async def test_preapproval_result_then_approval(page: Page, system: System, operator: Account):
+    filing = await submit_filing(system, operator, "前置审批", preapproval=("EDUCATION", "京教审2026第8号"))
+    case = await case_of(system, operator, filing.application_id)
+    from tests.browser.filings import operator_headers
+
+    r = await system.client.post(f"/api/verification/cases/{case['id']}/verification",
+                                 json={"result": "pass", "opinion": "已核实"}, headers=operator_headers(system, operator))
+    assert (await r.json())["status"] == "PREAPPROVAL_PENDING"
+    reviewer = await new_reviewer(system)
+    await login(page, reviewer)
+    await page.goto("/#/review?stage=preapproval&name=" + quote(filing.subject_name))
+    row = page.locator(".el-table__row", has_text=filing.subject_name)
+    await expect(row).to_contain_text("前置审批中")
+    await expect(row).to_contain_text("涉及前置审批")
+    await row.locator(f"[data-test=case-action-{filing.application_id}]").click()
+    await expect(page.locator(".application-view")).to_contain_text("教育（京教审2026第8号）")
+    await expect(page.locator("[data-test=decision-form]")).to_have_count(0)  # approval waits for the result
+    await shot(page, "case-preapproval")
+    await page.locator("[data-test=preapproval-form] textarea[name=note]").fill("教育主管部门已同意")
+    await page.locator("[data-test=preapproval-submit]").click()
+    await expect(page.locator("[data-test=case-result]")).to_contain_text("前置审批通过")
+    await page.get_by_role("button", name="查看申请").click()
+    await page.locator("[data-test=decision-approve]").click()
+    await page.locator("[data-test=decision-submit]").click()
+    await expect(page.locator("[data-test=case-result]")).to_contain_text(re.compile(r"京ICP备\d{10}号-1"))
