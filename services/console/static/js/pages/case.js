@@ -9,6 +9,7 @@ import { session } from '../lib/session.js';
 import { RECORD_VIEWS } from '../lib/record-views.js';
 
 const { ref, reactive, computed, onMounted } = Vue;
+const ACTORS = { provider: '接入服务提供者', bureau: '管局', admin: '系统管理员', sponsor: '网站主办者', system: '系统' };
 const { useRoute, useRouter } = VueRouter;
 
 export default {
@@ -87,7 +88,7 @@ export default {
     function back() { router.push(listPath); }
     function stay() { done.value = null; }
 
-    return { role, canCorrect, c, missing, done, busy, f, verify, decision, pre, canVerify, canDecide, canPre, numbers, current,
+    return { ACTORS, role, canCorrect, c, missing, done, busy, f, verify, decision, pre, canVerify, canDecide, canPre, numbers, current,
       showVersion, doVerify, doDecide, doPre, back, stay, fmtTime, listPath };
   },
   template: `
@@ -201,7 +202,7 @@ export default {
       <h3 class="section-title">办理记录</h3>
       <el-timeline class="history">
         <el-timeline-item v-for="(h, i) in c.history" :key="i"
-                          :timestamp="fmtTime(h.at) + '　' + (h.actor_name || h.actor_role) + '　第' + h.version + '版'">
+                          :timestamp="fmtTime(h.at) + '　' + (h.actor_name || ACTORS[h.actor_role] || '系统') + '　第' + h.version + '版'">
           <strong>{{ h.action_name }}</strong>
           <span v-if="h.text" class="pre">：{{ h.text }}</span>
         </el-timeline-item>
