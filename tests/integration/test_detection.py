@@ -296,3 +296,38 @@ async def test_statistics_match_hand_computed_values_and_rows_open_their_detecti
     assert rows(xz)["XZ"][:2] == (2, 2) and set(rows(xz)) == {"XZ"}
     await get(system, "/statistics", t.headers, expect=422, group_by="nope")
     await get(system, "/statistics", t.headers, expect=422, date_from="2026-11-05", date_to="2026-11-01")
+
+
+async def test_the_filed_projection_keeps_the_newest_state_whatever_the_arrival_order(system: System):
+    from datetime import UTC, datetime
+
+    from shared.contracts.filing import FiledRecordChanged, FiledWebsite
+    from shared.db import transaction
+
+    t = await provider(system)
+    subject_id, website_id = str(uuid.uuid4()), str(uuid.uuid4())
+    old_dom, new_dom = unfiled_domain(), unfiled_domain()
+
+    def state(seq: int, domain: str, status: str = "ACTIVE") -> FiledRecordChanged:
+        return FiledRecordChanged(
+            subject_id=subject_id, seq=seq, provider_id=t.provider_id, subject_no="京ICP备2026999999号", name="顺序测试",
+            status="ACTIVE", province="110000", cert_type="BIZ_LICENSE", cert_digest="x" * 64,
+            cert_number_masked="91110105MA0000000X",
+            websites=[FiledWebsite(website_id=website_id, website_no="京ICP备2026999999号-1", name="站", status=status,
+                                   domains=[domain], access_providers=[t.provider_id])],
+            changed_at=datetime.now(UTC))
+
+    fctx = system.ctx("filing")
+    async with transaction(fctx.pool) as conn:  # seq 3 (the website cancelled) is published before seq 2
+        await fctx.outbox.add(conn, state(3, new_dom, "CANCELLED"), provider_id=t.provider_id)
+    pool = system.ctx("detection").pool
+    await system.eventually(lambda: pool.fetchval("SELECT seq = 3 FROM filed_subjects WHERE subject_id = $1",
+                                                  uuid.UUID(subject_id)))
+    async with transaction(fctx.pool) as conn:
+        late = await fctx.outbox.add(conn, state(2, old_dom), provider_id=t.provider_id)
+    key = await source_key(system)
+    await system.eventually(lambda: pool.fetchval("SELECT true FROM inbox WHERE message_id = $1", late.id))
+    # the late seq 2 changed nothing: neither domain counts as filed (the website is cancelled)
+    assert await pool.fetchval("SELECT seq FROM filed_subjects WHERE subject_id = $1", uuid.UUID(subject_id)) == 3
+    out = await post_events(system, key, [event(t.provider_id, old_dom), event(t.provider_id, new_dom)])
+    assert [i["outcome"] for i in out["items"]] == ["recorded", "recorded"]
