@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import typing
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,6 +51,30 @@ def text_problem(value: str, *, single_line: bool) -> str | None:
 def violations(model: BaseModel, *, single_line: bool = False, prefix: str = "") -> list[dict[str, str]]:
     """Every out-of-bounds value of a validated model as `{field, message}` (API path notation)."""
     return [{"field": path, "message": msg} for path, msg in _walk_model(model, prefix, single_line)]
+
+
+def query_problems(model: type[BaseModel], data: dict[str, Any]) -> list[dict[str, str]]:
+    """What pydantic's lax parsing would take but a query string must not mean: a date given as a
+    number (`created_to=0` would be 1970-01-01, a Unix time)."""
+    return [{"field": name, "message": "须为日期（YYYY-MM-DD）"} for name in _date_fields(model)
+            if isinstance(data.get(name), str) and data[name].strip().isdigit()]
+
+
+_DATES: dict[type, tuple[str, ...]] = {}
+
+
+def _date_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    found = _DATES.get(model)
+    if found is None:
+        found = _DATES[model] = tuple(f.alias or name for name, f in model.model_fields.items()
+                                      if _mentions_date(f.annotation))
+    return found
+
+
+def _mentions_date(annotation: Any) -> bool:
+    if isinstance(annotation, type):
+        return issubclass(annotation, dt.date)
+    return any(_mentions_date(a) for a in typing.get_args(annotation))
 
 
 # ---------------------------------------------------------------- the walk

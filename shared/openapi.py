@@ -12,7 +12,7 @@ from shared.bounds import bound_schema
 from shared.web import _TITLES, COOKIE_NAME
 
 if TYPE_CHECKING:
-    from shared.web import Api
+    from shared.web import Api, Route
 
 
 def build_openapi(api: Api) -> dict[str, Any]:
@@ -54,6 +54,10 @@ def build_openapi(api: Api) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{r.body.__name__}"}}},
             }
+        elif r.upload:
+            op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": [r.upload],
+                "properties": {r.upload: {"type": "string", "format": "binary"}}}}}}
         ok: dict[str, Any] = {"description": "成功"}
         if r.response:
             ok["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{r.response.__name__}"}}}
@@ -61,17 +65,22 @@ def build_openapi(api: Api) -> dict[str, Any]:
             ok["content"] = {r.raw_response: {"schema": {"type": "string", "format": "binary"}}}
         op["responses"][str(r.status)] = ok
         problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-        codes = ["400", "422"] if (r.body or r.query) else []
         if r.roles is not None:
-            codes += ["401", "403"]
             op["security"] = [{"bearer": []}, {"cookie": []}]
-        if "{" in r.path:
-            codes.append("404")
-        for c in codes:
-            op["responses"][c] = {"description": _TITLES[int(c)], "content": problem}
+            op["x-roles"] = sorted(str(x) for x in r.roles)
+        for c in sorted(problem_statuses(r)):
+            op["responses"][str(c)] = {"description": _TITLES.get(c, "错误"), "content": problem}
         paths.setdefault(base + r.path, {})[r.method.lower()] = op
-    for p in ("/healthz", "/readyz", "/metrics"):
-        paths[base + p] = {"get": {"summary": p[1:], "operationId": f"{p[1:]}", "responses": {"200": {"description": "成功"}}}}
+    status = {"type": "object", "properties": {"status": {"type": "string"}, "service": {"type": "string"}},
+              "required": ["status"], "additionalProperties": {"type": "string"}}
+    as_json = {"application/json": {"schema": status}}
+    paths[base + "/healthz"] = {"get": {"summary": "进程存活", "operationId": "healthz", "responses": {
+        "200": {"description": "成功", "content": as_json}}}}
+    paths[base + "/readyz"] = {"get": {"summary": "可接收请求（数据库与消息中间件连接正常）", "operationId": "readyz",
+                                       "responses": {"200": {"description": "就绪", "content": as_json},
+                                                     "503": {"description": "连接断开", "content": as_json}}}}
+    paths[base + "/metrics"] = {"get": {"summary": "Prometheus 指标", "operationId": "metrics", "responses": {
+        "200": {"description": "成功", "content": {"text/plain": {"schema": {"type": "string"}}}}}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": api.title, "version": api.version},
@@ -84,6 +93,23 @@ def build_openapi(api: Api) -> dict[str, Any]:
             },
         },
     }
+
+
+def problem_statuses(r: Route) -> set[int]:
+    """Every problem status the route can answer: the platform's for what the route declares (a body,
+    a query, path parameters, roles) and the use case's own (`errors=`)."""
+    codes = {401}  # any route: a token that is invalid, expired or revoked (the auth middleware)
+    if r.body or r.upload:
+        codes |= {400, 413, 415, 422}  # malformed, too large, wrong content type, invalid
+    if r.query:
+        codes.add(422)
+    if "{" in r.path:
+        codes |= {404, 422}  # unknown id; a control character in it
+    if r.roles is not None:
+        codes.add(403)
+    if r.method in ("POST", "PUT", "PATCH", "DELETE"):
+        codes |= {403, 415}  # a cross-site cookie request; a body that is neither JSON nor a declared upload
+    return codes | set(r.errors)
 
 
 def _strip_defs(schema: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from pydantic_core import to_jsonable_python
 
 from shared import logs, security
 from shared.auth import Principal, Role, TokenError, read_token
-from shared.bounds import text_problem, violations
+from shared.bounds import query_problems, text_problem, violations
 from shared.errors_zh import translate_errors
 from shared.metrics import ServiceView
 
@@ -141,6 +142,36 @@ def problem_response(p: Problem, request: web.Request | None = None) -> web.Resp
     return resp
 
 
+def http_problem(e: web.HTTPException, request: web.Request, allow: Callable[[str], str | None] | None = None,
+                 ) -> web.Response:
+    """aiohttp's own 4xx (no route, wrong method, body too large) as a problem; a 405 keeps its
+    `Allow` header (RFC 9110 requires it), narrowed by `allow` to the methods of the documented path."""
+    detail = {404: "接口不存在", 405: "不支持该请求方法", 413: "请求体过大"}.get(e.status, e.reason)
+    resp = problem_response(Problem(e.status, detail), request)
+    if "Allow" in e.headers:
+        resp.headers["Allow"] = (allow(request.path) if allow else None) or e.headers["Allow"]
+    return resp
+
+
+def _allowed_methods(api: Api) -> Callable[[str], str | None]:
+    """The methods the OpenAPI document lists for the path a request names. aiohttp's `Allow` is the
+    union over every route the path matches: `/drafts/current` also matches `/drafts/{draft_id}`."""
+    base = f"/api/{api.service}"
+    methods: dict[str, set[str]] = {}
+    for r in api.routes:
+        methods.setdefault(r.path, set()).add(r.method)
+    static = {p for p in methods if "{" not in p}
+    dynamic = [(re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(p)) + "$"), p)
+               for p in methods if "{" in p]
+
+    def allow(path: str) -> str | None:
+        rel = path[len(base):] if path.startswith(base) else path
+        template = rel if rel in static else next((p for rx, p in dynamic if rx.match(rel)), None)
+        return ",".join(sorted(methods[template])) if template else None
+
+    return allow
+
+
 # ---------------------------------------------------------------- route table
 
 
@@ -158,6 +189,10 @@ class Route:
     tags: list[str] = field(default_factory=list)
     raw_response: str | None = None  # content type for non-JSON answers (files)
     multipart: bool = False  # the request body is multipart/form-data (uploads); else only JSON is accepted
+    # problem statuses of the use case (409 conflict, 410 gone, 423 locked, 429 …) beyond those the
+    # platform adds by itself for the route's body, query, path and roles (`shared.openapi`)
+    errors: tuple[int, ...] = ()
+    upload: str | None = None  # a multipart/form-data body read by the handler: the file field's name
 
 
 class Api:
@@ -172,6 +207,9 @@ class Api:
     def route(self, method: str, path: str, **kw):
         def register(fn):
             roles = kw.pop("roles", None)
+            kw["errors"] = tuple(kw.get("errors", ()))
+            if kw.get("upload"):
+                kw["multipart"] = True
             r = Route(method, path, fn, roles=frozenset(Role(x) for x in roles) if roles is not None else None, **kw)
             r.summary = r.summary or (fn.__doc__ or "").strip().split("\n")[0]
             self.routes.append(r)
@@ -217,7 +255,9 @@ async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel
     if not raw.strip():
         raise Problem(400, "请求体为空，须为 JSON 对象")
     try:
-        parsed = model.model_validate_json(raw)  # parse and validate in one pass
+        # parse and validate in one pass; strict: a JSON number is not a date, a string not a number
+        # (what the OpenAPI document says; custom field types still normalise their own input)
+        parsed = model.model_validate_json(raw, strict=True)
     except ValidationError as e:
         errors = e.errors(include_url=False)
         if any(err["type"] == "json_invalid" for err in errors):
@@ -236,6 +276,8 @@ def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
         f = model.model_fields.get(key)
         is_list = f is not None and getattr(f.annotation, "__origin__", None) is list
         data[key] = values if is_list else values[-1]
+    if errors := query_problems(model, data):
+        raise invalid(errors)
     try:
         parsed = model.model_validate(data)
     except ValidationError as e:
@@ -295,7 +337,7 @@ def _malformed(e: HttpProcessingError) -> Problem:
 
 
 def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitable[bool]] | None,
-                 policy: security.Policy):
+                 policy: security.Policy, allow: Callable[[str], str | None] | None = None):
     @web.middleware
     async def context(request: web.Request, handler):
         rid = request.headers.get("X-Request-ID") or logs.new_id()
@@ -329,8 +371,7 @@ def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitabl
         except web.HTTPException as e:
             if e.status < 400:
                 raise
-            detail = {404: "接口不存在", 405: "不支持该请求方法", 413: "请求体过大"}.get(e.status, e.reason)
-            return problem_response(Problem(e.status, detail), request)
+            return http_problem(e, request, allow)
         except HttpProcessingError as e:  # a malformed body read by the handler (multipart, chunked)
             return problem_response(_malformed(e), request)
         except Exception:
@@ -396,7 +437,7 @@ def create_app(
 ) -> web.Application:
     """The service's app; mount it under `/api/<service>/` (see `mount`)."""
     policy = policy or security.Policy()
-    app = web.Application(middlewares=_middlewares(api.service, secret, is_revoked, policy),
+    app = web.Application(middlewares=_middlewares(api.service, secret, is_revoked, policy, _allowed_methods(api)),
                           client_max_size=client_max_size)
     security.install(app, policy)
     for r in api.routes:
@@ -447,8 +488,7 @@ async def _root_problems(request: web.Request, handler):
     except web.HTTPException as e:
         if e.status < 400:
             raise
-        detail = {404: "接口不存在", 405: "不支持该请求方法", 413: "请求体过大"}.get(e.status, e.reason)
-        return problem_response(Problem(e.status, detail), request)
+        return http_problem(e, request)
 
 
 def root_app(client_max_size: int = 2 * 1024 * 1024, policy: security.Policy | None = None) -> web.Application:

@@ -89,19 +89,20 @@ async def delete_session(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------- me
 
 
-@api.get("/me", response=UserOut, roles=ALL_ROLES, tags=["accounts"])
+@api.get("/me", response=UserOut, roles=ALL_ROLES, tags=["accounts"], errors=[404])
 async def get_me(request: web.Request) -> UserOut:
     """当前登录用户的个人信息"""
     return await accounts.get_me(ctx(request), principal_of(request))
 
 
-@api.patch("/me", body=ProfilePatch, response=UserOut, roles=ALL_ROLES, tags=["accounts"])
+@api.patch("/me", body=ProfilePatch, response=UserOut, roles=ALL_ROLES, tags=["accounts"], errors=[404])
 async def patch_me(request: web.Request, body: ProfilePatch) -> UserOut:
     """修改个人信息（姓名、联系电话、电子邮件）"""
     return await accounts.update_me(ctx(request), principal_of(request), body)
 
 
-@api.put("/me/password", body=PasswordChangeIn, response=PasswordChanged, roles=ALL_ROLES, tags=["accounts"])
+@api.put("/me/password", body=PasswordChangeIn, response=PasswordChanged, roles=ALL_ROLES, tags=["accounts"],
+         errors=[404])
 async def put_my_password(request: web.Request, body: PasswordChangeIn) -> PasswordChanged:
     """修改密码（须提供原密码；其他会话随之注销）"""
     return await accounts.change_password(ctx(request), principal_of(request), body, client_ip=_client_ip(request))

@@ -132,7 +132,7 @@ async def _read_upload(request: web.Request) -> tuple[str, bytes]:
     raise Problem(400, "没有收到文件：请在字段 file 中上传填写好的导入模板（.xlsx）")
 
 
-@api.post("/jobs", roles=["provider"], response=JobOut, status=202, tags=["import"], multipart=True)
+@api.post("/jobs", roles=["provider"], response=JobOut, status=202, tags=["import"], upload="file")
 async def create_job(request: web.Request) -> JobOut:
     """上传 Excel 批量导入（立即返回任务编号，后台校验与导入）"""
     provider_id = tenant_of(request)
@@ -165,14 +165,14 @@ async def list_errors(request: web.Request, query: Paging) -> ErrorList:
                      page_size=query.page_size)
 
 
-@api.get("/jobs/{job_id}/errors.xlsx", roles=["provider"], raw_response=XLSX, tags=["import"])
+@api.get("/jobs/{job_id}/errors.xlsx", roles=["provider"], raw_response=XLSX, tags=["import"], errors=[409, 410])
 async def download_errors(request: web.Request) -> web.Response:
     """下载标出错误单元格的上传文件副本"""
     data, name = await handlers.errors_workbook(ctx(request), tenant_of(request), request.match_info["job_id"])
     return _file_response(data, f"错误标注-{name}", "import-errors.xlsx")
 
 
-@api.get("/jobs/{job_id}/result", roles=["provider"], raw_response=XLSX, tags=["import"])
+@api.get("/jobs/{job_id}/result", roles=["provider"], raw_response=XLSX, tags=["import"], errors=[409, 410])
 async def download_result(request: web.Request) -> web.Response:
     """下载导入结果：每个主体的主办者用户名和初始密码（仅上传者所属接入商，限期有效）"""
     data = await handlers.result_workbook(ctx(request), tenant_of(request), request.match_info["job_id"])

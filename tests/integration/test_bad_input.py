@@ -48,6 +48,7 @@ QUERY_CASES = [
     ("verification", "/cases", "submitted_to", "9999-12-31", "admin"),
     ("filing", "/subjects", "created_from", "0001-01-01", "admin"),
     ("filing", "/websites", "approved_to", "9999-12-31", "admin"),
+    ("filing", "/subjects", "created_to", "0", "admin"),  # not a Unix time: a date is YYYY-MM-DD
 ]
 
 
@@ -158,6 +159,23 @@ async def test_detection_ingest_refuses_a_nul_in_source(system: System):
         **event(t.provider_id, "example-unfiled.cn"), "source": "probe\x00x",
     }, headers={"X-API-Key": await source_key(system)})
     await _refused(r, "source")
+
+
+async def test_json_bodies_are_read_as_the_document_types_them(system: System):
+    """A JSON number is not a date-time, a JSON string not an integer (strict JSON parsing)."""
+    r = await system.client.post("/api/detection/events", json={
+        "domain": "example-unfiled.cn", "detected_at": 0, "source": "probe"}, headers=system.auth("admin"))
+    await _refused(r, "detected_at")
+    r = await system.client.post(f"/api/verification/cases/{CASE}/verification",
+                                 json={"result": "pass", "opinion": "核实通过", "version": "2"},
+                                 headers=system.auth("provider", provider_id="p-none"))
+    await _refused(r, "version")
+
+
+async def test_wrong_method_answers_405_with_the_documented_methods(system: System, tenant: Tenant):
+    r = await system.client.request("OPTIONS", "/api/filing/drafts/current", headers=tenant.headers)
+    assert r.status == 405 and r.content_type == "application/problem+json"
+    assert r.headers["Allow"] == "GET"  # not DELETE: that is /drafts/{draft_id}'s
 
 
 # ---------------------------------------------------------------- multipart
