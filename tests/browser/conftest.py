@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.conftest import System
 
 CHROMIUM = os.environ.get("ICP_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PASSWORD = "Test1234"
+# the machine is shared: an assertion waits up to 15 s for the page (it passes as soon as it holds)
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +44,7 @@ def base_url(system: System) -> str:
     return str(system.client.make_url("/")).rstrip("/")
 
 
-FAILED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of (\d+)")
+FAILED_LOAD = re.compile(r"Failed to load resource: (?:the server responded with a status of (\d+)|net::ERR_)")
 
 
 class ConsoleErrors(list):
@@ -51,8 +53,8 @@ class ConsoleErrors(list):
     Chromium logs every HTTP error answer as a console error ("Failed to load resource"). A test
     that provokes one on purpose (a 422 with field errors, the 401 of an ended session) declares
     it: `page.expect_api_status(422)` (any `/api/` URL) or `page.expect_api_status(404,
-    path="/api/filing/drafts/current")`; such answers are then not counted. Nothing else is ever
-    ignored."""
+    path="/api/filing/drafts/current")` (status 0: a network failure); such answers are then not
+    counted. Nothing else is ever ignored."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -66,7 +68,8 @@ class ConsoleErrors(list):
             return
         m = FAILED_LOAD.search(msg.text)
         url = (msg.location or {}).get("url", "")
-        if m and any(int(m.group(1)) == s and p in url for s, p in self.allowed):
+        status = int(m.group(1) or 0) if m else None  # 0: no answer at all (network failure)
+        if m and any(status == s and p in url for s, p in self.allowed):
             return
         self.append(f"console.{msg.type}: {msg.text} @ {url}")
 

@@ -113,3 +113,11 @@ async def test_server_error_shows_a_toast(page: Page, operator: Account):
                                                  body='{"title":"x","status":503,"detail":"维护中"}'))
     await page.get_by_role("link", name="意见反馈").click()
     await expect(page.locator(".el-message--error")).to_contain_text("服务器暂时无法处理请求（503）")
+
+
+async def test_network_failure_shows_a_toast(page: Page, operator: Account):
+    await login(page, operator)
+    page.expect_api_status(0, path="/api/filing/feedback")
+    await page.route(re.compile(r".*/api/filing/feedback\?.*"), lambda route: route.abort("connectionrefused"))
+    await page.get_by_role("link", name="意见反馈").click()
+    await expect(page.locator(".el-message--error")).to_contain_text("网络连接失败")

@@ -139,7 +139,7 @@ export default {
       <article-list category="law" title="政策法规" />
       <el-card shadow="never" class="home-panel">
         <template #header><strong>系统帮助：备案流程</strong></template>
-        <el-steps :active="5" finish-status="success" align-center class="help-steps">
+        <el-steps :active="0" process-status="wait" align-center class="help-steps">
           <el-step title="录入" description="代为录入或批量导入主体、网站与接入信息" />
           <el-step title="核实" description="接入服务商核实信息并填写核实意见" />
           <el-step title="前置审批" description="涉及前置审批的网站等待审批结果" />
