@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from typing import Any
 
 from aiohttp import web
@@ -74,8 +72,6 @@ async def export_statistics(request: web.Request, query: StatisticsQuery) -> web
                 r["pop_change"], r["pop_pct_text"]] for r in [*result["rows"], result["total"]]]
 
     title = f"{result['measure_name']}（截至{result['cutoff'].isoformat()}，按{result['group_by_name']}）"
-    with tempfile.TemporaryDirectory(prefix="icp-stats-") as tmp:
-        path = os.path.join(tmp, "statistics.xlsx")
-        await export.write_xlsx(path, "统计", [(title if i == 0 else t, w) for i, (t, w) in enumerate(STAT_COLUMNS)],
-                                batches())
-        return await export.send_file(request, path, f"备案统计_{result['cutoff'].isoformat()}.xlsx")
+    headers = [(title if i == 0 else t, w) for i, (t, w) in enumerate(STAT_COLUMNS)]
+    return await export.send_xlsx(request, f"备案统计_{result['cutoff'].isoformat()}.xlsx",
+                                  export.xlsx_chunks("统计", headers, batches()))

@@ -1,23 +1,22 @@
-"""Excel exports, streamed: rows come from a server-side cursor a page at a time and go straight
-into an xlsxwriter workbook in `constant_memory` mode (each row is flushed to a temporary file as
-soon as the next begins), so 100,000 rows never sit in memory at once; the finished file is then
-sent in chunks. The workbook is written in a worker thread so the event loop keeps serving."""
+"""Excel exports, streamed end to end: rows come from a server-side cursor a page at a time
+(`store.stream_filings`), each page becomes the next bytes of the workbook (`xlsx_stream`), and
+those bytes go to the client at once (chunked HTTP). The next page is fetched while one is written;
+nothing holds more than two pages, whatever the size of the export. The XML is built in a worker
+thread so the event loop keeps serving other requests meanwhile."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import xlsxwriter
 from aiohttp import web
 
 from services.reporting import store, views
 from services.reporting.queries import FilingQuery, filing_where
 from services.reporting.settings import reporting_settings
+from services.reporting.xlsx_stream import XlsxStream
 from shared.auth import Principal
 from shared.web import Problem
 
@@ -42,54 +41,52 @@ FILING_COLUMNS: list[tuple[str, int, Callable[[dict[str, Any]], Any]]] = [
 ]
 
 
-async def write_xlsx(path: str, sheet: str, headers: Sequence[tuple[str, int]],
-                     batches: AsyncIterator[list[list[Any]]]) -> int:
-    """Write `batches` of rows under `headers` into a new workbook at `path`; returns the row count."""
+async def xlsx_chunks(sheet: str, headers: Sequence[tuple[str, float]],
+                      batches: AsyncIterator[list[list[Any]]]) -> AsyncIterator[bytes]:
+    """The bytes of a workbook of `batches` under `headers`, produced as the rows arrive."""
     loop = asyncio.get_running_loop()
-    wb = xlsxwriter.Workbook(path, {"constant_memory": True, "tmpdir": os.path.dirname(path),
-                                    "strings_to_numbers": False, "strings_to_formulas": False,
-                                    "strings_to_urls": False})
-    ws = wb.add_worksheet(sheet)
-    bold = wb.add_format({"bold": True})
-    for i, (title, width) in enumerate(headers):
-        ws.set_column(i, i, width)
-        ws.write_string(0, i, title, bold)
-    count = 0
+    x = XlsxStream(sheet, [w for _, w in headers])
+    yield x.start([t for t, _ in headers])
+    queue: asyncio.Queue = asyncio.Queue(maxsize=1)  # the next page is fetched while this one is written
 
-    def put(rows: list[list[Any]], start: int) -> None:
-        for n, row in enumerate(rows, start):
-            for i, value in enumerate(row):
-                if isinstance(value, int | float):
-                    ws.write_number(n, i, value)
-                else:
-                    ws.write_string(n, i, "" if value is None else str(value))
+    async def produce() -> None:
+        try:
+            async for rows in batches:
+                await queue.put(rows)
+        finally:
+            await queue.put(None)
 
+    producer = asyncio.create_task(produce())
     try:
-        async for rows in batches:
-            await loop.run_in_executor(None, put, rows, count + 1)
-            count += len(rows)
+        while (rows := await queue.get()) is not None:
+            yield await loop.run_in_executor(None, x.rows, rows)
+        await producer  # re-raises a failure of the query
     finally:
-        await loop.run_in_executor(None, wb.close)
-    return count
+        producer.cancel()
+    yield x.finish()
 
 
-async def send_file(request: web.Request, path: str, filename: str) -> web.StreamResponse:
+async def send_xlsx(request: web.Request, filename: str, chunks: AsyncIterator[bytes]) -> web.StreamResponse:
     resp = web.StreamResponse(headers={
         "Content-Type": XLSX,
         "Content-Disposition": f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{quote(filename)}",
         "Cache-Control": "no-store",
     })
-    loop = asyncio.get_running_loop()
-    f = await loop.run_in_executor(None, open, path, "rb")
-    try:
-        resp.content_length = await loop.run_in_executor(None, lambda: os.fstat(f.fileno()).st_size)
-        await resp.prepare(request)
-        while chunk := await loop.run_in_executor(None, f.read, CHUNK):
+    resp.enable_chunked_encoding()
+    await resp.prepare(request)
+    async for chunk in chunks:
+        if chunk:
             await resp.write(chunk)
-    finally:
-        f.close()
     await resp.write_eof()
     return resp
+
+
+def filing_rows(pool, principal: Principal, q: FilingQuery) -> AsyncIterator[list[list[Any]]]:
+    async def batches() -> AsyncIterator[list[list[Any]]]:
+        async for rows in store.stream_filings(pool, principal, q, batch=reporting_settings().export_batch):
+            yield [[fn(item) for _, _, fn in FILING_COLUMNS] for item in map(views.filing_item, rows)]
+
+    return batches()
 
 
 async def filings_xlsx(request: web.Request, pool, principal: Principal, q: FilingQuery) -> web.StreamResponse:
@@ -97,13 +94,5 @@ async def filings_xlsx(request: web.Request, pool, principal: Principal, q: Fili
     total = await pool.fetchval(f"SELECT count(*) FROM websites w WHERE {w.sql()}", *w.params)
     if total > MAX_ROWS:
         raise Problem(400, f"查询结果共 {total} 条，超过导出上限 {MAX_ROWS} 条，请增加查询条件后再导出")
-
-    async def batches() -> AsyncIterator[list[list[Any]]]:
-        async for rows in store.stream_filings(pool, principal, q, batch=reporting_settings().export_batch):
-            items = [views.filing_item(r) for r in rows]
-            yield [[fn(item) for _, _, fn in FILING_COLUMNS] for item in items]
-
-    with tempfile.TemporaryDirectory(prefix="icp-export-") as tmp:
-        path = os.path.join(tmp, "filings.xlsx")
-        await write_xlsx(path, "备案信息", [(t, wd) for t, wd, _ in FILING_COLUMNS], batches())
-        return await send_file(request, path, "备案信息.xlsx")
+    chunks = xlsx_chunks("备案信息", [(t, wd) for t, wd, _ in FILING_COLUMNS], filing_rows(pool, principal, q))
+    return await send_xlsx(request, "备案信息.xlsx", chunks)

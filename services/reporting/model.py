@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from shared import codes
@@ -99,13 +100,19 @@ def normalise_code(text: str) -> str:
 # ---------------------------------------------------------------- names
 
 
+@lru_cache(maxsize=256)
 def province_name(gb: str) -> str:
     row = codes.province_by_gb(gb[:2]) if gb else None
     return row["name_zh"] if row else gb
 
 
+@lru_cache(maxsize=4096)
+def code_name(table: str, code: str) -> str:
+    return codes.name_zh(table, code) or code
+
+
 def names(table: str, values: list[str]) -> list[str]:
-    return [codes.name_zh(table, v) or v for v in values]
+    return [code_name(table, v) for v in values]
 
 
 def cst_date(at: dt.datetime):

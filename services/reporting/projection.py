@@ -38,7 +38,8 @@ from shared.directory import record_provider
 log = structlog.get_logger(__name__)
 
 # The query tables, in the order the rebuild empties them (everything but the log).
-QUERY_TABLES = ("applications", "application_history", "subjects", "websites", "website_ips", "providers")
+QUERY_TABLES = ("applications", "application_history", "subjects", "websites", "website_ips", "providers",
+                "website_daily", "website_monthly")
 
 LOGGED = (ProviderRegistered, ApplicationSubmitted, ApplicationWithdrawn, FiledRecordChanged, ApplicationStatusChanged,
           ApplicationReturned, ApplicationApproved, ApplicationRejected, WithdrawalRefused)

@@ -8,8 +8,8 @@ from typing import Any
 import asyncpg
 
 from services.reporting import statistics as st
-from services.reporting.queries import Where, website_scope
-from shared.auth import Principal
+from services.reporting.queries import Where, province_gb, website_scope
+from shared.auth import Principal, Role
 
 # the grouping expression of each stock dimension; multi-valued ones are unnested
 _KEYS = {
@@ -52,9 +52,50 @@ async def stock(pool: asyncpg.Pool, principal: Principal, q: st.StatisticsQuery,
     key, join = _KEYS[q.group_by]
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         rows = await conn.fetch(
-            f"SELECT {key} AS key, {counts} FROM websites w {join} WHERE {w.sql()} GROUP BY 1 ORDER BY 1", *w.params
+            f"SELECT * FROM (SELECT {key} AS key, {counts} FROM websites w {join} WHERE {w.sql()} GROUP BY 1) g "
+            f"WHERE value > 0 OR yoy > 0 OR pop > 0 ORDER BY 1", *w.params
         )
         total = await conn.fetchrow(f"SELECT {counts} FROM websites w WHERE {w.sql()}", *w.params)
+    return rows, total
+
+
+def counters_serve(principal: Principal, q: st.StatisticsQuery) -> bool:
+    """Whether the day/month counters answer this question (websites by province or nature, for the
+    admin or a bureau, filtered by province, nature or filing method); else the websites are scanned."""
+    return (q.measure == "websites" and q.group_by in ("province", "nature") and not q.access_method
+            and not q.service_content and principal.role in (Role.ADMIN, Role.BUREAU))
+
+
+async def stock_from_counters(pool: asyncpg.Pool, principal: Principal, q: st.StatisticsQuery,
+                              days: tuple[dt.date, dt.date, dt.date]) -> tuple[list[dict], dict]:
+    """Like `stock`, from `website_monthly` (the months before each day's month) plus `website_daily`
+    (that month's days up to the day)."""
+    w = Where()
+    if principal.role == Role.BUREAU:
+        w.add(f"c.province = {w.param(province_gb(principal.province) or '-')}")
+    if q.province:
+        w.add(f"c.province = {w.param(q.province)}")
+    if q.nature:
+        w.add(f"c.nature = {w.param(q.nature)}")
+    if q.filing_method:
+        w.add(f"c.filing_method = {w.param(q.filing_method)}")
+    starts = [w.param(d.replace(day=1)) for d in days]
+    ends = [w.param(d) for d in days]
+    names = ("value", "yoy", "pop")
+    monthly = ", ".join(f"sum(c.delta) FILTER (WHERE c.month < {m}) AS {n}" for m, n in zip(starts, names, strict=True))
+    daily = ", ".join(f"sum(c.delta) FILTER (WHERE c.day >= {m} AND c.day <= {e}) AS {n}"
+                      for m, e, n in zip(starts, ends, names, strict=True))
+    in_days = " OR ".join(f"(c.day >= {m} AND c.day <= {e})" for m, e in zip(starts, ends, strict=True))
+    key = "province" if q.group_by == "province" else "nature"
+    sql = f"""
+        SELECT key, sum(value)::bigint AS value, sum(yoy)::bigint AS yoy, sum(pop)::bigint AS pop FROM (
+          SELECT c.{key} AS key, {monthly} FROM website_monthly c WHERE {w.sql()} GROUP BY 1
+          UNION ALL
+          SELECT c.{key} AS key, {daily} FROM website_daily c WHERE {w.sql()} AND ({in_days}) GROUP BY 1
+        ) x GROUP BY key ORDER BY key"""
+    rows = [{k: r[k] or 0 for k in ("key", "value", "yoy", "pop")} for r in await pool.fetch(sql, *w.params)]
+    rows = [r for r in rows if r["value"] or r["yoy"] or r["pop"]]
+    total = {n: sum(r[n] for r in rows) for n in names}
     return rows, total
 
 
@@ -98,7 +139,10 @@ async def compute(pool: asyncpg.Pool, principal: Principal, q: st.StatisticsQuer
                        sum(r["pop_base"] for r in rows))
         out.update(rows=rows, total=total, yoy_date=st.shift_months(cutoff, -12), pop_date=st.shift_months(cutoff, -1))
         return out
-    found, total = await stock(pool, principal, q, st.day_end(cutoff), st.day_end(yoy_day), st.day_end(pop_day))
+    if counters_serve(principal, q):
+        found, total = await stock_from_counters(pool, principal, q, (cutoff, yoy_day, pop_day))
+    else:
+        found, total = await stock(pool, principal, q, st.day_end(cutoff), st.day_end(yoy_day), st.day_end(pop_day))
     rows = [st.row(r["key"], st.key_name(q.group_by, r["key"]), r["value"], r["yoy"], r["pop"]) for r in found]
     out.update(rows=rows, total=st.row("total", "合计", total["value"], total["yoy"], total["pop"]))
     return out

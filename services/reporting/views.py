@@ -13,7 +13,7 @@ METHOD_NAMES = {"SELF": "自主备案", "PROXY": "代为备案"}
 
 
 def name(table: str, code: str | None) -> str:
-    return (codes.name_zh(table, code) or code) if code else ""
+    return model.code_name(table, code) if code else ""
 
 
 def location_names(values: list[str]) -> list[str]:
