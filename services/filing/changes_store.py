@@ -235,8 +235,8 @@ async def verify_sponsor(ctx: ServiceContext, subject: Any, username: str, passw
                 if user["failed_logins"]:
                     await conn.execute("UPDATE users SET failed_logins = 0 WHERE id = $1", user["id"])
             else:
-                failed, until = after_failure(user["failed_logins"], now)
-                await accounts_store.record_failure(conn, user["id"], failed, until)
+                failed, until = after_failure(user["failed_logins"], now, failed_since=user["failed_since"])
+                await accounts_store.record_failure(conn, user["id"], failed, until, now)
                 outcome = "just_locked" if until else "bad"
     if outcome == "ok":
         return
