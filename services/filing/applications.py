@@ -195,7 +195,9 @@ async def _apply_correction(conn, app, data: FilingData, ids: list[str | None], 
         [(subject_id, m) for m in principal_mobiles(data)],
     )
     if changes:
-        entries.append(audit.Entry("subject", str(subject_id), "update", actor, str(subject_id), provider_id, changes))
+        personal = codes.is_personal_nature(old_row["nature"]) or codes.is_personal_nature(row["nature"])
+        entries.append(audit.Entry("subject", str(subject_id), "update", actor, str(subject_id), provider_id, changes,
+                                   personal=personal))
     kept = {wid for wid in ids if wid}
     removed = [wid for wid in old_ids if wid not in kept]
     if removed:

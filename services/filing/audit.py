@@ -2,7 +2,10 @@
 
 Entries are written in the transaction of the change (so a rolled-back change leaves no
 entry) and read per subject: `GET /api/filing/subjects/{id}/history`. ID numbers are masked in
-the recorded values (the full numbers stay only in the records themselves).
+the recorded values (the full numbers stay only in the records themselves): every principal's
+`id_number`, and the `cert_number` of a personal subject (个人: the certificate is the person's own
+ID). Reading masks again (`subject_history`), so rows written before the rule, or by a writer that
+forgot it, never reach a reader unmasked; migration 081 masked the rows already stored.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from typing import Any
 
 import asyncpg
 
-from shared import logs
+from shared import codes, logs
 from shared import validate as v
 
 _SECRET_KEYS = ("id_number",)
+_PERSONAL_KEYS = ("id_number", "cert_number")  # a personal subject's certificate is an ID number
 
 
 @dataclass
@@ -28,8 +32,11 @@ class Entry:
     subject_id: str | None = None
     provider_id: str | None = None
     changes: dict[str, Any] = field(default_factory=dict)
+    # whether the subject is (or, in this change, was) personal; None = judged from `changes`
+    personal: bool | None = None
 
     def row(self) -> dict[str, Any]:
+        personal = self.personal if self.personal is not None else looks_personal(self.changes)
         return {
             "entity": self.entity,
             "entity_id": self.entity_id,
@@ -37,24 +44,45 @@ class Entry:
             "action": self.action,
             "actor": self.actor,
             "provider_id": self.provider_id,
-            "changes": scrub(self.changes),
+            "changes": scrub(self.changes, personal=personal),
             "request_id": logs.correlation_id.get(),
         }
 
 
-def scrub(value: Any) -> Any:
-    """A copy with every `id_number` masked (recursively)."""
+def scrub(value: Any, *, personal: bool = False) -> Any:
+    """A copy with every `id_number` masked (recursively), and every `cert_number` too when the
+    subject is personal; a value recorded as a change ([old, new]) has both sides masked."""
+    keys = _PERSONAL_KEYS if personal else _SECRET_KEYS
     if isinstance(value, dict):
         return {
             k: (
-                v.mask_id_number(x) if k in _SECRET_KEYS and isinstance(x, str)
-                else scrub(x) if isinstance(x, _CONTAINERS) else x
+                _mask(x) if k in keys
+                else scrub(x, personal=personal) if isinstance(x, _CONTAINERS) else x
             )
             for k, x in value.items()
         }
     if isinstance(value, _CONTAINERS):
-        return [scrub(x) if isinstance(x, _CONTAINERS) else x for x in value]
+        return [scrub(x, personal=personal) if isinstance(x, _CONTAINERS) else x for x in value]
     return value
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, str):
+        return v.mask_id_number(value) if value else value
+    if isinstance(value, list | tuple):  # [old, new] of a change
+        return [_mask(x) for x in value]
+    return value
+
+
+def looks_personal(changes: dict[str, Any]) -> bool:
+    """Whether an entry's certificate number may be a person's ID: yes when its `nature` (or either
+    side of a nature change) is personal, and when it records no nature at all (a correction that
+    changed only the number) — masking an organisation's number there loses little."""
+    nature = changes.get("nature")
+    if nature is None:
+        return True
+    sides = nature if isinstance(nature, list | tuple) else [nature]
+    return any(isinstance(n, str) and codes.is_personal_nature(n) for n in sides)
 
 
 _CONTAINERS = (dict, list, tuple)
@@ -101,7 +129,27 @@ async def subject_history(
     total = rows[0]["total"] if rows else 0
     if not rows and offset:
         total = await conn.fetchval("SELECT count(*) FROM audit_log WHERE subject_id = $1", subject_id)
+    personal = bool(rows) and await ever_personal(conn, subject_id)
     return [
-        {k: (str(r[k]) if k == "entity_id" else r[k]) for k in ("id", "entity", "entity_id", "action", "actor", "at", "changes", "request_id")}
+        {k: (str(r[k]) if k == "entity_id" else scrub(r[k], personal=personal) if k == "changes" else r[k])
+         for k in ("id", "entity", "entity_id", "action", "actor", "at", "changes", "request_id")}
         for r in rows
     ], total
+
+
+EVER_PERSONAL_SQL = """
+SELECT EXISTS (SELECT 1 FROM subjects WHERE id = $1 AND nature = ANY($2::text[]))
+    OR EXISTS (SELECT 1 FROM audit_log
+               WHERE subject_id = $1 AND entity = 'subject'
+                 AND (changes->>'nature' = ANY($2::text[]) OR changes->'nature' ?| $2::text[]))
+"""
+
+
+async def ever_personal(conn: asyncpg.Connection | asyncpg.Pool, subject_id: str) -> bool:
+    """Whether the subject is personal or was so in any recorded change (a personal subject may
+    become an organisation, DOMAIN §4: its earlier certificate numbers are still a person's ID)."""
+    return bool(await conn.fetchval(EVER_PERSONAL_SQL, subject_id, personal_natures()))
+
+
+def personal_natures() -> list[str]:
+    return [r["code"] for r in codes.rows("unit_natures") if codes.is_personal_nature(r["code"])]

@@ -53,7 +53,7 @@ from services.filing.filings import (
     violated_key,
     website_row,
 )
-from shared import logs
+from shared import codes, logs
 from shared import validate as v
 from shared.filing_data import FilingData, canonical, domain_paths, principal_mobiles, subject_key
 from shared.outbox import Outbox, notify_channel
@@ -199,6 +199,11 @@ def _masked(principal: dict[str, Any] | None) -> dict[str, Any] | None:
     if principal is None or not isinstance(principal.get("id_number"), str):
         return principal
     return {**principal, "id_number": v.mask_id_number(principal["id_number"])}
+
+
+def _masked_cert(srow: dict[str, Any]) -> str:
+    """A personal subject's certificate number is the person's ID: masked as audit.scrub masks it."""
+    return v.mask_id_number(srow["cert_number"]) if codes.is_personal_nature(srow["nature"]) else srow["cert_number"]
 
 
 _Keys = tuple[tuple[str, str], dict[str, str], dict[str, str], str]  # cert key, mobiles, domain paths, username
@@ -407,6 +412,7 @@ async def create_first_filings(
         # (the principals) rather than by the recursive audit.scrub (a third of the Python time)
         entries: list[tuple[str, str, str, dict[str, Any]]] = [
             ("subject", subject_id, "create", {**srow, "principal": _masked(srow["principal"]),
+                                               "cert_number": _masked_cert(srow),
                                                "sponsor_user_id": sponsor_id, "sponsor_username": username}),
         ]
         for i, (w, wid) in enumerate(zip(data.websites, website_ids, strict=True)):
