@@ -66,7 +66,7 @@ async def _verify(stored: str, password: str) -> bool:
     return await asyncio.to_thread(verify_password, stored, password)
 
 
-async def _refusal_work(stored: str | None, password: str) -> None:
+async def refusal_work(stored: str | None, password: str) -> None:
     """Make every refused login cost one argon2 verification, as an unknown name's does: a wrong
     password for an account with a generated (PBKDF2, ~50 µs) password, or any attempt on a locked
     account, would otherwise answer in a few milliseconds instead of ~100 and reveal the account."""
@@ -130,12 +130,12 @@ async def login(ctx: ServiceContext, body: LoginIn, *, client_ip: str | None = N
     now = dt.datetime.now(dt.UTC)
     outcome: tuple[str, Any] = ("bad", None)
     # Same work and same answers for a name that is no account: its failures are counted and locked
-    # like an account's, and every refusal costs one argon2 verification (`_refusal_work`).
+    # like an account's, and every refusal costs one argon2 verification (`refusal_work`).
     async with transaction(ctx.pool) as conn:
         user = await store.user_by_username(conn, username, for_update=True)
         if user is None:
             record = await store.unknown_name_failures(conn, username)
-            await _refusal_work(None, body.password)
+            await refusal_work(None, body.password)
             if is_locked(record["locked_until"], now):
                 outcome = ("locked", record["locked_until"])
             else:
@@ -143,10 +143,10 @@ async def login(ctx: ServiceContext, body: LoginIn, *, client_ip: str | None = N
                 await store.record_unknown_failure(conn, username, failed, until, now)
                 outcome = ("just_locked", until) if until else ("bad", None)
         elif is_locked(user["locked_until"], now):
-            await _refusal_work(None, body.password)
+            await refusal_work(None, body.password)
             outcome = ("locked", user["locked_until"])
         elif not await _verify(user["password_hash"], body.password) or user["role"] != role.value:
-            await _refusal_work(user["password_hash"], body.password)
+            await refusal_work(user["password_hash"], body.password)
             failed, until = after_failure(user["failed_logins"], now, failed_since=user["failed_since"])
             await store.record_failure(conn, user["id"], failed, until, now)
             outcome = ("just_locked", until) if until else ("bad", None)

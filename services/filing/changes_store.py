@@ -222,19 +222,31 @@ async def verify_sponsor(ctx: ServiceContext, subject: Any, username: str, passw
     now = dt.datetime.now(dt.UTC)
     outcome = "bad"
     until = None
+    # the same work and answers as a login (services/filing/accounts.py): a name that is no sponsor
+    # account is counted and locked like one, and every refusal costs one argon2 verification
     async with transaction(ctx.pool) as conn:
         user = await accounts_store.user_by_username(conn, username.strip(), for_update=True)
-        if user is None or user["role"] != "sponsor":  # only sponsor accounts authorise; same cost either way
-            await asyncio.to_thread(verify_password, accounts._dummy_hash(), password)
+        if user is None or user["role"] != "sponsor":  # only sponsor accounts authorise
+            record = await accounts_store.unknown_name_failures(conn, username.strip())
+            await accounts.refusal_work(None, password)
+            if is_locked(record["locked_until"], now):
+                outcome, until = "locked", record["locked_until"]
+            else:
+                failed, until = after_failure(record["failed_logins"], now, failed_since=record["failed_since"])
+                await accounts_store.record_unknown_failure(conn, username.strip(), failed, until, now)
+                outcome = "just_locked" if until else "bad"
         elif is_locked(user["locked_until"], now):
+            await accounts.refusal_work(None, password)
             outcome, until = "locked", user["locked_until"]
         else:
             ok = await asyncio.to_thread(verify_password, user["password_hash"], password)
             if ok and user["id"] == subject["sponsor_user_id"] and not user["disabled"]:
                 outcome = "ok"
                 if user["failed_logins"]:
-                    await conn.execute("UPDATE users SET failed_logins = 0 WHERE id = $1", user["id"])
+                    await conn.execute("UPDATE users SET failed_logins = 0, failed_since = NULL WHERE id = $1",
+                                       user["id"])
             else:
+                await accounts.refusal_work(user["password_hash"], password)
                 failed, until = after_failure(user["failed_logins"], now, failed_since=user["failed_since"])
                 await accounts_store.record_failure(conn, user["id"], failed, until, now)
                 outcome = "just_locked" if until else "bad"

@@ -10,7 +10,8 @@ import aiohttp
 
 from services.filing import accounts
 from tests.conftest import System
-from tests.integration.filing_helpers import new_sponsor
+from tests.integration.change_helpers import filed
+from tests.integration.filing_helpers import Tenant, new_sponsor, new_tenant
 from tests.integration.test_accounts import (
     bearer,
     filing_app,
@@ -85,6 +86,28 @@ async def test_every_refusal_costs_one_argon2_verification(system: System, monke
     schemes.clear()
     status, _, _ = await login(system, sponsor.username, sponsor.password, "sponsor")
     assert status == 201 and schemes == ["pbkdf2-sha256"]
+
+
+async def test_the_sponsor_credentials_check_does_not_reveal_accounts_either(system: System, tenant: Tenant):
+    """权限验证 (another provider adding access with the sponsor's credentials) checks a password too."""
+    f = await filed(tenant)
+    other = await new_tenant(system)
+    access = {"access_methods": ["CLOUD"], "ip_ranges": [{"start_ip": "192.0.2.10", "end_ip": "192.0.2.10"}],
+              "server_locations": ["BJ"]}
+    url = f"/websites/{f['website_nos'][0]}/accesses"
+
+    async def attempt(username, password):
+        status, body = await other.call("POST", url, json={"access": access,
+                                                            "sponsor": {"username": username, "password": password}})
+        return status, {}, body
+
+    ghost = "zbz" + uuid.uuid4().hex[:8]
+    for n in range(1, 6):
+        a, b = await attempt(f["username"], "Wrong-pass-1"), await attempt(ghost, "Wrong-pass-1")
+        assert _shape(a) == _shape(b), n
+        assert a[0] == (423 if n == 5 else 403), a
+    a, b = await attempt(f["username"], f["password"]), await attempt(ghost, f["password"])
+    assert a[0] == b[0] == 423 and _shape(a) == _shape(b)
 
 
 async def test_wrong_old_passwords_count_and_lock_like_logins(system: System):
