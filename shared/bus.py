@@ -303,10 +303,12 @@ class Consumer:
                 continue
             runnable.append((d, env, payload, handler))
         runnable = self._one_solo(runnable)
+        retried_whole = False
         try:
             if runnable:
                 outcomes += await self._fast_path(runnable)
         except Exception as e:  # the transaction as a whole failed: nothing of it committed
+            retried_whole = True
             log.warning("consumer.commit_failed", service=self.service, error=repr(e), size=len(batch))
             await asyncio.sleep(0.5)
             for d, *_ in runnable:
@@ -317,6 +319,10 @@ class Consumer:
         for d, outcome, _ in outcomes:
             key = (types.get(id(d), "unreadable"), {"ok": "handled", "retry": "retried"}.get(outcome, outcome))
             counted[key] = counted.get(key, 0) + 1
+        if retried_whole:  # the batch's commit failed: each of its messages went back for another try
+            for d, *_ in runnable:
+                key = (types.get(id(d), "unreadable"), "retried")
+                counted[key] = counted.get(key, 0) + 1
         for (type_, outcome), n in counted.items():
             MESSAGES.labels(self.service, type_, outcome).inc(n)
         acks = [d for d, outcome, _ in outcomes if outcome in ("ok", "duplicate")]
