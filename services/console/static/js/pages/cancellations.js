@@ -81,7 +81,7 @@ export default {
               title="注销网站仅注销该网站，主体及其他网站保留；注销经管局审核通过后不可恢复。" />
     <el-form inline class="filters no-print" @submit.prevent="list.search()" data-test="cancel-filters">
       <el-form-item label="是否已提出注销申请">
-        <el-select v-model="list.filters.status" style="width: 160px" data-test="filter-status">
+        <el-select v-model="list.filters.status" style="width: 170px" placeholder="已提出（全部）" data-test="filter-status">
           <el-option v-for="s in STATUSES" :key="s.value" :label="s.label" :value="s.value" />
         </el-select>
       </el-form-item>
@@ -103,7 +103,7 @@ export default {
       </el-table-column>
       <el-table-column v-if="targetType === 'WEBSITE'" prop="subject_name" label="主办单位名称" min-width="160" />
       <el-table-column prop="target_no" label="备案号" min-width="180" />
-      <el-table-column label="处理状态" width="150">
+      <el-table-column label="处理状态" width="180">
         <template #default="{ row }"><status-tag :status="row.status" :name="row.status_name" /></template>
       </el-table-column>
       <el-table-column label="注销原因" min-width="170">

@@ -34,7 +34,7 @@ export default {
   <page-card title="意见反馈答复">
     <el-form inline class="filters no-print" @submit.prevent="list.search()">
       <el-form-item label="状态">
-        <el-select v-model="list.filters.status" style="width: 140px" data-test="filter-status">
+        <el-select v-model="list.filters.status" style="width: 140px" placeholder="全部" data-test="filter-status">
           <el-option v-for="s in STATUS" :key="s.value" :label="s.label" :value="s.value" />
         </el-select>
       </el-form-item>
