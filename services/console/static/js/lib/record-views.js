@@ -286,21 +286,29 @@ const AUDIT_ACTIONS = {
 };
 const AUDIT_ENTITIES = { subject: '主体', website: '网站', application: '申请', access: '接入', draft: '草稿', domain: '域名' };
 const extraLabels = { status: '状态', subject_no: '主体备案号', website_no: '网站备案号', opinion: '意见', type: '申请类型',
-  version: '版本', reason: '原因', note: '说明', website_id: '网站', access: '接入信息', website: '网站信息',
-  subject: '主体信息' };
+  version: '版本', reason: '原因', note: '说明', access: '接入信息', website: '网站信息', subject: '主体信息',
+  verify_opinion: '核实意见', bureau_reason: '管局意见', source: '来源', needs_preapproval: '涉及前置审批',
+  filing_method: '备案方式', reason_code: '注销原因', reason_name: '注销原因', target_no: '备案号',
+  sponsor_username: '主办者用户名', unicode: '中文域名', ascii: '域名' };
+const SOURCES = { entry: '页面录入', import: '批量导入' };
 
 function auditValue(entity, field, v) {
   if (field === 'status' && typeof v === 'string') {
     return entity === 'application' ? codeName('application_statuses', v) : entityStatusName(entity, v);
   }
   if (field === 'type' && typeof v === 'string') return codeName('filing_types', v);
+  if (field === 'source') return SOURCES[v] || v;
+  if (field === 'filing_method') return filingMethodName(v);
+  if (field === 'reason_code') return codeName('cancel_reasons', v);
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v)) return fmtTime(v);
   return valueText(field, v);
 }
 
 /** "状态：待核实 → 已提交管局（审核中）；意见：同意" of an audit entry's changes. */
 export function auditText(item) {
-  return Object.entries(item.changes || {}).map(([k, v]) => {
-    const label = FIELD_LABELS[k] || extraLabels[k] || k;
+  // fields without a Chinese label (ids, positions, internal flags) are not shown
+  return Object.entries(item.changes || {}).filter(([k]) => FIELD_LABELS[k] || extraLabels[k]).map(([k, v]) => {
+    const label = FIELD_LABELS[k] || extraLabels[k];
     if (Array.isArray(v) && v.length === 2 && !['domains', 'home_urls', 'ip_ranges', 'languages', 'service_content',
       'access_methods', 'server_locations', 'website_ids'].includes(k)) {
       return `${label}：${auditValue(item.entity, k, v[0])} → ${auditValue(item.entity, k, v[1])}`;
