@@ -45,7 +45,7 @@ class Settings(BaseSettings):
 
     # auth
     token_ttl: int = Field(8 * 3600, description="session lifetime, seconds")
-    login_max_failures: int = Field(5, ge=1, description="consecutive failed logins that lock an account")
+    login_max_failures: int = Field(5, ge=1, description="failed logins within login_lock_minutes that lock an account")
     login_lock_minutes: int = Field(15, ge=1, description="how long a locked account stays locked")
     captcha_ttl_seconds: int = Field(300, ge=30, description="lifetime of a login captcha")
     captcha_per_minute: int = Field(30, ge=1, description="captchas one client address may fetch per minute")

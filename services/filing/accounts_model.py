@@ -4,7 +4,7 @@ Rules (DOMAIN §5.7, seed 1.2, 1.11, 1.12):
 - login: username, password, role and captcha must all be non-empty (each missing one is named);
 - a sponsor's password is ≥ 6 characters and not all digits; every other role uses the stricter
   provider-user rule (6–12 letters, digits, ".-_", at least one letter and one digit);
-- `LOGIN_MAX_FAILURES` consecutive failures lock the account for `LOGIN_LOCK_MINUTES`.
+- `LOGIN_MAX_FAILURES` failures within `LOGIN_LOCK_MINUTES` lock the account for `LOGIN_LOCK_MINUTES`.
 """
 
 from __future__ import annotations

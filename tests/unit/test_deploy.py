@@ -373,6 +373,7 @@ def test_config_map(overlay):
         "ICP_RETRY_DELAYS": "1,5,30,120,600",
         "ICP_OUTBOX_BATCH": "500",
         "ICP_TOKEN_TTL": "28800",
+        "ICP_TRUSTED_PROXIES": "10.0.0.0/8",  # the ingress pods: per-client limits count the real client
     }.items() <= config.items()
     # every key is a setting some process reads, with a value it accepts
     from services.importer.settings import ImportSettings
