@@ -49,7 +49,7 @@ def _client_ip(request: web.Request) -> str:
 # ---------------------------------------------------------------- login
 
 
-@api.get("/captcha", query=CaptchaQuery, response=CaptchaOut, tags=["accounts"])
+@api.get("/captcha", query=CaptchaQuery, response=CaptchaOut, tags=["accounts"], errors=[429])
 async def get_captcha(request: web.Request, query: CaptchaQuery) -> web.Response:
     """获取登录验证码图片（有效期内仅可使用一次）"""
     c = ctx(request)
@@ -64,7 +64,7 @@ async def get_captcha(request: web.Request, query: CaptchaQuery) -> web.Response
     return _json(out, exclude_none=True)
 
 
-@api.post("/sessions", body=LoginIn, response=LoginOut, status=201, tags=["accounts"])
+@api.post("/sessions", body=LoginIn, response=LoginOut, status=201, tags=["accounts"], errors=[401, 403, 423, 429])
 async def create_session(request: web.Request, body: LoginIn) -> web.Response:
     """登录（用户名、密码、验证码、登录角色均不能为空）"""
     c = ctx(request)
@@ -102,7 +102,7 @@ async def patch_me(request: web.Request, body: ProfilePatch) -> UserOut:
 
 
 @api.put("/me/password", body=PasswordChangeIn, response=PasswordChanged, roles=ALL_ROLES, tags=["accounts"],
-         errors=[404])
+         errors=[404, 423, 429])
 async def put_my_password(request: web.Request, body: PasswordChangeIn) -> PasswordChanged:
     """修改密码（须提供原密码；其他会话随之注销）"""
     return await accounts.change_password(ctx(request), principal_of(request), body, client_ip=_client_ip(request))
