@@ -149,7 +149,9 @@ RETURNING id, rows_read, attempts
 async def annotate_next(ctx, me: str, settings) -> bool:
     """Build the annotated copy of one rejected job, if one waits; True when one was handled.
     The upload is deleted once the copy is stored (the copy is all the error report needs)."""
-    job = await ctx.pool.fetchrow(_CLAIM, me, settings.lease_seconds)
+    # no heartbeat here: a lease long enough for the largest file's build on a busy host (a worker that dies
+    # leaves it to expire; another then builds the copy again)
+    job = await ctx.pool.fetchrow(_CLAIM, me, settings.lease_seconds * 10)
     if job is None:
         return False
     job_id = job["id"]
