@@ -175,3 +175,30 @@ def test_assess_one_gives_the_plain_checks_errors_and_the_canonical_form(subject
     else:
         assert data == validate_filing(FilingData.model_validate(raw))
         assert data.websites[0].home_urls == ["www.example.com"]
+
+
+def test_strict_namespaces_are_translated_across_block_boundaries():
+    """A Strict Open XML part larger than the translation's blocks: every namespace translated, wherever
+    the block boundaries fall, and the part still parses."""
+    import io
+    import zipfile
+    from xml.etree import ElementTree as ET
+
+    from services.importer.upload import _STRICT_MARK, to_transitional
+
+    ns = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+    rows = "".join(f'<row r="{i}" xmlns:x{i % 7}="{ns}"><c r="A{i}" t="inlineStr"><is><t>{"值" * (i % 50)}</t></is></c></row>'
+                   for i in range(1, 30_000))
+    sheet = f'<worksheet xmlns="{ns}"><sheetData>{rows}</sheetData></worksheet>'.encode()
+    assert len(sheet) > 3 << 20
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/worksheets/sheet1.xml", sheet)
+        z.writestr("xl/media/image1.png", b"\x89PNG" + _STRICT_MARK)  # binary parts are copied as they are
+    out = zipfile.ZipFile(io.BytesIO(to_transitional(zipfile.ZipFile(io.BytesIO(buf.getvalue())))))
+    translated = out.read("xl/worksheets/sheet1.xml")
+    assert _STRICT_MARK not in translated
+    assert translated.count(b"http://schemas.openxmlformats.org/spreadsheetml/2006/main") == 1 + 29_999
+    root = ET.fromstring(translated)
+    assert root.tag == "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}worksheet"
+    assert out.read("xl/media/image1.png") == b"\x89PNG" + _STRICT_MARK
