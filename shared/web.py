@@ -36,6 +36,8 @@ log = structlog.get_logger(__name__)
 
 COOKIE_NAME = "icp_session"
 PRINCIPAL = web.RequestKey("principal", Principal)
+# why the request's session cookie was not accepted (it is then expired in the answer)
+STALE_SESSION = web.RequestKey("stale_session", str)
 
 HTTP_REQUESTS = Counter("icp_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(
@@ -306,7 +308,7 @@ def _wrap(route: Route, service: str):
         principal = request.get(PRINCIPAL)
         if route.roles is not None:
             if principal is None:
-                raise Problem(401, "请先登录")
+                raise Problem(401, request.get(STALE_SESSION) or "请先登录")
             if principal.role not in route.roles:
                 raise Problem(403, "当前角色无权执行此操作")
         _check_path(request)
@@ -381,18 +383,29 @@ def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitabl
     @web.middleware
     async def authenticate(request: web.Request, handler):
         token = None
+        from_cookie = False
         header = request.headers.get("Authorization", "")
         if header.lower().startswith("bearer "):
             token = header[7:].strip()
         elif COOKIE_NAME in request.cookies:
-            token = request.cookies[COOKIE_NAME]
+            token, from_cookie = request.cookies[COOKIE_NAME], True
         if token:
+            principal: Principal | None
             try:
                 principal = read_token(secret, token)
             except TokenError as e:
-                raise Problem(401, f"身份令牌无效：{e}") from None
-            if is_revoked is not None and await is_revoked(principal.session_id):
-                raise Problem(401, "登录已注销，请重新登录")
+                principal, refusal = None, f"身份令牌无效：{e}"
+            if principal is not None and is_revoked is not None and await is_revoked(principal.session_id):
+                principal, refusal = None, "登录已注销，请重新登录"
+            if principal is None:
+                if not from_cookie:
+                    raise Problem(401, refusal)
+                # A stale session cookie (logged out elsewhere, password changed, account disabled, key
+                # rotated): the browser is told to forget it and the request goes on without a login, so
+                # public routes — the console's login box and captcha — keep working; the others answer
+                # 401 with this reason (`principal_of`).
+                request[STALE_SESSION] = refusal
+        if token and STALE_SESSION not in request:
             request[PRINCIPAL] = principal
             structlog.contextvars.bind_contextvars(user_id=principal.user_id, role=str(principal.role))
         try:
@@ -403,6 +416,15 @@ def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitabl
     return [context, security.guard_middleware(policy), authenticate]
 
 
+_EXPIRED_COOKIE = f'{COOKIE_NAME}=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Max-Age=0; Path=/; SameSite=Lax'
+
+
+async def _forget_stale_session(request: web.Request, response: web.StreamResponse) -> None:
+    # the hook runs after aiohttp rendered the response's cookies: add the header itself
+    if STALE_SESSION in request:
+        response.headers.add("Set-Cookie", _EXPIRED_COOKIE)
+
+
 def optional_principal(request: web.Request) -> Principal | None:
     """Who is calling, or None on a public route called without a login."""
     return request.get(PRINCIPAL)
@@ -411,7 +433,7 @@ def optional_principal(request: web.Request) -> Principal | None:
 def principal_of(request: web.Request) -> Principal:
     p = request.get(PRINCIPAL)
     if p is None:
-        raise Problem(401, "请先登录")
+        raise Problem(401, request.get(STALE_SESSION) or "请先登录")
     return p
 
 
@@ -440,6 +462,7 @@ def create_app(
     app = web.Application(middlewares=_middlewares(api.service, secret, is_revoked, policy, _allowed_methods(api)),
                           client_max_size=client_max_size)
     security.install(app, policy)
+    app.on_response_prepare.append(_forget_stale_session)
     for r in api.routes:
         app.router.add_route(r.method, r.path, _wrap(r, api.service), name=r.handler.__name__)
 

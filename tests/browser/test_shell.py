@@ -121,3 +121,18 @@ async def test_network_failure_shows_a_toast(page: Page, operator: Account):
     await page.route(re.compile(r".*/api/filing/feedback\?.*"), lambda route: route.abort("connectionrefused"))
     await page.get_by_role("link", name="意见反馈").click()
     await expect(page.locator(".el-message--error")).to_contain_text("网络连接失败")
+
+
+async def test_a_session_ended_elsewhere_leaves_a_working_login_box(page: Page, operator: Account, system: System):
+    await login(page, operator)
+    cookie = next(c for c in await page.context.cookies() if c["name"] == "icp_session")
+    # the same session ends elsewhere (another tab's logout, a password change, an administrator)
+    r = await system.client.delete("/api/filing/sessions/current",
+                                   headers={"Authorization": f"Bearer {cookie['value']}"})
+    assert r.status == 204
+    page.expect_api_status(401, path="/api/filing/me")
+    await page.reload()
+    await expect(page.locator(".login-box .captcha-img")).to_be_visible()
+    assert not [c for c in await page.context.cookies() if c["name"] == "icp_session"]  # forgotten
+    await login(page, operator)
+    await expect(page.locator("[data-test=who]")).to_be_visible()

@@ -122,6 +122,33 @@ async def test_expired_and_revoked_tokens_are_refused(system: System):
     await system.eventually(refused, limit=5)
 
 
+async def test_a_stale_session_cookie_is_forgotten_and_public_routes_keep_working(system: System):
+    """A browser whose cookie was revoked elsewhere (logout in another tab, password change, account
+    disabled) must still reach the login box: public routes answer as to a visitor and expire the
+    cookie; protected ones answer 401 with the reason. A bad bearer token stays a 401 everywhere."""
+    from shared.auth import read_token
+
+    token = system.token("admin")
+    sid = read_token(system.settings.secret_key, token).session_id
+    r = await system.client.delete("/api/filing/sessions/current", headers={"Authorization": f"Bearer {token}"})
+    assert r.status == 204
+    stale = {"Cookie": f"icp_session={token}"}
+    for path in ("/api/filing/captcha", "/api/filing/announcements"):
+        r = await system.client.get(path, headers=stale)
+        assert r.status == 200, (path, await r.text())
+        assert 'icp_session=""' in r.headers["Set-Cookie"] and "Max-Age=0" in r.headers["Set-Cookie"]
+    r = await system.client.get("/api/filing/me", headers=stale)
+    assert r.status == 401 and (await r.json())["detail"] == "登录已注销，请重新登录"
+    assert "Max-Age=0" in r.headers["Set-Cookie"]
+    r = await system.client.get("/api/filing/captcha", headers={"Cookie": "icp_session=garbage"})
+    assert r.status == 200 and "Max-Age=0" in r.headers["Set-Cookie"]
+    # a valid cookie is kept (no expiry sent), a stale bearer token is refused even on a public route
+    r = await system.client.get("/api/filing/captcha", headers={"Cookie": f"icp_session={system.token('admin')}"})
+    assert r.status == 200 and "Set-Cookie" not in r.headers
+    r = await system.client.get("/api/filing/captcha", headers={"Authorization": f"Bearer {token}"})
+    assert r.status == 401 and sid
+
+
 async def test_unexpected_error_is_a_generic_500_without_details(system: System):
     ctx = system.ctx("reporting")
     pool = ctx.pool
