@@ -175,3 +175,39 @@ async def test_change_subject_then_verify_it_with_the_differences(page: Page, sy
     await expect(diff).to_contain_text("示例路8号3号楼502室")
     await expect(diff).to_contain_text("示例路1号2号楼301室")
     await shot(page, "case-change-subject")
+
+
+async def test_add_website_to_a_filed_subject(page: Page, system: System, operator: Account):
+    filing, number = await approved_filing(system, operator, "新增网站")
+    await login(page, operator)
+    await page.locator(".console-aside").get_by_text("新增网站").click()
+    filters = page.locator("[data-test=business-filters]")
+    await filters.locator("input[name=name]").fill(filing.subject_name)
+    await filters.locator("[data-test=search]").click()
+    row = page.locator(".el-table__row", has_text=filing.subject_name)
+    await expect(row).to_contain_text("代为备案")
+    await row.locator("[data-test=business-action]").click()
+    await expect(page.locator(".page-card")).to_contain_text(number)  # the subject's existing website
+    domain = "n" + filing.domain
+    await page.locator("input[name='website.name']").fill("新增网站测试官网")
+    await page.locator("input[name='website.domains[0]']").fill(domain)
+    await page.locator("input[name='website.home_urls[0]']").fill("www." + domain)
+    await choose(page, page.locator("[data-test=service-content]"), "单位门户网站", multiple=True)
+    await choose(page, page.locator("[data-test=access-methods]"), "云接入", multiple=True)
+    await page.locator("input[name='website.access.ip_ranges[0].start_ip']").fill("203.0.113.30")
+    await choose(page, page.locator("[data-test=server-locations]"), "北京市", multiple=True)
+    # a domain already filed: the error beside the domain field
+    await page.locator("input[name='website.domains[0]']").fill(filing.domain)
+    await page.locator("input[name='website.home_urls[0]']").fill("www." + filing.domain)
+    page.expect_api_status(422, 409)
+    await page.locator("[data-test=submit]").click()
+    domain_item = page.locator(".el-form-item", has=page.locator("input[name='website.domains[0]']"))
+    await expect(domain_item.locator(".el-form-item__error")).to_be_visible()
+    await shot(page, "add-website")
+    await page.locator("input[name='website.domains[0]']").fill(domain)
+    await page.locator("input[name='website.home_urls[0]']").fill("www." + domain)
+    await page.locator("[data-test=submit]").click()
+    await expect(page.locator("[data-test=submitted]")).to_contain_text("新增网站申请已提交")
+    r = await system.client.get("/api/verification/cases", headers=operator.headers(system),
+                                params={"type": "ADD_WEBSITE", "domain": domain})
+    assert [c["status"] for c in (await r.json())["items"]] == ["PENDING_VERIFICATION"]
