@@ -165,16 +165,17 @@ async def list_errors(request: web.Request, query: Paging) -> ErrorList:
                      page_size=query.page_size)
 
 
-@api.get("/jobs/{job_id}/errors.xlsx", roles=["provider"], raw_response=XLSX, tags=["import"], errors=[409, 410])
+@api.get("/jobs/{job_id}/errors.xlsx", roles=["provider"], raw_response=XLSX, tags=["import"],
+         errors=[409, 410, 413])
 async def download_errors(request: web.Request) -> web.Response:
-    """下载标出错误单元格的上传文件副本"""
+    """下载标出错误单元格的上传文件副本（文件被拒绝后生成一次，errors_file_available 为 true 时可下载）"""
     data, name = await handlers.errors_workbook(ctx(request), tenant_of(request), request.match_info["job_id"])
     return _file_response(data, f"错误标注-{name}", "import-errors.xlsx")
 
 
 @api.get("/jobs/{job_id}/result", roles=["provider"], raw_response=XLSX, tags=["import"], errors=[409, 410])
 async def download_result(request: web.Request) -> web.Response:
-    """下载导入结果：每个主体的主办者用户名和初始密码（仅上传者所属接入商，限期有效）"""
+    """下载导入结果：每个已导入主体的主办者用户名和初始密码（导入完成，或失败前已导入的部分；仅上传者所属接入商，限期有效）"""
     data = await handlers.result_workbook(ctx(request), tenant_of(request), request.match_info["job_id"])
     return _file_response(data, "批量导入结果-主办者账号.xlsx", "import-result.xlsx")
 
