@@ -46,12 +46,13 @@ async def filed_hosts(conn: asyncpg.Connection, hosts: set[str]) -> dict[str, st
 
 # One statement: the sightings not seen before (ON CONFLICT on the event id, which also waits for a
 # concurrent insert of the same id), then the detections they belong to, created or counted up.
-# Rows are upserted in key order so that concurrent batches lock them in the same order.
+# Rows are inserted and upserted in key order so that concurrent batches (a client's retry racing its
+# first attempt, the consumer's two workers) lock them in the same order and never deadlock.
 _RECORD_SQL = """
 WITH ins AS (
     INSERT INTO sightings (event_id, provider_id, domain, ip, province, detected_at, source, source_system, url, title)
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                         $7::text[], $8::text[], $9::text[], $10::text[])
+                         $7::text[], $8::text[], $9::text[], $10::text[]) ORDER BY 1
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id, provider_id, domain, ip, province, detected_at
 ), agg AS (

@@ -156,3 +156,23 @@ async def test_illegal_access_lists_blacklisted_filings_the_provider_still_serve
     await system.eventually(gone)
     await _post(system, f"{B}/{subj['id']}/removal", {"reason": "已整改"}, bj, 200)
     assert (await get(system, "/illegal-access", t.headers, website_no=done["subject_no"]))["total"] == 0
+
+
+async def test_the_entry_wizard_refuses_a_blacklisted_certificate_and_domain_at_their_steps(system: System):
+    t = await provider(system)
+    bj = bureau(system)
+    data = fs.filing(1)
+    dom = data["websites"][0]["domains"][0]
+    subj = await _post(system, B, {"kind": "SUBJECT", "sponsor_name": data["subject"]["name"], "cert_type": "BIZ_LICENSE",
+                                   "cert_number": data["subject"]["cert_number"], "reason": "虚假备案"}, bj, 201)
+    site = await _post(system, B, {"kind": "WEBSITE", "domains": [dom], "reason": "涉赌"}, bj, 201)
+    await _filing_knows(system, subj["id"], True)
+    await _filing_knows(system, site["id"], True)
+    status, draft = await t.call("POST", "/drafts")
+    assert status == 201, draft
+    status, body = await t.call("PUT", f"/drafts/{draft['id']}/subject", json=data["subject"])
+    assert status == 422 and body["saved"] is True, body
+    assert body["errors"][0]["field"] == "subject.cert_number" and "黑名单" in body["errors"][0]["message"]
+    status, body = await t.call("POST", f"/drafts/{draft['id']}/websites", json=data["websites"][0])
+    assert status == 422 and body["errors"][0]["field"] == "websites[0].domains[0]", body
+    assert "涉赌" in body["errors"][0]["message"]
