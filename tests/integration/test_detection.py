@@ -331,3 +331,34 @@ async def test_the_filed_projection_keeps_the_newest_state_whatever_the_arrival_
     assert await pool.fetchval("SELECT seq FROM filed_subjects WHERE subject_id = $1", uuid.UUID(subject_id)) == 3
     out = await post_events(system, key, [event(t.provider_id, old_dom), event(t.provider_id, new_dom)])
     assert [i["outcome"] for i in out["items"]] == ["recorded", "recorded"]
+
+
+async def test_icp_admin_creates_lists_and_revokes_source_keys(system: System, pg_dsn, amqp_url, monkeypatch, capsys):
+    """`icp admin create-source|list-sources|revoke-source`, run as the command runs (own event loop)."""
+    import asyncio
+    import json
+
+    import pytest
+
+    from shared import cli, config
+
+    t = await provider(system)
+    name = f"cli-probe-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("ICP_DATABASE_URL", pg_dsn)
+    monkeypatch.setenv("ICP_AMQP_URL", amqp_url)
+    monkeypatch.setenv("ICP_LOG_FORMAT", "console")
+    config.get_settings.cache_clear()
+    try:
+        await asyncio.to_thread(cli.main, ["admin", "create-source", "--name", name])
+        key = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["api_key"]
+        await post_events(system, key, event(t.provider_id, unfiled_domain()))
+        await asyncio.to_thread(cli.main, ["admin", "list-sources"])
+        listed = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines() if x.startswith("{")]
+        assert any(s["name"] == name and s["revoked_at"] is None for s in listed)
+        assert key not in json.dumps(listed)
+        await asyncio.to_thread(cli.main, ["admin", "revoke-source", "--name", name])
+        await post_events(system, key, event(t.provider_id, unfiled_domain()), expect=401)
+        with pytest.raises(SystemExit, match="没有未吊销的数据源"):
+            await asyncio.to_thread(cli.main, ["admin", "revoke-source", "--name", name])
+    finally:
+        config.get_settings.cache_clear()
