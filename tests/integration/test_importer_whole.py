@@ -111,7 +111,10 @@ async def test_a_file_overlapping_one_being_imported_is_refused_at_its_check(sys
         async with chunk_held(system, first, 2, pid):
             await importing_after(system, h, first, 1)
             assert await reservations(system, first) > 0
-            second = await run_import(system, h, filled(subjects[-20:], websites[-20:]))
+            # the second file: the first's last 20 subjects (its first chunk), then 20 new ones (a second
+            # chunk, clean: it reserves its keys until the refusal releases them)
+            fresh_s, fresh_w = rows(20, "Z")
+            second = await run_import(system, h, filled(subjects[-20:] + fresh_s, websites[-20:] + fresh_w))
             assert second["status"] == "REJECTED", second
             assert await imported(system, second["job_id"]) == {"subjects": 0, "applications": 0, "websites": 0}
             errors = (await (await system.client.get(
@@ -120,7 +123,12 @@ async def test_a_file_overlapping_one_being_imported_is_refused_at_its_check(sys
             # each of the 20 subjects: its certificate, its domain and its mobiles, located in the file
             assert {(e["sheet"], e["column_name"]) for e in conflict} >= {("主体", "主办单位证件号码"), ("网站", "网站域名")}
             assert {e["row"] for e in conflict if e["sheet"] == "网站"} == set(range(4, 24))
-            assert await reservations(system, second["job_id"]) == 0
+            assert second["chunks_total"] == 2
+
+            async def second_released():
+                return await reservations(system, second["job_id"]) == 0
+
+            await system.eventually(second_released)  # importer.job.finished
         done = await wait_done(system, h, first, limit=120)
     assert done["status"] == "COMPLETED", done
     assert (done["subjects_imported"], done["rows_imported"]) == (200, 200)
@@ -185,6 +193,11 @@ async def test_a_filing_entered_meanwhile_cannot_take_a_reserved_key_and_committ
         done = await wait_done(system, h, job_id, limit=120)
     assert done["status"] == "FAILED", done
     assert done["subjects_imported"] == 40 and done["result_available"], done
+
+    async def released():  # the failed job holds nothing any more (importer.job.finished)
+        return await reservations(system, job_id) == 0
+
+    await system.eventually(released)
     creds = await result_rows(system, h, job_id)
     assert len(creds) == 40 and "B59" not in {c[0] for c in creds}
     await assert_passwords(system, creds)
