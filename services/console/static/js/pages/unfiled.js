@@ -53,6 +53,11 @@ export default {
       <el-form-item label="处理结果">
         <code-select v-model="list.filters.handling_code" table="detection_handling" placeholder="全部" style="width: 200px" />
       </el-form-item>
+      <el-form-item label="检测后已备案">
+        <el-select v-model="list.filters.filed_meanwhile" clearable placeholder="全部" style="width: 100px" data-test="filter-filed">
+          <el-option label="是" value="true" /><el-option label="否" value="false" />
+        </el-select>
+      </el-form-item>
       <el-form-item>
         <el-button type="primary" native-type="submit" data-test="search">查询</el-button>
         <el-button @click="list.reset()">重置</el-button>
