@@ -16,6 +16,8 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from shared import security
+
 log = structlog.get_logger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -89,6 +91,7 @@ def service_app() -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     add_routes(app)
+    security.install(app, security.Policy())  # the headers every service's answers carry (no aiohttp version)
     return app
 
 

@@ -135,3 +135,14 @@ async def test_the_runtime_itself_refuses_prod_without_a_key(pg_dsn, amqp_url):
     settings = Settings(env="prod", database_url=pg_dsn, amqp_url=amqp_url)
     with pytest.raises(SystemExit, match="ICP_SECRET_KEY"):
         await Runtime(settings, Endpoints(pg_dsn, amqp_url), ["filing"]).start()
+
+
+async def test_the_console_served_alone_carries_the_headers_too():
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from services.console.app import service_app
+
+    async with TestClient(TestServer(service_app())) as client:
+        for path in ("/", "/healthz", "/no-such-file.js"):
+            r = await client.get(path)
+            _assert_common(r, path)
