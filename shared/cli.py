@@ -79,11 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def needs_secret(args: argparse.Namespace) -> bool:
+    """Every command runs services, signs tokens or touches data, so a prod process without a real
+    ICP_SECRET_KEY refuses it; except printing the AsyncAPI document and serving the console's static
+    files (its Deployment has no Secret: it signs and checks nothing)."""
+    if args.command == "asyncapi":
+        return False
+    return not (args.command == "serve" and getattr(args, "service", None) == "console")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = get_settings()
     logs.configure(settings.log_level, settings.log_format)
-    if args.command != "asyncapi":  # everything else runs, signs tokens or touches data: refuse a prod without a key
+    if needs_secret(args):
         check_startup(settings)
     result = args.run(settings, args)
     if inspect.isawaitable(result):

@@ -93,3 +93,18 @@ def test_client_address_believes_forwarded_for_only_from_trusted_proxies():
     assert client_address(_req({"X-Forwarded-For": "garbage, 198.51.100.7"}), proxy) == "198.51.100.7"
     assert client_address(_req({"X-Forwarded-For": "198.51.100.7, garbage"}), proxy) == "203.0.113.9"
     assert client_address(_req({}), proxy) == "203.0.113.9"
+
+
+@pytest.mark.parametrize(("argv", "needed"), [
+    (["up"], True),
+    (["serve", "filing", "--api"], True),
+    (["serve", "importer", "--worker"], True),
+    (["admin", "token"], True),
+    (["migrate"], True),
+    (["asyncapi"], False),
+    (["serve", "console"], False),  # static files; its Deployment gets no ICP_SECRET_KEY
+])
+def test_which_commands_need_the_secret_key(argv, needed):
+    from shared.cli import build_parser, needs_secret
+
+    assert needs_secret(build_parser().parse_args(argv)) is needed
