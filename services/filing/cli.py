@@ -34,6 +34,11 @@ def register(cli: Cli) -> None:
         pw.add_argument("--generate", action="store_true", help="generate a random password and print it once")
         ca.add_argument("--display-name", help="姓名/名称 (default: the username)")
         ca.set_defaults(run=create_account)
+    pr = cli.admin.add_parser(
+        "publish-records", help="publish filing.record.changed for every filed subject (fills a new read model, "
+                                "e.g. detection's filed domains, with the records filed before it existed)")
+    pr.add_argument("--batch", type=int, default=200, help="subjects per transaction")
+    pr.set_defaults(run=publish_records)
     demo = cli.commands.add_parser(
         "demo", help="load demo data: provider demo-idc, its operator, a reviewer, an admin, content")
     demo.set_defaults(run=load_demo)
@@ -81,3 +86,27 @@ async def load_demo(settings, args) -> None:
 
     async with command_context(settings, "filing", allow_embedded=True) as ctx:
         await load(ctx)
+
+
+async def publish_records(settings, args) -> None:
+    """One `filing.record.changed` per subject that ever held a number, in batches (each its own
+    transaction; the events wait in the outbox until a running filing relays them). Safe to repeat:
+    consumers keep the newest state by `seq`."""
+    import json
+
+    from services.filing.record_events import publish_record
+
+    done, after = 0, None
+    async with command_context(settings, "filing") as ctx:
+        while True:
+            ids = await ctx.pool.fetch(
+                """SELECT id FROM subjects WHERE subject_no IS NOT NULL AND ($1::uuid IS NULL OR id > $1)
+                   ORDER BY id LIMIT $2""", after, max(1, args.batch))
+            if not ids:
+                break
+            async with ctx.pool.acquire() as conn, conn.transaction():
+                for r in ids:
+                    await publish_record(conn, r["id"])
+            done += len(ids)
+            after = ids[-1]["id"]
+    print(json.dumps({"published": done}))

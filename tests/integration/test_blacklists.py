@@ -176,3 +176,31 @@ async def test_the_entry_wizard_refuses_a_blacklisted_certificate_and_domain_at_
     status, body = await t.call("POST", f"/drafts/{draft['id']}/websites", json=data["websites"][0])
     assert status == 422 and body["errors"][0]["field"] == "websites[0].domains[0]", body
     assert "涉赌" in body["errors"][0]["message"]
+
+
+async def test_publish_records_fills_the_projection_with_records_filed_before_it(system: System, pg_dsn, amqp_url,
+                                                                              monkeypatch, capsys):
+    """`icp admin publish-records`: a read model that lost (or never had) a filed record gets it back."""
+    import asyncio
+    import json
+
+    from shared import cli, config
+
+    t = await provider(system)
+    data = fs.filing(1)
+    done = await filed(t, data=data)
+    dom = data["websites"][0]["domains"][0]
+    pool = system.ctx("detection").pool
+    await system.eventually(lambda: pool.fetchval("SELECT true FROM filed_domains WHERE domain = $1", dom))
+    await pool.execute("DELETE FROM filed_websites WHERE subject_id = $1", uuid.UUID(done["subject_id"]))
+    await pool.execute("DELETE FROM filed_subjects WHERE subject_id = $1", uuid.UUID(done["subject_id"]))
+    monkeypatch.setenv("ICP_DATABASE_URL", pg_dsn)
+    monkeypatch.setenv("ICP_AMQP_URL", amqp_url)
+    monkeypatch.setenv("ICP_LOG_FORMAT", "console")
+    config.get_settings.cache_clear()
+    try:
+        await asyncio.to_thread(cli.main, ["admin", "publish-records", "--batch", "50"])
+        assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["published"] >= 1
+    finally:
+        config.get_settings.cache_clear()
+    await system.eventually(lambda: pool.fetchval("SELECT true FROM filed_domains WHERE domain = $1", dom), limit=30)
