@@ -19,6 +19,10 @@ def register(cli: Cli) -> None:
     rs.set_defaults(run=revoke_source)
     ls = cli.admin.add_parser("list-sources", help="list detection source systems (keys are never shown)")
     ls.set_defaults(run=list_sources)
+    pb = cli.admin.add_parser("publish-blacklist", help="publish every active filing-blacklist entry again, its "
+                              "certificate digest recomputed with the current ICP_SECRET_KEY (after rotating it, "
+                              "with `icp admin publish-records`), so filing's projection matches")
+    pb.set_defaults(run=publish_blacklist)
 
 
 async def create_source(settings, args) -> None:
@@ -53,3 +57,22 @@ async def list_sources(settings, args) -> None:
             print(json.dumps({"name": r["name"], "key_prefix": r["key_prefix"], "created_at": r["created_at"].isoformat(),
                               "revoked_at": r["revoked_at"].isoformat() if r["revoked_at"] else None},
                              ensure_ascii=False))
+
+
+async def publish_blacklist(settings, args) -> None:
+    from datetime import UTC, datetime
+
+    from services.detection.blacklists import _event
+    from shared.blacklist import cert_digest
+    from shared.db import transaction
+    from shared.runtime import command_context
+
+    async with command_context(settings, "detection") as ctx:
+        async with transaction(ctx.pool) as conn:
+            rows = await conn.fetch("SELECT * FROM blacklist WHERE removed_at IS NULL ORDER BY listed_at FOR UPDATE")
+            for r in rows:
+                if r["kind"] == "SUBJECT":
+                    r = await conn.fetchrow("UPDATE blacklist SET cert_digest = $2 WHERE id = $1 RETURNING *", r["id"],
+                                            cert_digest(r["cert_family"], r["cert_number"], settings.secret_key))
+                await ctx.outbox.add(conn, _event(r, "listed", datetime.now(UTC)))
+    print(json.dumps({"published": len(rows)}))

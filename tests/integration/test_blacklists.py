@@ -204,3 +204,25 @@ async def test_publish_records_fills_the_projection_with_records_filed_before_it
     finally:
         config.get_settings.cache_clear()
     await system.eventually(lambda: pool.fetchval("SELECT true FROM filed_domains WHERE domain = $1", dom), limit=30)
+
+
+async def test_publish_blacklist_sends_every_active_entry_again(system: System, pg_dsn, amqp_url, monkeypatch, capsys):
+    import asyncio
+    import json
+
+    from shared import cli, config
+
+    e = await _post(system, B, {"kind": "WEBSITE", "domains": [fs.domain()], "reason": "重发测试"}, bureau(system), 201)
+    await _filing_knows(system, e["id"], True)
+    fpool = system.ctx("filing").pool
+    await fpool.execute("DELETE FROM blacklist WHERE entry_id = $1", uuid.UUID(e["id"]))  # filing lost it
+    monkeypatch.setenv("ICP_DATABASE_URL", pg_dsn)
+    monkeypatch.setenv("ICP_AMQP_URL", amqp_url)
+    monkeypatch.setenv("ICP_LOG_FORMAT", "console")
+    config.get_settings.cache_clear()
+    try:
+        await asyncio.to_thread(cli.main, ["admin", "publish-blacklist"])
+        assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["published"] >= 1
+    finally:
+        config.get_settings.cache_clear()
+    await _filing_knows(system, e["id"], True)
