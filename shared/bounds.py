@@ -54,10 +54,18 @@ def violations(model: BaseModel, *, single_line: bool = False, prefix: str = "")
 
 
 def query_problems(model: type[BaseModel], data: dict[str, Any]) -> list[dict[str, str]]:
-    """What pydantic's lax parsing would take but a query string must not mean: a date given as a
-    number (`created_to=0` would be 1970-01-01, a Unix time)."""
+    """What pydantic's lax parsing would take but a query string must not mean: a date or time given
+    as a number (`created_to=0` would be 1970-01-01, a Unix time)."""
     return [{"field": name, "message": "须为日期（YYYY-MM-DD）"} for name in _date_fields(model)
-            if isinstance(data.get(name), str) and data[name].strip().isdigit()]
+            if isinstance(data.get(name), str) and _is_number(data[name])]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 _DATES: dict[type, tuple[str, ...]] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from shared.bounds import bound_schema
@@ -42,11 +42,11 @@ def build_openapi(api: Api) -> dict[str, Any]:
         if r.query:
             properties = r.query.model_json_schema()["properties"]
             for name, f in r.query.model_fields.items():
-                schema = properties.get(name, {})
-                params.append(
-                    {"name": name, "in": "query", "required": f.is_required(),
-                     "schema": bound_schema(_strip_defs(schema))}
-                )
+                schema = bound_schema(_strip_defs(properties.get(name, {})))
+                if _rejects_empty(schema) and _accepts_empty(r.query, name):
+                    # an empty form field (`?approved_to=`) means "no filter" where the model says so
+                    schema = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+                params.append({"name": name, "in": "query", "required": f.is_required(), "schema": schema})
         if params:
             op["parameters"] = params
         if r.body:
@@ -102,7 +102,7 @@ def problem_statuses(r: Route) -> set[int]:
     if r.body or r.upload:
         codes |= {400, 413, 415, 422}  # malformed, too large, wrong content type, invalid
     if r.query:
-        codes.add(422)
+        codes |= {400, 422}  # a combination of filters the use case refuses; an invalid value
     if "{" in r.path:
         codes |= {404, 422}  # unknown id; a control character in it
     if r.roles is not None:
@@ -110,6 +110,31 @@ def problem_statuses(r: Route) -> set[int]:
     if r.method in ("POST", "PUT", "PATCH", "DELETE"):
         codes |= {403, 415}  # a cross-site cookie request; a body that is neither JSON nor a declared upload
     return codes | set(r.errors)
+
+
+def _accepts_empty(model: type[BaseModel], name: str) -> bool:
+    try:
+        model.model_validate({name: ""})
+    except ValidationError as e:
+        return not any(err["loc"] and err["loc"][0] == name for err in e.errors())
+    except Exception:
+        return False
+    return True
+
+
+def _rejects_empty(schema: dict[str, Any]) -> bool:
+    """Whether a JSON Schema refuses the empty string (a $ref, an enum, a number, a date …)."""
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return all(_rejects_empty(s) for s in schema[key])
+    if "$ref" in schema or "enum" in schema or "const" in schema:
+        return "" not in schema.get("enum", [schema.get("const")])
+    types = schema.get("type")
+    if types != "string" and not (isinstance(types, list) and "string" in types):
+        return types is not None
+    pattern = schema.get("pattern")
+    return (schema.get("minLength", 0) > 0 or schema.get("format") in ("date", "date-time", "uuid", "email")
+            or (pattern is not None and not re.search(pattern, "")))
 
 
 def _strip_defs(schema: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from shared.web import Api, principal_of
 api = Api("filing", "ICP 备案 — 备案服务")
 
 
-@api.post("/providers", body=ProviderIn, response=ProviderOut, roles=["admin"], status=201, tags=["admin"])
+@api.post("/providers", errors=[409], body=ProviderIn, response=ProviderOut, roles=["admin"], status=201, tags=["admin"])
 async def create_provider(request: web.Request, body: ProviderIn) -> ProviderOut:
     """新建接入服务提供者（租户）"""
     return await handlers.register_provider(ctx(request), body, actor=principal_of(request).user_id)

@@ -111,7 +111,7 @@ async def put_my_password(request: web.Request, body: PasswordChangeIn) -> Passw
 # ---------------------------------------------------------------- administration
 
 
-@api.post("/users", body=UserCreateIn, response=UserCreated, roles=["admin"], status=201, tags=["admin"])
+@api.post("/users", errors=[409], body=UserCreateIn, response=UserCreated, roles=["admin"], status=201, tags=["admin"])
 async def create_user(request: web.Request, body: UserCreateIn) -> web.Response:
     """新建接入服务商操作员、管局审核人员或管理员账户"""
     out = await accounts.create_account(ctx(request), body, actor=principal_of(request).user_id)
@@ -130,7 +130,7 @@ async def get_user(request: web.Request) -> UserOut:
     return await accounts.get_account(ctx(request), request.match_info["user_id"])
 
 
-@api.patch("/users/{user_id}", body=UserPatch, response=UserOut, roles=["admin"], tags=["admin"])
+@api.patch("/users/{user_id}", errors=[409], body=UserPatch, response=UserOut, roles=["admin"], tags=["admin"])
 async def patch_user(request: web.Request, body: UserPatch) -> UserOut:
     """停用/启用账户或解除登录锁定"""
     return await accounts.update_account(ctx(request), request.match_info["user_id"], body,

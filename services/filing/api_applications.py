@@ -56,7 +56,7 @@ async def get_application(request: web.Request) -> dict:
     ))
 
 
-@api.put("/applications/{application_id}", body=CorrectionIn, response=ApplicationDetail, roles=["provider"], tags=TAGS)
+@api.put("/applications/{application_id}", errors=[409], body=CorrectionIn, response=ApplicationDetail, roles=["provider"], tags=TAGS)
 async def correct_application(request: web.Request, body: CorrectionIn) -> dict:
     """更正被退回（核实退回/管局退回）的首次备案申请"""
     return to_jsonable_python(await applications.correct(
@@ -64,7 +64,7 @@ async def correct_application(request: web.Request, body: CorrectionIn) -> dict:
     ))
 
 
-@api.post("/applications/{application_id}/resubmit", response=ResubmitOut, roles=["provider"], tags=TAGS)
+@api.post("/applications/{application_id}/resubmit", errors=[409], response=ResubmitOut, roles=["provider"], tags=TAGS)
 async def resubmit_application(request: web.Request) -> dict:
     """重新提交：版本号加一，状态回到待核实"""
     return to_jsonable_python(await applications.resubmit(
@@ -72,7 +72,7 @@ async def resubmit_application(request: web.Request) -> dict:
     ))
 
 
-@api.put("/applications/{application_id}/proposal", body=ProposalIn, response=ApplicationDetail, roles=["provider"],
+@api.put("/applications/{application_id}/proposal", errors=[409], body=ProposalIn, response=ApplicationDetail, roles=["provider"],
          tags=TAGS)
 async def correct_proposal(request: web.Request, body: ProposalIn) -> dict:
     """更正被退回的新增网站、新增接入或变更类申请（subject / website / access 按申请类型填写），之后重新提交"""
@@ -83,7 +83,7 @@ async def correct_proposal(request: web.Request, body: ProposalIn) -> dict:
         ctx(request), who, request.match_info["application_id"]))
 
 
-@api.post("/applications/{application_id}/abandon", response=ApplicationDetail, roles=["provider"], tags=TAGS)
+@api.post("/applications/{application_id}/abandon", errors=[409], response=ApplicationDetail, roles=["provider"], tags=TAGS)
 async def abandon_application(request: web.Request) -> dict:
     """放弃被退回（核实退回/管局退回）的申请：待审核的记录撤回，主体可办理其他业务"""
     who = principal_of(request)

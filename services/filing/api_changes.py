@@ -39,7 +39,7 @@ def _who(request: web.Request) -> tuple[str, str]:
 # ---------------------------------------------------------------- seed 1.4
 
 
-@api.post("/subjects/{subject_id}/websites", body=AddWebsiteIn, response=ApplicationCreated, roles=ROLES, status=201,
+@api.post("/subjects/{subject_id}/websites", errors=[409, 423], body=AddWebsiteIn, response=ApplicationCreated, roles=ROLES, status=201,
           tags=TAGS)
 async def add_filed_website(request: web.Request, body: AddWebsiteIn) -> dict:
     """新增网站（1.4.1）：为已备案主体增加一个网站，审核通过后取得下一个网站备案号（-N）；
@@ -47,7 +47,7 @@ async def add_filed_website(request: web.Request, body: AddWebsiteIn) -> dict:
     return await changes.add_website(ctx(request), *_who(request), request.match_info["subject_id"], body)
 
 
-@api.post("/websites/{website_id}/accesses", body=AddAccessIn, response=ApplicationCreated, roles=ROLES, status=201,
+@api.post("/websites/{website_id}/accesses", errors=[409, 423], body=AddAccessIn, response=ApplicationCreated, roles=ROLES, status=201,
           tags=TAGS)
 async def add_website_access(request: web.Request, body: AddAccessIn) -> dict:
     """新增接入（1.4.2）：为已备案网站（按网站 id、网站备案号或域名指定）增加本接入服务提供者的接入信息；
@@ -55,28 +55,28 @@ async def add_website_access(request: web.Request, body: AddAccessIn) -> dict:
     return await changes.add_access(ctx(request), *_who(request), request.match_info["website_id"], body)
 
 
-@api.post("/subjects/{subject_id}/changes", body=SubjectChangeIn, response=ApplicationCreated, roles=ROLES,
+@api.post("/subjects/{subject_id}/changes", errors=[409, 423], body=SubjectChangeIn, response=ApplicationCreated, roles=ROLES,
           status=201, tags=TAGS)
 async def request_subject_change(request: web.Request, body: SubjectChangeIn) -> dict:
     """变更主体（1.4.3）：提交变更后的主体信息，审核通过后生效（备案号不变）"""
     return await changes.change_subject(ctx(request), *_who(request), request.match_info["subject_id"], body)
 
 
-@api.post("/websites/{website_id}/changes", body=WebsiteChangeIn, response=ApplicationCreated, roles=ROLES,
+@api.post("/websites/{website_id}/changes", errors=[409, 423], body=WebsiteChangeIn, response=ApplicationCreated, roles=ROLES,
           status=201, tags=TAGS)
 async def request_website_change(request: web.Request, body: WebsiteChangeIn) -> dict:
     """变更网站（1.4.4）：提交变更后的网站信息（域名只能删除），审核通过后生效（备案号不变）"""
     return await changes.change_website(ctx(request), *_who(request), request.match_info["website_id"], body)
 
 
-@api.put("/websites/{website_id}/accesses/current", body=Access, response=ApplicationCreated, roles=ROLES,
+@api.put("/websites/{website_id}/accesses/current", errors=[409, 423], body=Access, response=ApplicationCreated, roles=ROLES,
          status=201, tags=TAGS)
 async def request_access_change(request: web.Request, body: Access) -> dict:
     """变更接入（1.4.5）：提交本接入服务提供者新的接入信息，审核通过后生效"""
     return await changes.change_access(ctx(request), *_who(request), request.match_info["website_id"], body)
 
 
-@api.delete("/websites/{website_id}/accesses/current", response=AccessCancelled, roles=ROLES, tags=TAGS)
+@api.delete("/websites/{website_id}/accesses/current", errors=[409, 423], response=AccessCancelled, roles=ROLES, tags=TAGS)
 async def cancel_website_access(request: web.Request) -> dict:
     """取消接入（1.4.5）：立即生效；网站没有其他接入时成为空壳网站（NO_ACCESS）"""
     return await changes.cancel_access(ctx(request), *_who(request), request.match_info["website_id"])
@@ -91,7 +91,7 @@ async def list_cancellations(request: web.Request, query: CancellationQuery) -> 
     return to_jsonable_python(await cancellations.list_cancellations(ctx(request), tenant_of(request), query))
 
 
-@api.post("/cancellations", body=CancellationIn, response=CancellationOut, roles=ROLES, status=201, tags=CANCEL_TAGS)
+@api.post("/cancellations", errors=[409, 423], body=CancellationIn, response=CancellationOut, roles=ROLES, status=201, tags=CANCEL_TAGS)
 async def apply_cancellation(request: web.Request, body: CancellationIn) -> dict:
     """提出注销申请（注销主体：主体及其全部网站均被注销；注销网站：仅该网站）"""
     return to_jsonable_python(await cancellations.apply(ctx(request), *_who(request), body))
@@ -104,7 +104,7 @@ async def get_cancellation(request: web.Request) -> dict:
         ctx(request), tenant_of(request), request.match_info["cancellation_id"]))
 
 
-@api.put("/cancellations/{cancellation_id}", body=CancellationChangeIn, response=CancellationOut, roles=ROLES,
+@api.put("/cancellations/{cancellation_id}", errors=[409, 423], body=CancellationChangeIn, response=CancellationOut, roles=ROLES,
          tags=CANCEL_TAGS)
 async def modify_cancellation(request: web.Request, body: CancellationChangeIn) -> dict:
     """修改注销申请（仅限尚未提交管局审核的申请）"""
@@ -112,14 +112,14 @@ async def modify_cancellation(request: web.Request, body: CancellationChangeIn) 
         ctx(request), *_who(request), request.match_info["cancellation_id"], body))
 
 
-@api.delete("/cancellations/{cancellation_id}", roles=ROLES, status=204, tags=CANCEL_TAGS)
+@api.delete("/cancellations/{cancellation_id}", errors=[409, 423], roles=ROLES, status=204, tags=CANCEL_TAGS)
 async def delete_cancellation(request: web.Request) -> web.Response:
     """删除注销申请（仅限尚未提交管局审核的申请）"""
     await cancellations.delete(ctx(request), *_who(request), request.match_info["cancellation_id"])
     return web.Response(status=204)
 
 
-@api.post("/cancellations/{cancellation_id}/reapply", body=CancellationChangeIn, response=CancellationOut,
+@api.post("/cancellations/{cancellation_id}/reapply", errors=[409, 423], body=CancellationChangeIn, response=CancellationOut,
           roles=ROLES, tags=CANCEL_TAGS)
 async def reapply_cancellation(request: web.Request, body: CancellationChangeIn) -> dict:
     """再次提出注销申请（仅限被管局拒绝的申请）"""

@@ -113,7 +113,7 @@ async def current_draft(request: web.Request) -> dict:
     return to_jsonable_python(await entry.current_draft(ctx(request), *_who(request)))
 
 
-@api.post("/drafts", response=DraftOut, roles=["provider"], status=201, tags=TAGS)
+@api.post("/drafts", errors=[409], response=DraftOut, roles=["provider"], status=201, tags=TAGS)
 async def start_draft(request: web.Request) -> dict:
     """开始代为录入；已有未完成的草稿时 409，返回其 draft_id 与 summary（继续录入或删除后重新录入）"""
     return to_jsonable_python(await entry.start_draft(ctx(request), *_who(request)))
@@ -125,21 +125,21 @@ async def get_draft(request: web.Request) -> dict:
     return to_jsonable_python(await entry.get_draft(ctx(request), request.match_info["draft_id"], *_who(request)))
 
 
-@api.delete("/drafts/{draft_id}", roles=["provider"], status=204, tags=TAGS)
+@api.delete("/drafts/{draft_id}", errors=[409], roles=["provider"], status=204, tags=TAGS)
 async def delete_draft(request: web.Request) -> web.Response:
     """删除未完成的草稿"""
     await entry.delete_draft(ctx(request), request.match_info["draft_id"], *_who(request))
     return web.Response(status=204)
 
 
-@api.put("/drafts/{draft_id}/subject", body=SubjectStep, response=DraftOut, roles=["provider"], tags=TAGS)
+@api.put("/drafts/{draft_id}/subject", errors=[409], body=SubjectStep, response=DraftOut, roles=["provider"], tags=TAGS)
 async def put_subject(request: web.Request, body: SubjectStep) -> dict:
     """第一步（及第四步修改）：保存主体信息"""
     out = await entry.put_subject(ctx(request), request.match_info["draft_id"], *_who(request), body.model_extra or {})
     return to_jsonable_python(out)
 
 
-@api.post("/drafts/{draft_id}/websites", body=WebsiteStep, response=DraftOut, roles=["provider"], status=201, tags=TAGS)
+@api.post("/drafts/{draft_id}/websites", errors=[409], body=WebsiteStep, response=DraftOut, roles=["provider"], status=201, tags=TAGS)
 async def add_website(request: web.Request, body: WebsiteStep) -> dict:
     """第二步：添加一个网站（第三步选择“是”时再次调用）"""
     out, _ = await entry.save_website(
@@ -148,7 +148,7 @@ async def add_website(request: web.Request, body: WebsiteStep) -> dict:
     return to_jsonable_python(out)
 
 
-@api.put("/drafts/{draft_id}/websites/{website_id}", body=WebsiteStep, response=DraftOut, roles=["provider"], tags=TAGS)
+@api.put("/drafts/{draft_id}/websites/{website_id}", errors=[409], body=WebsiteStep, response=DraftOut, roles=["provider"], tags=TAGS)
 async def put_website(request: web.Request, body: WebsiteStep) -> dict:
     """修改草稿中的一个网站"""
     out, _ = await entry.save_website(
@@ -158,7 +158,7 @@ async def put_website(request: web.Request, body: WebsiteStep) -> dict:
     return to_jsonable_python(out)
 
 
-@api.delete("/drafts/{draft_id}/websites/{website_id}", response=DraftOut, roles=["provider"], tags=TAGS)
+@api.delete("/drafts/{draft_id}/websites/{website_id}", errors=[409], response=DraftOut, roles=["provider"], tags=TAGS)
 async def delete_website(request: web.Request) -> dict:
     """删除草稿中的一个网站"""
     return to_jsonable_python(await entry.delete_website(
@@ -166,20 +166,20 @@ async def delete_website(request: web.Request) -> dict:
     ))
 
 
-@api.put("/drafts/{draft_id}/step", body=StepIn, response=DraftOut, roles=["provider"], tags=TAGS)
+@api.put("/drafts/{draft_id}/step", errors=[409], body=StepIn, response=DraftOut, roles=["provider"], tags=TAGS)
 async def put_step(request: web.Request, body: StepIn) -> dict:
     """第三步的回答：是否还开办其他网站（false 进入第四步）"""
     out = await entry.set_step(ctx(request), request.match_info["draft_id"], *_who(request), body.another_website)
     return to_jsonable_python(out)
 
 
-@api.post("/drafts/{draft_id}/submit", response=CompletionOut, roles=["provider"], status=201, tags=TAGS)
+@api.post("/drafts/{draft_id}/submit", errors=[409], response=CompletionOut, roles=["provider"], status=201, tags=TAGS)
 async def submit_draft(request: web.Request) -> dict:
     """提交：创建主办者账号、主体、网站、接入与首次备案申请（待核实）；返回第五步完成信息"""
     return to_jsonable_python(await entry.submit_draft(ctx(request), request.match_info["draft_id"], *_who(request)))
 
 
-@api.post("/filings", body=FilingData, response=CompletionOut, roles=["provider"], status=201, tags=TAGS)
+@api.post("/filings", errors=[409], body=FilingData, response=CompletionOut, roles=["provider"], status=201, tags=TAGS)
 async def create_filing(request: web.Request, body: FilingData) -> dict:
     """一次请求提交完整的首次备案（相当于填写完成的代为录入向导）"""
     return to_jsonable_python(await entry.submit_filing(ctx(request), *_who(request), body))

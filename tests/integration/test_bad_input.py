@@ -49,6 +49,7 @@ QUERY_CASES = [
     ("filing", "/subjects", "created_from", "0001-01-01", "admin"),
     ("filing", "/websites", "approved_to", "9999-12-31", "admin"),
     ("filing", "/subjects", "created_to", "0", "admin"),  # not a Unix time: a date is YYYY-MM-DD
+    ("filing", "/subjects", "created_to", "-6.3e-21", "admin"),
 ]
 
 
