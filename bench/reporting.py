@@ -138,7 +138,9 @@ async def load(dsn: str, n: int) -> float:
         await conn.execute("SET maintenance_work_mem = '256MB'")
         for d in defs:
             await conn.execute(d["indexdef"])
-        await conn.execute("ANALYZE reporting.websites; ANALYZE reporting.website_ips")
+        # as autovacuum leaves a table that has been in use: statistics and the visibility map
+        await conn.execute("VACUUM (ANALYZE) reporting.websites")
+        await conn.execute("VACUUM (ANALYZE) reporting.website_ips")
         await conn.execute("INSERT INTO providers (provider_id, name, province, updated_at) "
                            "SELECT 'bp' || k, '压测接入商' || k, 'BJ', now() FROM generate_series(0, $1) k", PROVIDERS)
     finally:
@@ -166,7 +168,7 @@ async def bench_queries(pool, n: int, rounds: int) -> dict:
     codes_by_gb = {f"{r['gb2260']}0000": r["code"] for r in codes.filing_provinces()}
 
     async def listing(principal, **cond):
-        rows, total = await store.list_filings(pool, principal, FilingQuery(**cond))
+        rows, total, _ = await store.list_filings(pool, principal, FilingQuery(**cond))
         [views.filing_item(r) for r in rows]
         return total
 
@@ -256,7 +258,7 @@ async def freshness(dsn: str, url: str, count: int) -> dict:
 
     await db.migrate(dsn, "filing", None)  # the producer's platform tables (outbox), as filing has them
     port = free_port()
-    env = dict(os.environ, ICP_ENV="bench", ICP_DATABASE_URL=dsn, ICP_AMQP_URL=url, ICP_LOG_LEVEL="warning",
+    env = dict(os.environ, ICP_ENV="dev", ICP_DATABASE_URL=dsn, ICP_AMQP_URL=url, ICP_LOG_LEVEL="warning",
                ICP_LOG_FORMAT="json", ICP_OUTBOX_POLL_INTERVAL="0.5")
     proc = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "reporting", "--worker", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
@@ -301,7 +303,7 @@ async def freshness(dsn: str, url: str, count: int) -> dict:
             t = time.perf_counter()
             q = FilingQuery(number=no + "-1")
             while True:
-                rows, _ = await store.list_filings(rpool, who("provider", provider_id="bp1"), q)
+                rows, _, _ = await store.list_filings(rpool, who("provider", provider_id="bp1"), q)
                 if rows:
                     break
                 await asyncio.sleep(0.002)
@@ -325,23 +327,29 @@ async def main() -> None:
     ap.add_argument("--fresh", type=int, default=200)
     ap.add_argument("--child-export", help=argparse.SUPPRESS)
     ap.add_argument("--keep", action="store_true", help="keep the database (and print its DSN) for a closer look")
+    ap.add_argument("--dsn", help="measure a database kept by an earlier --keep run (no load; kept again)")
     args = ap.parse_args()
     logs.configure("warning", "console")
     if args.child_export:
         print(json.dumps(await export_child(args.child_export, args.export_rows)))
         return
     run = uuid.uuid4().hex[:8]
-    dbname = vhost = f"icp_bench_rep_{run}"
+    dbname = vhost = args.dsn.rsplit("/", 1)[1] if args.dsn else f"icp_bench_rep_{run}"
     admin = await asyncpg.connect(f"{PG}/postgres")
-    await admin.execute(f'CREATE DATABASE "{dbname}"')
+    if args.dsn:
+        args.keep = True
+    else:
+        await admin.execute(f'CREATE DATABASE "{dbname}"')
     subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True)
     subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], check=True)
     dsn, url = f"{PG}/{dbname}", f"{AMQP}/{vhost}"
     results: dict = {"websites": args.websites}
     try:
-        await db.migrate(dsn, "reporting", MIGRATIONS)
-        results["load_s"] = round(await load(dsn, args.websites), 1)
-        print(f"loaded {args.websites} websites in {results['load_s']} s", flush=True)
+        if not args.dsn:
+            await db.migrate(dsn, "reporting", MIGRATIONS)
+            results["load_s"] = round(await load(dsn, args.websites), 1)
+            print(f"loaded {args.websites} websites in {results['load_s']} s", flush=True)
+        results["load_average"] = os.getloadavg()
         pool = await db.create_pool(dsn, "reporting", min_size=2, max_size=4)
         results["queries"] = await bench_queries(pool, args.websites, args.rounds)
         await pool.close()
@@ -354,6 +362,7 @@ async def main() -> None:
             print(f"  freshness {results['freshness']}", flush=True)
     finally:
         if args.keep:
+            subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
             print(f"kept {dsn}")
         else:
             await admin.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{dbname}'")

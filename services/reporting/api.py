@@ -66,6 +66,7 @@ class ProgressItem(BaseModel):
 class ProgressList(BaseModel):
     items: list[ProgressItem]
     total: int
+    total_more: bool = False  # more matches than `total` (counting stops at 10,000)
     page: int
     page_size: int
 
@@ -93,8 +94,8 @@ def _uuid(value: str, what: str) -> uuid.UUID:
 @api.get("/progress", query=ProgressQuery, response=ProgressList, roles=ROLES, tags=["progress"])
 async def list_progress(request: web.Request, query: ProgressQuery) -> dict[str, Any]:
     """网站备案进度查询（审核中 / 前置审批中 / 已通过、已驳回）；条件可组合，为空时列出全部"""
-    rows, total = await store.list_progress(ctx(request).pool, principal_of(request), query)
-    return {"items": [views.progress_item(r) for r in rows], "total": total, "page": query.page,
+    rows, total, more = await store.list_progress(ctx(request).pool, principal_of(request), query)
+    return {"items": [views.progress_item(r) for r in rows], "total": total, "total_more": more, "page": query.page,
             "page_size": query.page_size}
 
 
@@ -141,6 +142,7 @@ class FilingItem(BaseModel):
 class FilingList(BaseModel):
     items: list[FilingItem]
     total: int
+    total_more: bool = False  # more matches than `total` (counting stops at 10,000)
     page: int
     page_size: int
 
@@ -162,8 +164,8 @@ class FilingDetail(BaseModel):
 @api.get("/filings", query=FilingQuery, response=FilingList, roles=ROLES, tags=["filings"])
 async def list_filings(request: web.Request, query: FilingQuery) -> dict[str, Any]:
     """网站备案信息查询 / 组合查询：已备案（有备案号）的网站；条件可组合，为空时列出全部"""
-    rows, total = await store.list_filings(ctx(request).pool, principal_of(request), query)
-    return {"items": [views.filing_item(r) for r in rows], "total": total, "page": query.page,
+    rows, total, more = await store.list_filings(ctx(request).pool, principal_of(request), query)
+    return {"items": [views.filing_item(r) for r in rows], "total": total, "total_more": more, "page": query.page,
             "page_size": query.page_size}
 
 

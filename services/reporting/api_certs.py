@@ -28,6 +28,7 @@ class CertificateItem(FilingItem):
 class CertificateList(BaseModel):
     items: list[CertificateItem]
     total: int
+    total_more: bool = False  # more matches than `total` (counting stops at 10,000)
     page: int
     page_size: int
 
@@ -36,10 +37,10 @@ class CertificateList(BaseModel):
 async def list_certificates(request: web.Request, query: FilingQuery) -> dict[str, Any]:
     """电子证书下载：本接入服务提供者接入的、已有备案号的网站；条件可组合，为空时列出全部"""
     q = query.model_copy(update={"status": "LIVE"})  # a cancelled website has no certificate
-    rows, total = await store.list_filings(ctx(request).pool, principal_of(request), q)
+    rows, total, more = await store.list_filings(ctx(request).pool, principal_of(request), q)
     items = [{**views.filing_item(r), "certificate_url": f"/api/reporting/certificates/{r['website_id']}.pdf"}
              for r in rows]
-    return {"items": items, "total": total, "page": q.page, "page_size": q.page_size}
+    return {"items": items, "total": total, "total_more": more, "page": q.page, "page_size": q.page_size}
 
 
 @api.get("/certificates/{website_id}.pdf", roles=ROLES, tags=["certificates"])

@@ -25,16 +25,24 @@ WEBSITE_COLUMNS = """w.website_id, w.subject_id, w.website_no, w.subject_no, w.n
     w.languages, w.preapproval_types, w.access_methods, w.server_locations, w.approved_at, w.cancelled_at"""
 
 
+# Totals are counted up to this many matches (the page says "more than"): an exact count of a whole
+# province or of every filing costs a scan of each match, for a number nobody pages through.
+COUNT_LIMIT = 10_000
+
+
 async def _page(pool: asyncpg.Pool, select: str, table: str, w: Where, order: str, page: int,
-                page_size: int) -> tuple[list[asyncpg.Record], int]:
+                page_size: int) -> tuple[list[asyncpg.Record], int, bool]:
+    """(rows of the page, total, whether the total is only a lower bound: more than COUNT_LIMIT)."""
     where = w.sql()
     limit, offset = w.param(page_size), w.param((page - 1) * page_size)
     # one snapshot for the page and its total, so they agree while events are being applied
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         rows = await conn.fetch(f"SELECT {select} FROM {table} WHERE {where} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
                                 *w.params)
-        total = await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {where}", *w.params[:-2])
-    return rows, total
+        total = await conn.fetchval(
+            f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {where} LIMIT {COUNT_LIMIT + 1}) x", *w.params[:-2])
+    more = total > COUNT_LIMIT
+    return rows, max(min(total, COUNT_LIMIT), (page - 1) * page_size + len(rows)), more
 
 
 async def list_progress(pool: asyncpg.Pool, principal: Principal, q: ProgressQuery):

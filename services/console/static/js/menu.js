@@ -45,6 +45,8 @@ export const PAGES = [
     page: () => import('./pages/cancellations.js') },
   { group: 'business', path: '/business/cancel-website', title: '注销网站申请', roles: ['provider'], seed: '1.5.3',
     page: () => import('./pages/cancellations.js') },
+  { group: 'business', path: '/business/certificates', title: '电子证书下载', roles: ['provider'], seed: '1.5.1',
+    page: () => import('./pages/reporting-certificates.js') },
 
   // ---- 管局审核
   { group: 'review', path: '/review', title: '备案审核', roles: ['bureau', 'admin'],
@@ -61,6 +63,14 @@ export const PAGES = [
   { group: 'system', path: '/admin/laws', title: '政策法规管理', roles: ['admin'], page: () => import('./pages/admin-articles.js') },
 
   // ---- 查询统计服务
+  { group: 'query', path: '/query/progress', title: '网站备案进度查询', roles: ['provider', 'bureau', 'admin'], seed: '1.7.1',
+    page: () => import('./pages/reporting-progress.js') },
+  { group: 'query', path: '/query/filings', title: '网站备案信息查询', roles: ['provider', 'bureau', 'admin'], seed: '1.7.2',
+    page: () => import('./pages/reporting-filings.js') },
+  { group: 'query', path: '/query/combined', title: '网站备案信息组合查询', roles: ['provider', 'bureau', 'admin'], seed: '1.7.3',
+    page: () => import('./pages/reporting-filings.js') },
+  { group: 'query', path: '/query/statistics', title: '网站备案信息统计', roles: ['provider', 'bureau', 'admin'], seed: '1.7.4',
+    page: () => import('./pages/reporting-statistics.js') },
   { group: 'query', path: '/records/subjects', title: '主体查询', roles: ALL_ROLES, page: () => import('./pages/subjects.js') },
   { group: 'query', path: '/records/websites', title: '网站查询', roles: ALL_ROLES, page: () => import('./pages/websites.js') },
 
@@ -95,6 +105,8 @@ export const PAGES = [
     page: () => import('./pages/unfiled-detail.js') },
   { group: null, path: '/blacklist/:id', title: '黑名单详细信息', roles: ['provider', 'bureau', 'admin'], seed: '1.9.1',
     page: () => import('./pages/blacklist-detail.js') },
+  { group: null, path: '/query/filings/:id', title: '备案详细信息', roles: ['provider', 'bureau', 'admin'], seed: '1.7.2',
+    page: () => import('./pages/reporting-filing.js') },
   { group: null, path: '/welcome', title: '首页', roles: ALL_ROLES, page: () => import('./pages/welcome.js') },
   { group: null, path: '/password', title: '修改密码', roles: ALL_ROLES, seed: '1.11',
     page: () => import('./pages/password.js') },
@@ -106,7 +118,8 @@ export const PAGES = [
 
 // Public pages (no login): shown in the console frame when logged in, in the portal frame otherwise.
 export const PUBLIC_PAGES = [
-  // homeLink: listed under 公共信息查询 on the portal home (reporting: add the public filing lookup here)
+  // homeLink: listed under 公共信息查询 on the portal home
+  { path: '/lookup', title: '公共查询（备案信息）', homeLink: true, page: () => import('./pages/public-lookup.js') },
   { path: '/codes', title: '公共查询（代码表）', seed: '1.10', homeLink: true, page: () => import('./pages/codes.js') },
   { path: '/articles/:category/:id', title: '公告与法规', page: () => import('./pages/article.js') },
 ];
