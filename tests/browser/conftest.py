@@ -169,9 +169,13 @@ async def fresh_captcha(page: Page) -> str:
     await answer_captchas(page)
     img = page.locator(".login-box .captcha-img")
     await img.wait_for()
+    before = await img.get_attribute("src")
     async with page.expect_response(re.compile(r".*/api/filing/captcha(\?.*)?$")) as info:
         await img.click()
-    return (await (await info.value).json())["answer"]
+    answer = (await (await info.value).json())["answer"]
+    # the page has taken the new captcha (and cleared the typed answer) once the image changed
+    await expect(img).not_to_have_attribute("src", before)
+    return answer
 
 
 async def login(page: Page, account: Account, *, start: str = "/") -> None:

@@ -60,6 +60,7 @@ async def test_password_change_field_error_and_new_login(page: Page, operator: A
 async def test_profile_saves_and_shows_field_errors(page: Page, operator: Account, system: System):
     await login(page, operator)
     await page.get_by_role("link", name="修改个人信息").click()
+    await expect(page.locator("input[name=display_name]")).to_have_value("备案专员")
     page.expect_api_status(422, path="/api/filing/me")
     await page.locator("input[name=phone]").fill("123")
     await page.get_by_role("button", name="保存").click()

@@ -9,10 +9,11 @@ export default {
     const form = Vue.reactive({ display_name: '', phone: '', email: '' });
     const f = useFieldErrors();
     const busy = Vue.ref(false);
+    const loaded = Vue.ref(false); // the form appears with the current values, never blank first
     function fill(u) {
       Object.assign(form, { display_name: u.display_name || '', phone: u.phone || '', email: u.email || '' });
     }
-    Vue.onMounted(async () => fill(await api.get('/filing/me')));
+    Vue.onMounted(async () => { fill(await api.get('/filing/me')); loaded.value = true; });
     async function submit() {
       busy.value = true;
       try {
@@ -27,11 +28,12 @@ export default {
         busy.value = false;
       }
     }
-    return { form, f, busy, submit, session, ROLE_LABELS };
+    return { form, f, busy, loaded, submit, session, ROLE_LABELS };
   },
   template: `
   <page-card title="修改个人信息">
-    <el-form :model="form" label-width="110px" class="narrow-form" @submit.prevent="submit">
+    <el-skeleton v-if="!loaded" :rows="4" animated />
+    <el-form v-else :model="form" label-width="110px" class="narrow-form" @submit.prevent="submit">
       <el-form-item label="用户名"><span>{{ session.user.username }}</span></el-form-item>
       <el-form-item label="角色"><span>{{ ROLE_LABELS[session.user.role] }}</span></el-form-item>
       <el-form-item v-if="session.user.provider_name" label="所属单位"><span>{{ session.user.provider_name }}</span></el-form-item>
