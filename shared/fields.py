@@ -68,12 +68,13 @@ ValidTo = Annotated[dt.date | Literal["LONG_TERM"], _before(v.parse_valid_to)]
 
 
 def text_field(max_len: int, min_len: int = 1) -> Any:
-    """Required normalised text with length bounds, e.g. `name: text_field(100)`."""
-    return Annotated[str, _before(lambda value: v.require_text(value, max_len=max_len, min_len=min_len))]
+    """Required free text with length bounds, e.g. `name: text_field(100)`; kept as typed (full-width
+    punctuation stays, `validate.clean_text`)."""
+    return Annotated[str, _before(lambda value: v.validate_text(value, max_len=max_len, min_len=min_len))]
 
 
 def optional_text_field(max_len: int) -> Any:
-    """Optional normalised text (empty -> ""), e.g. `remark: optional_text_field(500)`."""
+    """Optional free text as typed (empty -> ""), e.g. `remark: optional_text_field(500)`."""
     return Annotated[str, _before(lambda value: v.validate_text(value, max_len=max_len, required=False))]
 
 

@@ -26,7 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
-from shared import logs, security
+from shared import field_labels, logs, security
 from shared.auth import Principal, Role, TokenError, read_token
 from shared.bounds import query_problems, text_problem, violations
 from shared.errors_zh import translate_errors
@@ -116,10 +116,8 @@ _TITLES = {
 
 
 def invalid(errors: list[dict[str, str]], detail: str | None = None) -> Problem:
-    """422 with field errors; `detail` defaults to a summary naming the first field."""
-    first = errors[0] if errors else {"field": "", "message": ""}
-    summary = detail or f"{first['field']}：{first['message']}" + (f" 等 {len(errors)} 处错误" if len(errors) > 1 else "")
-    return Problem(422, summary, errors=errors)
+    """422 with field errors; `detail` defaults to the errors as Chinese sentences (`field_labels.summary`)."""
+    return Problem(422, detail or field_labels.summary(errors), errors=errors)
 
 
 def not_found(what: str = "记录") -> Problem:

@@ -203,7 +203,9 @@ CODE_TABLE_TITLES: dict[str, str] = {
     "material_types": "材料类型",
     "detection_handling": "未备案网站处理结果",
 }
-HIDDEN_COLUMNS = ("source", "comment")  # provenance notes of the code files, not codes
+# Provenance notes of the code files and their English names and notes: users read Chinese only
+# (the English and the vendor mappings stay in the files for developers).
+HIDDEN_COLUMNS = ("source", "comment", "name_en", "number_rule", "inspur_type", "xinnet_order_type", "owner")
 
 
 class CodeTableOut(BaseModel):

@@ -126,11 +126,12 @@ async def load_demo(ctx: ServiceContext, *, out: Callable[[str], None] = print) 
 
     out(f"示例数据已就绪：接入服务提供者 {PROVIDER_NAME}（{PROVIDER_ID}，{PROVIDER_PROVINCE}）"
         + ("（新建）" if result.provider_created else "（已存在）"))
-    out("登录账户（角色 / 用户名 / 密码）：")
+    # The login form asks for the role by its code (POST /sessions {"role": ...}): print both.
+    out("登录账户（角色 / 登录角色代码 role / 用户名 / 密码）：")
     for role, username, password, _name, _pid, _prov in ACCOUNTS:
         note = "" if username in result.accounts_created else "（已存在，密码如被修改则以修改后的为准）"
-        out(f"  {ROLE_LABELS[role]} / {username} / {password}{note}")
+        out(f"  {ROLE_LABELS[role]} / {role} / {username} / {password}{note}")
     out(f"新增通知公告/政策法规 {result.articles_created} 篇")
     for subject, username, password in result.filings_created:
-        out(f"新增示例备案（待核实）：{subject}，主办者账户 {username} / {password}")
+        out(f"新增示例备案（待核实）：{subject}，主办者账户（{ROLE_LABELS['sponsor']} / sponsor）{username} / {password}")
     return result

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 from services.filing import filings, preapproval_contacts, submits
 from services.filing.blacklist import blacklist_rows
 from services.filing.filings import FilingError
+from shared import field_labels
 from shared.db import transaction
 from shared.errors_zh import translate_errors
 from shared.filing_data import (
@@ -258,11 +259,9 @@ async def delete_draft(ctx: ServiceContext, draft_id: str, provider_id: str, ope
 
 
 def _refuse(status: int, errors: list[FieldError], row, **extra) -> Problem:
-    first = errors[0]
-    more = f" 等 {len(errors)} 处错误" if len(errors) > 1 else ""
     return Problem(
         status,
-        f"{first['field']}：{first['message']}{more}（已保存到草稿）",
+        f"{field_labels.summary(errors)}（已保存到草稿）",
         errors=errors,
         saved=True,
         draft_id=str(row["id"]),
@@ -389,7 +388,7 @@ async def submit_draft(ctx: ServiceContext, draft_id: str, provider_id: str, ope
         state = evaluate(data)
         if state["errors"]:
             errors = state["errors"]
-            raise FilingError(422, f"草稿尚未填写完整或有错误：{errors[0]['field']}：{errors[0]['message']}",
+            raise FilingError(422, f"草稿尚未填写完整或有错误：{field_labels.summary(errors)}",
                               errors=errors, draft_id=str(row["id"]))
         filing = filings.parse_filing(
             {"subject": data["subject"], "websites": [w["data"] for w in data["websites"]]}

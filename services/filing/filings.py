@@ -27,7 +27,7 @@ import asyncpg
 from pydantic import ValidationError
 
 from services.filing import audit, blacklist, reservations, sponsors
-from shared import codes
+from shared import codes, field_labels
 from shared import validate as v
 from shared.contracts.filing import (
     AccessSnapshot,
@@ -103,10 +103,8 @@ def parse_filing(raw: Any) -> FilingData:
 
 
 def unprocessable(errors: list[FieldError]) -> FilingError:
-    """422 naming every field (the first in the detail)."""
-    first = errors[0]
-    more = f" 等 {len(errors)} 处错误" if len(errors) > 1 else ""
-    return FilingError(422, f"{first['field']}：{first['message']}{more}", errors=errors)
+    """422 naming every field (the detail lists them by their Chinese labels)."""
+    return FilingError(422, field_labels.summary(errors), errors=errors)
 
 
 def validate_filing(data: FilingData, today: dt.date | None = None, *, copy: bool = True) -> FilingData:

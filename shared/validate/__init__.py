@@ -8,7 +8,7 @@ Validators do no I/O apart from reading the packaged code tables and Public Suff
 Pydantic `Annotated` types built on these live in `shared.fields`.
 """
 
-from ._text import InvalidValue, normalize_text, require_text, validate_text
+from ._text import InvalidValue, clean_text, normalize_text, require_text, validate_text
 from .contact import (
     DEFAULT_MOBILE_SEGMENTS,
     EMAIL_MAX_LEN,
@@ -116,6 +116,7 @@ __all__ = [
     "format_subject_number",
     "format_website_number",
     "mask_id_number",
+    "clean_text",
     "normalize_text",
     "org_code_check_char",
     "parse_date",

@@ -49,6 +49,26 @@ def normalize_text(value: object) -> str:
     return text[start:end]
 
 
+def clean_text(value: object) -> str:
+    """Free text as typed (names, addresses, remarks, opinions): like `normalize_text` but the
+    full-width punctuation stays (`身份，信息真实一致` is stored and shown as typed); only the
+    whitespace and invisible characters at both ends go. Half-width conversion is for identifiers,
+    numbers, codes, domains and e-mail (`normalize_text`)."""
+    if type(value) is str and value.isascii():
+        return value.strip()
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InvalidValue("类型不正确，应为文本")
+    text = str(value)
+    start, end = 0, len(text)
+    while start < end and (text[start].isspace() or text[start] in _INVISIBLE):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in _INVISIBLE):
+        end -= 1
+    return text[start:end]
+
+
 def require_text(value: object, *, max_len: int | None = None, min_len: int = 1) -> str:
     """normalize_text + non-empty + length bounds (in Unicode characters)."""
     text = normalize_text(value)
@@ -64,9 +84,16 @@ def require_text(value: object, *, max_len: int | None = None, min_len: int = 1)
 def validate_text(value: object, *, max_len: int, min_len: int = 1, required: bool = True) -> str:
     """Generic text field (names, addresses, remarks; DOMAIN §4 length limits).
 
-    Returns the normalised text; when not `required`, empty input returns "".
+    Returns the text as typed (`clean_text`: trimmed, full-width punctuation kept); when not
+    `required`, empty input returns "".
     """
-    text = normalize_text(value)
-    if not text and not required:
-        return ""
-    return require_text(text, max_len=max_len, min_len=min_len)
+    text = clean_text(value)
+    if not text:
+        if not required:
+            return ""
+        raise InvalidValue("不能为空")
+    if len(text) < min_len:
+        raise InvalidValue(f"长度不能少于{min_len}个字符")
+    if len(text) > max_len:
+        raise InvalidValue(f"长度不能超过{max_len}个字符")
+    return text

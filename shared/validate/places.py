@@ -6,7 +6,7 @@ import re
 
 from shared import codes
 
-from ._text import InvalidValue, require_text
+from ._text import InvalidValue, clean_text, normalize_text, require_text
 
 ADDRESS_MAX_LEN = 200  # assumed (DOMAIN §4.1)
 # Symbols allowed in an address detail besides CJK, letters and digits (assumed small set).
@@ -83,8 +83,13 @@ def validate_address_detail(
     must not start with the selected province/city/county name (the region is stored separately;
     the province is also matched without its 省/市/自治区 suffix).
     """
-    text = require_text(value, max_len=max_len)
-    if not _ADDRESS_RE.fullmatch(text):
+    text = clean_text(value)
+    if not text:
+        raise InvalidValue("不能为空")
+    if len(text) > max_len:
+        raise InvalidValue(f"长度不能超过{max_len}个字符")
+    # The address is kept as typed; its full-width brackets and dashes are the allowed symbols too.
+    if not _ADDRESS_RE.fullmatch(normalize_text(text)):
         raise InvalidValue(f"详细地址不能包含空格或符号（仅允许 {ADDRESS_ALLOWED_SYMBOLS}）")
     for name in (
         *_name_variants(province_name, True),

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from shared.auth import verify_password
+from shared.field_labels import label
 from tests import filing_samples as fs
 from tests.conftest import System
 from tests.integration.filing_helpers import Tenant, events_for, new_tenant
@@ -175,7 +176,7 @@ async def test_invalid_subject_is_saved_and_answered_with_the_field(tenant: Tena
     assert status == 422, body
     assert {"field": field, "message": message} in body["errors"], body["errors"]
     assert body["saved"] is True and body["draft_id"] == draft
-    assert body["detail"].startswith(field)
+    assert body["detail"].startswith(label(field) + "：")  # the field by its Chinese label (issue 11)
     # nothing typed is lost: the draft holds it, and lists the error
     _, saved = await tenant.call("GET", f"/drafts/{draft}")
     assert _contains(saved["subject"], subject) and saved["complete"] is False

@@ -62,7 +62,7 @@ async def test_problem_json_for_client_mistakes(system: System):
     assert fields["name"] == "长度不能少于 2 个字符"
     assert fields["province"] == "省份代码 XX 不存在"
     assert fields["extra"] == "不允许的字段"
-    assert body["detail"].startswith("name：")
+    assert body["detail"].startswith("名称：")  # the field by its Chinese label (issue 11)
 
     r = await c.post(url, json={"name": 123, "province": "BJ"}, headers=auth)
     assert r.status == 422 and (await r.json())["errors"][0] == {"field": "name", "message": "须为文本"}
