@@ -11,6 +11,7 @@ from services.filing import (
     api_content,
     api_entry,
     api_records,
+    api_sponsors,
     batch,
     blacklist,
     housekeeping,
@@ -30,6 +31,7 @@ ROUTE_MODULES = (
     api_records.api,  # subjects, websites, their history
     api_applications.api,  # application detail, correction, resubmit
     api_changes.api,  # add website/access, changes, cancel access, cancellation requests
+    api_sponsors.api,  # the sponsor accounts a provider filed for (password reset)
 )
 
 
