@@ -9,9 +9,7 @@
 //   <form-errors :form="f" />                                 field errors no form item showed (lib/form.js)
 //   <detail-view :items="[{label, value}]" :column="2" />     label/value pairs (el-descriptions)
 //   confirmAction('确定删除？') → Promise<boolean>            a confirm dialog (exported function)
-//   <filing-view :subject :websites /> <subject-view /> <website-view />   filing data, read-only (filing-view.js)
 import { codeName, loadCodes, loadRegions } from './codes.js';
-import { FilingView, SubjectView, WebsiteView } from './filing-view.js';
 
 const { ref, computed, watch, onMounted } = Vue;
 const { ElMessageBox } = ElementPlus;
@@ -137,7 +135,7 @@ const RegionSelect = {
 
 const FormErrors = {
   name: 'FormErrors',
-  // label: optional path → Chinese field name (e.g. filingFieldLabel from filing-view.js)
+  // label: optional path → Chinese field name (e.g. filingFieldLabel from record-views.js)
   props: { form: { type: Object, required: true }, label: Function },
   template: `
   <el-alert v-if="form.unclaimed().length" type="error" :closable="false" show-icon class="form-errors"
@@ -164,8 +162,7 @@ const DetailView = {
 };
 
 export function installComponents(app) {
-  for (const c of [PageCard, PagedTable, CodeSelect, CodeName, RegionSelect, FormErrors, DetailView,
-    FilingView, SubjectView, WebsiteView]) {
+  for (const c of [PageCard, PagedTable, CodeSelect, CodeName, RegionSelect, FormErrors, DetailView]) {
     app.component(c.name, c);
   }
 }

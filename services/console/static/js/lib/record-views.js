@@ -1,12 +1,13 @@
 // Read-only views of submitted applications (snapshots: masked ID numbers, IP ranges as "a-b") and of
 // filed records (GET /subjects/{id}, /websites/{id}), shared by the case, record and business pages
-// (lib/filing-view.js shows FilingData as the entry wizard edits it):
+// and the entry wizard's draft (FilingData as it is edited: unmasked, IP ranges as objects):
 //
 //   <application-view :app="case.application" />   a submitted application (snapshot): subject, websites,
 //                                                    access, and what a change or cancellation asks for
 //   <subject-panel :subject="s" />  <principal-panel :p="p" />  <website-panel :w="w" />  <access-panel :a="a" />
 //   <status-tag :status="'APPROVED'" :name="row.status_name" />   an application status as a coloured tag
 //   entityStatusName('website', 'NO_ACCESS') → 空壳网站（无接入）
+//   filingFieldLabel('websites[0].domains[0]') → '网站1·网站域名'   an API error path as Chinese labels
 //
 // Import `RECORD_VIEWS` into a page's `components`. Codes are shown by their Chinese names.
 import { codeName, codeNames, regionPath } from './codes.js';
@@ -85,7 +86,8 @@ export function subjectItems(s) {
     { label: '主办单位名称', value: s.name },
     { label: '主体备案号', value: s.subject_no },
     { label: '主办单位性质', value: codeName('unit_natures', s.nature) },
-    { label: '证件类型', value: codeName('certificate_types', s.cert_type) },
+    // a personal subject's certificate is an identity document (id_types), an organisation's is not
+    { label: '证件类型', value: codeName(s.nature === 'PERSONAL' ? 'id_types' : 'certificate_types', s.cert_type) },
     { label: '证件号码', value: s.cert_number },
     { label: '所属区域', value: regionPath(s.province, s.city, s.county) },
     { label: '证件住所', value: s.cert_address, span: 2 },
@@ -145,7 +147,7 @@ const SubjectPanel = {
   template: `
   <div class="subject-panel">
     <detail-view :title="title" :items="items" />
-    <principal-panel :p="subject.principal" title="主体负责人" />
+    <principal-panel :p="subject && subject.principal" title="主体负责人" />
   </div>`,
 };
 
@@ -276,6 +278,36 @@ const ApplicationView = {
                   :title="'网站' + (i + 1) + '：' + w.name" />
   </div>`,
 };
+
+// ---------------------------------------------------------------- field paths → Chinese labels
+
+const PATH_LABELS = {
+  nature: '主办单位性质', cert_type: '证件类型', cert_number: '证件号码', name: '名称', cert_address: '证件住所',
+  province: '所属区域', city: '所属区域', county: '所属区域', mail_address: '通信地址',
+  investor_or_superior: '投资者或上级主管单位', remark: '备注', id_type: '证件类型', id_number: '证件号码',
+  id_valid_from: '证件有效期起', id_valid_to: '证件有效期止', mobile: '手机号码', office_phone: '办公电话',
+  emergency_phone: '应急联系电话', email: '电子邮件', service_type: '服务类型', domains: '网站域名',
+  home_urls: '首页网址', service_content: '网站服务内容', preapprovals: '前置审批项', languages: '网站语言',
+  principal_same_as_subject: '同主体负责人', access_methods: '接入方式', ip_ranges: '网站IP地址段',
+  server_locations: '服务器放置地', approval_no: '审批文号', start_ip: '起始IP', end_ip: '终止IP',
+};
+
+/** 'subject.principal.mobile' → '主体负责人·手机号码'; 'websites[1].domains[0]' → '网站2·网站域名'. */
+export function filingFieldLabel(path) {
+  const parts = String(path || '').split('.');
+  const out = [];
+  for (const raw of parts) {
+    const m = /^([a-z_]+)(?:\[(\d+)\])?/.exec(raw);
+    if (!m) continue;
+    const [, key, idx] = m;
+    if (key === 'subject') out.push('主体');
+    else if (key === 'websites') out.push(idx === undefined ? '网站' : `网站${Number(idx) + 1}`);
+    else if (key === 'principal') out.push('负责人');
+    else if (key === 'access') out.push('接入信息');
+    else if (PATH_LABELS[key]) out.push(key === 'name' && out[out.length - 1] === '负责人' ? '姓名' : PATH_LABELS[key]);
+  }
+  return out.join('·');
+}
 
 // ---------------------------------------------------------------- history
 

@@ -6,7 +6,7 @@ import { api, ApiError, toastError, toastSuccess } from '../lib/api.js';
 import { useFieldErrors } from '../lib/form.js';
 import { confirmAction } from '../lib/components.js';
 import { fmtTime } from '../lib/format.js';
-import { filingFieldLabel } from '../lib/filing-view.js';
+import { filingFieldLabel, RECORD_VIEWS } from '../lib/record-views.js';
 import { emptySubject, emptyWebsite, fill, SubjectForm, subjectBody, WebsiteForm, websiteBody } from './entry-forms.js';
 
 const { ref, reactive, computed, onMounted } = Vue;
@@ -15,7 +15,7 @@ const STEPS = ['主体信息', '网站信息', '网站浏览', '全部信息浏�
 
 export default {
   name: 'EntryPage',
-  components: { SubjectForm, WebsiteForm },
+  components: { ...RECORD_VIEWS, SubjectForm, WebsiteForm },
   setup() {
     const route = VueRouter.useRoute();
     const router = VueRouter.useRouter();
@@ -273,10 +273,10 @@ export default {
         <ul><li v-for="e in errorsByPart" :key="e.field + e.message">{{ filingFieldLabel(e.field) }}：{{ e.message }}</li></ul>
       </el-alert>
       <el-alert v-for="w in draft.warnings" :key="w.field + w.message" type="warning" :closable="false" show-icon :title="w.message" />
-      <subject-view :subject="draft.subject" />
+      <subject-panel :subject="draft.subject" />
       <div class="no-print"><el-button text type="primary" @click="editSubject(4)">修改主体信息</el-button></div>
       <template v-for="(w, i) in draft.websites" :key="w.id">
-        <website-view :website="w.data" :index="i" />
+        <website-panel :w="w.data" :title="'网站' + (i + 1) + '：' + (w.data.name || '')" />
         <div class="no-print">
           <el-button text type="primary" @click="editWebsite(w.id, 4)">修改</el-button>
           <el-button text type="danger" @click="removeWebsite(w)">删除</el-button>
