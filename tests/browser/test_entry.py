@@ -49,6 +49,9 @@ async def fill_website(page: Page, index: int, *, domain: str) -> None:
     await page.locator(f'input[name="{p}.access.ip_ranges[0].start_ip"]').fill("203.0.113.10")
     await page.locator(f'input[name="{p}.access.ip_ranges[0].end_ip"]').fill("203.0.113.20")
     await choose(page, form.locator("[data-test=server-locations]"), "北京市")
+    # a multi-select's dropdown stays open over the buttons below it: close it before clicking on
+    await page.keyboard.press("Escape")
+    await expect(page.locator(".el-select-dropdown:visible")).to_have_count(0)
 
 
 async def test_wizard_to_credentials_with_a_field_error_on_the_way(page: Page, operator: Account, system: System):
@@ -70,7 +73,7 @@ async def test_wizard_to_credentials_with_a_field_error_on_the_way(page: Page, o
     await shot(page, "entry-field-error")
     await page.locator('input[name="subject.principal.mobile"]').fill(samples.mobile())
     await page.locator("[data-test=step-1] [data-test=next]").click()
-    await expect(item).not_to_have_class(re.compile("is-error"))
+    # accepted: the wizard moves on (the step-1 form item is gone, so its class cannot be awaited)
 
     # step 2: one website; reload keeps the draft and the step (no draft prompt)
     await expect(page.locator("[data-test=step-2]")).to_be_visible()
