@@ -84,7 +84,7 @@ export function subjectItems(s) {
   if (!s) return [];
   return [
     { label: '主办单位名称', value: s.name },
-    { label: '主体备案号', value: s.subject_no },
+    ...('subject_no' in s ? [{ label: '主体备案号', value: s.subject_no }] : []), // a draft has no number yet
     { label: '主办单位性质', value: codeName('unit_natures', s.nature) },
     // a personal subject's certificate is an identity document (id_types), an organisation's is not
     { label: '证件类型', value: codeName(s.nature === 'PERSONAL' ? 'id_types' : 'certificate_types', s.cert_type) },
@@ -111,7 +111,7 @@ export function websiteItems(w) {
   if (!w) return [];
   return [
     { label: '网站名称', value: w.name },
-    { label: '网站备案号', value: w.website_no },
+    ...('website_no' in w ? [{ label: '网站备案号', value: w.website_no }] : []),
     { label: '服务类型', value: codeName('service_types', w.service_type || 'WEBSITE') },
     { label: '网站域名', value: domainText(w.domains) },
     { label: '首页网址', value: (w.home_urls || []).join('、'), span: 2 },
