@@ -20,6 +20,10 @@ export const blankPrincipal = () => ({
   name: '', id_type: 'RESIDENT_ID', id_number: '', id_valid_from: '', id_valid_to: '', mobile: '', office_phone: '',
   emergency_phone: '', email: '',
 });
+export const blankSubject = () => ({
+  nature: '', cert_type: '', cert_number: '', name: '', cert_address: '', province: '', city: '', county: '',
+  mail_address: '', investor_or_superior: '', remark: '', principal: blankPrincipal(),
+});
 export const blankAccess = () => ({ access_methods: [], ip_ranges: [{ start_ip: '', end_ip: '' }], server_locations: [] });
 export const blankWebsite = () => ({
   service_type: 'WEBSITE', name: '', domains: [''], home_urls: [''], service_content: [], preapprovals: [{ type: 'NONE', approval_no: '' }],

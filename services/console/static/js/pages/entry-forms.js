@@ -1,23 +1,9 @@
 // The entry wizard's forms (DOMAIN §4.1–4.4): subject, principal, website with its access record.
 // Each takes the edited `model` (reactive), the field-error helper `f` (lib/form.js) and the API path
 // `prefix` of the part (`subject`, `websites[2]`), so the server's errors land beside their fields.
-
-export function emptyPrincipal() {
-  return { name: '', id_type: 'RESIDENT_ID', id_number: '', id_valid_from: '', id_valid_to: '', mobile: '',
-    office_phone: '', emergency_phone: '', email: '' };
-}
-
-export function emptySubject() {
-  return { nature: '', cert_type: '', cert_number: '', name: '', cert_address: '', province: '', city: '', county: '',
-    mail_address: '', investor_or_superior: '', remark: '', principal: emptyPrincipal() };
-}
-
-export function emptyWebsite() {
-  return { service_type: 'WEBSITE', name: '', domains: [''], home_urls: [''], service_content: [],
-    preapprovals: [{ type: 'NONE', approval_no: '' }], languages: ['ZH_HANS'], remark: '',
-    principal_same_as_subject: true, principal: emptyPrincipal(),
-    access: { access_methods: [], ip_ranges: [{ start_ip: '', end_ip: '' }], server_locations: [] } };
-}
+// Models and payloads shared with the business pages: lib/filing-forms.js (blankSubject, blankWebsite,
+// subjectPayload, principalPayload).
+import { principalPayload } from '../lib/filing-forms.js';
 
 /** `saved` (a draft part, possibly partial or invalid) laid over the empty form. */
 export function fill(empty, saved) {
@@ -35,15 +21,6 @@ export function fill(empty, saved) {
   return empty;
 }
 
-function principalBody(p) {
-  return { ...p, id_valid_from: p.id_valid_from || null, id_valid_to: p.id_valid_to || null };
-}
-
-/** The JSON the API takes for a subject form. */
-export function subjectBody(s) {
-  return { ...s, principal: principalBody(s.principal) };
-}
-
 /** The JSON the API takes for a website form. */
 export function websiteBody(w) {
   const texts = (list) => list.map((x) => (x || '').trim()).filter(Boolean);
@@ -52,7 +29,7 @@ export function websiteBody(w) {
     domains: texts(w.domains),
     home_urls: texts(w.home_urls),
     preapprovals: w.preapprovals.map((x) => (x.type === 'NONE' ? { type: 'NONE' } : { type: x.type, approval_no: x.approval_no })),
-    principal: w.principal_same_as_subject ? null : principalBody(w.principal),
+    principal: w.principal_same_as_subject ? null : principalPayload(w.principal),
     access: {
       ...w.access,
       ip_ranges: w.access.ip_ranges

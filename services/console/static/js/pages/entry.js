@@ -7,7 +7,8 @@ import { useFieldErrors } from '../lib/form.js';
 import { confirmAction } from '../lib/components.js';
 import { fmtTime } from '../lib/format.js';
 import { filingFieldLabel, RECORD_VIEWS } from '../lib/record-views.js';
-import { emptySubject, emptyWebsite, fill, SubjectForm, subjectBody, WebsiteForm, websiteBody } from './entry-forms.js';
+import { blankSubject, blankWebsite, subjectPayload } from '../lib/filing-forms.js';
+import { fill, SubjectForm, WebsiteForm, websiteBody } from './entry-forms.js';
 
 const { ref, reactive, computed, onMounted } = Vue;
 
@@ -23,8 +24,8 @@ export default {
     const draft = ref(null); // DraftOut
     const step = ref(0); // 0 = not started (prompt or loading)
     const prompt = ref(null); // the unfinished draft to continue or delete
-    const subject = reactive(emptySubject());
-    const website = ref(emptyWebsite());
+    const subject = reactive(blankSubject());
+    const website = ref(blankWebsite());
     const siteId = ref(null); // the website being edited (null: a new one)
     const back = ref(3); // where "返回" of the website/subject forms goes
     const busy = ref(false);
@@ -51,7 +52,7 @@ export default {
 
     function use(d) {
       draft.value = d;
-      Object.assign(subject, fill(emptySubject(), d.subject));
+      Object.assign(subject, fill(blankSubject(), d.subject));
     }
 
     function editWebsite(id, returnTo = 3) {
@@ -59,7 +60,7 @@ export default {
       siteId.value = id;
       back.value = returnTo;
       const saved = id ? (draft.value.websites.find((w) => w.id === id) || {}).data : null;
-      website.value = fill(emptyWebsite(), saved);
+      website.value = fill(blankWebsite(), saved);
       go(2);
     }
 
@@ -103,7 +104,7 @@ export default {
     async function saveSubject(next) {
       busy.value = true;
       try {
-        const d = await f.run(() => api.put(`/filing/drafts/${draft.value.id}/subject`, subjectBody(subject)));
+        const d = await f.run(() => api.put(`/filing/drafts/${draft.value.id}/subject`, subjectPayload(subject)));
         if (!d) return; // saved as typed, errors shown beside the fields
         use(d);
         toastSuccess('主体信息已保存');
@@ -192,7 +193,7 @@ export default {
     async function newEntry() {
       done.value = null;
       copied.value = false;
-      Object.assign(subject, emptySubject());
+      Object.assign(subject, blankSubject());
       back.value = 3;
       await start();
     }
