@@ -6,8 +6,8 @@ becomes ~185 MiB of cell objects per request, which the allocator keeps, and tak
 Here the upload is read row by row (python-calamine-plus, as the job read it) and written with
 xlsxwriter in `constant_memory` mode: each row goes to a temporary file as soon as the next one starts
 (removed when the workbook is closed), so memory holds one row plus the errors (at most `max_errors`,
-kept as cell comments). xlsxwriter rather than openpyxl's write-only mode: it is already a dependency
-(reporting's exports), and on the 20,000-row bench file (bench/errors_xlsx.py) it needed 3.9 s of CPU
+kept as cell comments). xlsxwriter rather than openpyxl's write-only mode: it is declared in pyproject
+for this, and on the 20,000-row bench file (bench/errors_xlsx.py) it needed 3.9 s of CPU
 against 6.7 s for openpyxl write-only (7.5 s without lxml), and peaked at 68 MiB against 116 MiB
 (openpyxl keeps a Python object per comment until it saves).
 
