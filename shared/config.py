@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         100, ge=0, description="asyncpg prepared-statement cache per connection; 0 behind a PgBouncer older "
                                "than 1.21 or without max_prepared_statements")
 
+    # 1.4.3: a change of a subject needs the sponsor's credentials (权限验证) also for the provider's
+    # own proxy filings (代为备案), in these provinces ("*" every province, "" none; BJ or 110000 each)
+    sponsor_auth_own_changes: Annotated[list[str], NoDecode] = Field(
+        default=["*"], description="provinces where 变更主体 of a provider's own 代为备案 subject needs the sponsor's "
+                                   "username and password ('*' all, empty none)")
+
     # group commit of POST /api/filing/filings (services/filing/submits.py)
     submit_writers: int = Field(3, ge=1, description="batches of submits written at a time (one connection each)")
     submit_batch_max: int = Field(32, ge=1, description="most submits written in one transaction")
@@ -93,7 +99,7 @@ class Settings(BaseSettings):
             return [float(x) for x in v.split(",") if x.strip()]
         return v
 
-    @field_validator("trusted_proxies", "allowed_origins", mode="before")
+    @field_validator("trusted_proxies", "allowed_origins", "sponsor_auth_own_changes", mode="before")
     @classmethod
     def _split_text(cls, v):
         if isinstance(v, str):

@@ -9,8 +9,9 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
-from services.filing import records
+from services.filing import changes_store, records
 from services.filing.records import HistoryQuery, SubjectQuery, WebsiteQuery
+from shared.auth import Role
 from shared.service import ctx
 from shared.web import Api, principal_of
 
@@ -90,6 +91,7 @@ class SubjectDetail(BaseModel):
     applications: list[dict[str, Any]]
     last_return_reason: str | None
     last_rejection_reason: str | None
+    change_needs_sponsor: bool | None = None
 
 
 class WebsiteDetail(BaseModel):
@@ -129,8 +131,13 @@ async def list_subjects(request: web.Request, query: SubjectQuery) -> dict:
 
 @api.get("/subjects/{subject_id}", response=SubjectDetail, roles=ROLES, tags=TAGS)
 async def get_subject(request: web.Request) -> dict:
-    """主体详情"""
-    return to_jsonable_python(await records.subject_detail(ctx(request), principal_of(request), request.match_info["subject_id"]))
+    """主体详情（接入服务提供者另见 change_needs_sponsor：变更主体是否须主办者用户名和密码）"""
+    c, p = ctx(request), principal_of(request)
+    out = await records.subject_detail(c, p, request.match_info["subject_id"])
+    if p.role == Role.PROVIDER:
+        out["change_needs_sponsor"] = changes_store.credentials_needed(
+            out, p.provider_id or "", own_changes=c.settings.sponsor_auth_own_changes)
+    return to_jsonable_python(out)
 
 
 @api.get("/subjects/{subject_id}/history", query=HistoryQuery, response=AuditList, roles=ROLES, tags=TAGS)

@@ -16,6 +16,7 @@ from services.filing import (
     blacklist,
     housekeeping,
     outcomes,
+    subject_search,
 )
 from services.filing.api import api as provider_routes
 from shared.contracts.detection import BlacklistChanged
@@ -32,6 +33,7 @@ ROUTE_MODULES = (
     api_applications.api,  # application detail, correction, resubmit
     api_changes.api,  # add website/access, changes, cancel access, cancellation requests
     api_sponsors.api,  # the sponsor accounts a provider filed for (password reset)
+    subject_search.api,  # finding filed subjects of every provider; view all with the sponsor's credentials
 )
 
 

@@ -113,10 +113,12 @@ async def _subject_for(ctx: ServiceContext, provider_id: str, actor: str, subjec
     return subject, visible
 
 
-async def _authorise(ctx: ServiceContext, subject: Any, visible: bool, provider_id: str, sponsor) -> None:
+async def _authorise(ctx: ServiceContext, subject: Any, visible: bool, provider_id: str, sponsor, *,
+                     subject_change: bool = False) -> None:
     """权限验证: 404 outside the provider's records without credentials; the sponsor's
     credentials when they are needed (422 missing, 403 wrong)."""
-    if not cs.credentials_needed(subject, provider_id):
+    own_changes = ctx.settings.sponsor_auth_own_changes if subject_change else None
+    if not cs.credentials_needed(subject, provider_id, own_changes=own_changes):
         if not visible:
             raise not_found("主体")
         return
@@ -271,7 +273,7 @@ async def change_subject(ctx: ServiceContext, provider_id: str, actor: str, subj
     subject, visible = await _subject_for(ctx, provider_id, actor, subject_id)
     if not visible:
         raise not_found("主体")
-    await _authorise(ctx, subject, visible, provider_id, body.sponsor)
+    await _authorise(ctx, subject, visible, provider_id, body.sponsor, subject_change=True)
     mobiles = {body.subject.principal.mobile: "subject.principal.mobile"}
     try:
         async with transaction(ctx.pool) as conn:

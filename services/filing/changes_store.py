@@ -209,10 +209,23 @@ async def sync_mobiles(conn: asyncpg.Connection, subject_id: uuid.UUID, mobiles:
 # ---------------------------------------------------------------- sponsor credentials
 
 
-def credentials_needed(subject: Any, provider_id: str) -> bool:
+def credentials_needed(subject: Any, provider_id: str, *, own_changes: list[str] | None = None) -> bool:
     """The sponsor's username and password are needed for a self-filed subject (自主备案) or one
-    another provider filed; a provider's own proxy filings (代为备案) need none."""
-    return subject["filing_method"] == "SELF" or subject["provider_id"] != provider_id
+    another provider filed; a provider's own proxy filings (代为备案) need none, except for a change of
+    the subject in the provinces of `own_changes` (setting ICP_SPONSOR_AUTH_OWN_CHANGES, every
+    province by default: the seed asks the sponsor's consent for every change of a subject)."""
+    if subject["filing_method"] == "SELF" or subject["provider_id"] != provider_id:
+        return True
+    return own_changes is not None and province_listed(subject["province"], own_changes)
+
+
+def province_listed(gb: str, provinces: list[str]) -> bool:
+    """Whether a subject's province (GB/T 2260, 110000) is in a setting's list ('*', BJ, 11 or 110000)."""
+    if "*" in provinces:
+        return True
+    row = codes.province_by_gb(gb)
+    names = {gb, gb[:2]} | ({row["code"]} if row else set())
+    return any(p.strip().upper() in names for p in provinces)
 
 
 async def verify_sponsor(ctx: ServiceContext, subject: Any, username: str, password: str) -> None:

@@ -163,6 +163,9 @@ async def test_change_subject_then_verify_it_with_the_differences(page: Page, sy
     await expect(mail_item.locator(".el-form-item__error")).to_be_visible()
     await shot(page, "change-subject")
     await mail.fill("示例路8号3号楼502室")
+    # every change of a subject needs the sponsor's credentials, also for one's own filing (issue 11)
+    await page.locator("input[name=sponsor_username]").fill(filing.sponsor_username)
+    await page.locator("input[name=sponsor_password]").fill(filing.sponsor_password)
     await page.locator("[data-test=submit]").click()
     await expect(page.locator("[data-test=submitted]")).to_contain_text("变更主体申请已提交")
 

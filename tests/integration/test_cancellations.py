@@ -18,6 +18,7 @@ from tests.integration.change_helpers import (
     verify_pass,
 )
 from tests.integration.filing_helpers import Tenant, new_tenant
+from tests.integration.test_changes import _sponsor
 
 pytestmark = pytest.mark.usefixtures("no_dead_letters")
 
@@ -101,7 +102,7 @@ async def test_subject_cancellation_cancels_every_website(system: System, tenant
     # a cancelled subject is no candidate any more, and business on it is refused
     status, cands = await tenant.call("GET", "/cancellations", params={"status": "NOT_APPLIED", "number": f["subject_no"]})
     assert cands["total"] == 0
-    status, body = await tenant.call("POST", f"/subjects/{sid}/changes", json={"subject": f["data"]["subject"]})
+    status, body = await tenant.call("POST", f"/subjects/{sid}/changes", json={"subject": f["data"]["subject"], "sponsor": _sponsor(f)})
     assert status == 409 and "已注销" in body["detail"]
 
 
@@ -178,7 +179,7 @@ async def test_reapply_waits_for_the_subject_to_be_free(tenant: Tenant):
     c = await apply_cancellation(tenant, target_type="WEBSITE", target_id=f["website_ids"][0])
     await reject(tenant, c["application_id"], "材料不全")
     status, change = await tenant.call("POST", f"/subjects/{f['subject_id']}/changes",
-                                       json={"subject": {**f["data"]["subject"], "remark": "变更"}})
+                                       json={"subject": {**f["data"]["subject"], "remark": "变更"}, "sponsor": _sponsor(f)})
     assert status == 201, change
     status, body = await tenant.call("POST", f"/cancellations/{c['id']}/reapply",
                                      json={"reason_code": "NO_LONGER_OPERATED"})

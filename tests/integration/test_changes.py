@@ -24,6 +24,12 @@ def _site(**over) -> dict:
     return fs.website(name="示例科技博客站", **over)
 
 
+
+def _sponsor(f: dict) -> dict:
+    """The sponsor's credentials: a change of a subject needs them also for the provider's own filing
+    (ICP_SPONSOR_AUTH_OWN_CHANGES, every province by default; issue 11)."""
+    return {"username": f["username"], "password": f["password"]}
+
 async def test_add_website_is_verified_and_approved_with_the_next_number(system: System, tenant: Tenant):
     f = await filed(tenant)
     sid = f["subject_id"]
@@ -106,7 +112,7 @@ async def test_change_subject_approved_applies_the_data_and_keeps_the_numbers(sy
     subject["mail_address"] = "示例路8号1号楼101室"
     old_mobile = subject["principal"]["mobile"]
     subject["principal"] = {**subject["principal"], "mobile": fs.mobile()}
-    status, created = await tenant.call("POST", f"/subjects/{sid}/changes", json={"subject": subject})
+    status, created = await tenant.call("POST", f"/subjects/{sid}/changes", json={"subject": subject, "sponsor": _sponsor(f)})
     assert status == 201, created
     app_id = created["application_id"]
     case = await case_of(tenant, app_id)
@@ -142,17 +148,17 @@ async def test_change_subject_rules(system: System, tenant: Tenant):
     f = await filed(tenant)
     sid = f["subject_id"]
     subject = dict(f["data"]["subject"])
-    status, body = await tenant.call("POST", f"/subjects/{sid}/changes", json={"subject": subject})
+    status, body = await tenant.call("POST", f"/subjects/{sid}/changes", json={"subject": subject, "sponsor": _sponsor(f)})
     assert status == 422 and "未作任何修改" in body["detail"]
     moved = {**subject, "province": "310000", "city": "310100", "county": "310101"}
-    status, body = await tenant.call("POST", f"/subjects/{sid}/changes", json={"subject": moved})
+    status, body = await tenant.call("POST", f"/subjects/{sid}/changes", json={"subject": moved, "sponsor": _sponsor(f)})
     assert status == 422 and body["errors"][0]["field"] == "subject.province"
     other = await filed(tenant)
     taken = {**subject, "principal": {**subject["principal"], "mobile": other["data"]["subject"]["principal"]["mobile"]}}
-    status, body = await tenant.call("POST", f"/subjects/{sid}/changes", json={"subject": taken})
+    status, body = await tenant.call("POST", f"/subjects/{sid}/changes", json={"subject": taken, "sponsor": _sponsor(f)})
     assert status == 422 and body["errors"][0]["field"] == "subject.principal.mobile"
     bad = {**subject, "principal": {**subject["principal"], "email": "not-an-email"}}
-    status, body = await tenant.call("POST", f"/subjects/{sid}/changes", json={"subject": bad})
+    status, body = await tenant.call("POST", f"/subjects/{sid}/changes", json={"subject": bad, "sponsor": _sponsor(f)})
     assert status == 422 and body["errors"][0]["field"] == "subject.principal.email"
 
 
@@ -295,11 +301,11 @@ async def test_one_application_in_flight_per_subject(tenant: Tenant):
     f = await filed(tenant)
     sid, wid = f["subject_id"], f["website_ids"][0]
     subject = {**f["data"]["subject"], "remark": "变更备注"}
-    status, created = await tenant.call("POST", f"/subjects/{sid}/changes", json={"subject": subject})
+    status, created = await tenant.call("POST", f"/subjects/{sid}/changes", json={"subject": subject, "sponsor": _sponsor(f)})
     assert status == 201, created
     calls = [
         ("POST", f"/subjects/{sid}/websites", {"website": _site()}),
-        ("POST", f"/subjects/{sid}/changes", {"subject": {**subject, "remark": "再改一次"}}),
+        ("POST", f"/subjects/{sid}/changes", {"subject": {**subject, "remark": "再改一次"}, "sponsor": _sponsor(f)}),
         ("PUT", f"/websites/{wid}/accesses/current",
          {"access_methods": ["CLOUD"], "ip_ranges": [{"start_ip": "192.0.2.1", "end_ip": "192.0.2.1"}],
           "server_locations": ["BJ"]}),
@@ -317,7 +323,7 @@ async def test_other_providers_ids_answer_404(system: System, tenant: Tenant):
     f = await filed(tenant)
     sid, wid = f["subject_id"], f["website_ids"][0]
     status, created = await tenant.call("POST", f"/subjects/{sid}/changes",
-                                        json={"subject": {**f["data"]["subject"], "remark": "x"}})
+                                        json={"subject": {**f["data"]["subject"], "remark": "x"}, "sponsor": _sponsor(f)})
     assert status == 201
     other = await new_tenant(system)
     access = {"access_methods": ["CLOUD"], "ip_ranges": [{"start_ip": "192.0.2.1", "end_ip": "192.0.2.1"}],

@@ -1,5 +1,6 @@
 // 1.4.3 变更主体: the subject's data as filed, edited (nature, certificate and province cannot change);
-// 权限验证 with the sponsor's username and password when it was filed by itself or another provider.
+// 权限验证 with the sponsor's username and password (for every change where the province setting says so,
+// and always when it was filed by itself or another provider).
 import { api, ApiError } from '../lib/api.js';
 import { useFieldErrors } from '../lib/form.js';
 import { session } from '../lib/session.js';
@@ -30,7 +31,9 @@ export default {
         else throw e;
       }
     });
-    const needsSponsor = computed(() => record.value && (record.value.filing_method === 'SELF'
+    // the service says (ICP_SPONSOR_AUTH_OWN_CHANGES: by default every change of a subject needs them)
+    const needsSponsor = computed(() => record.value && (record.value.change_needs_sponsor
+      || record.value.filing_method === 'SELF'
       || record.value.provider_id !== (session.user && session.user.provider_id)));
     async function submit() {
       const body = { subject: subjectPayload(model.value) };
