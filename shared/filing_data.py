@@ -10,6 +10,7 @@ notation (`websites[1].domains[0]`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -53,6 +54,12 @@ class Principal(_Model):
     office_phone: CleanStr = Field("", max_length=30, description="办公电话，格式 086-010-87654321[-分机]；个人可填手机")
     emergency_phone: Mobile = Field(description="应急联系电话（手机，不能与手机号码相同）")
     email: Email = Field(description="电子邮件地址")
+    im_type: Literal["", "NONE", "QQ", "WECHAT", "DINGTALK", "OTHER"] = Field(
+        "", description="即时通信类型：QQ、WECHAT（微信）、DINGTALK（钉钉）、OTHER（其他）、NONE（无）；可不填")
+    im_account: CleanStr = Field("", max_length=50, description="即时通信账号（填写类型时必填）")
+    legal_rep_name: optional_text_field(50) = Field(
+        "", description="法定代表人姓名（单位主体负责人不是法定代表人时填写，与证件号码同时填写）")
+    legal_rep_id: CleanStr = Field("", max_length=30, description="法定代表人证件号码（与姓名同时填写）")
 
 
 class Subject(_Model):
@@ -174,6 +181,39 @@ def check_principal(
                     _err(errors, f"{path}.office_phone", "本省要求办公电话不能与负责人手机号码相同")
     for field, message in v.principal_errors(p.model_dump()):
         _err(errors, f"{path}.{field}", message)
+    check_principal_extras(p, path, errors, normalize=normalize)
+
+
+_QQ_RE = re.compile(r"[1-9]\d{4,11}")
+_LEGAL_REP_ID_RE = re.compile(r"[A-Z0-9]{5,30}")
+
+
+def check_principal_extras(p: Principal, path: str, errors: list[FieldError], *, normalize: bool = False) -> None:
+    """Instant messaging and the legal representative (DOMAIN §4.2): an account needs its type and a
+    type other than NONE its account; the legal representative's name and ID number come together and
+    name someone other than the principal."""
+    if p.im_type in ("QQ", "WECHAT", "DINGTALK", "OTHER") and not p.im_account:
+        _err(errors, f"{path}.im_account", "填写即时通信类型时须填写账号")
+    if p.im_account and p.im_type in ("", "NONE"):
+        _err(errors, f"{path}.im_type", "填写即时通信账号时须选择类型")
+    if p.im_type == "QQ" and p.im_account and not _QQ_RE.fullmatch(p.im_account):
+        _err(errors, f"{path}.im_account", "QQ 号码应为5到12位数字")
+    if p.legal_rep_name and not p.legal_rep_id:
+        _err(errors, f"{path}.legal_rep_id", "填写法定代表人姓名时须填写其证件号码")
+    if p.legal_rep_id and not p.legal_rep_name:
+        _err(errors, f"{path}.legal_rep_name", "填写法定代表人证件号码时须填写其姓名")
+    if p.legal_rep_id:
+        number = p.legal_rep_id.upper()
+        if len(number) == 18 and number[:17].isdigit():
+            number = _try(errors, f"{path}.legal_rep_id", v.validate_resident_id, number)
+        elif not _LEGAL_REP_ID_RE.fullmatch(number):
+            _err(errors, f"{path}.legal_rep_id", "证件号码应为5到30位字母或数字")
+            number = None
+        if number is not None:
+            if number == v.normalize_text(p.id_number).upper():
+                _err(errors, f"{path}.legal_rep_id", "负责人不是法定代表人时，法定代表人证件号码不能与负责人的相同")
+            if normalize:
+                p.legal_rep_id = number
 
 
 def check_subject(
@@ -263,7 +303,9 @@ def check_website(
 def _same_principal(a: Principal, b: Principal) -> bool:
     """Field for field, the ID numbers in their normalised form: `normalize=True` has written the
     subject principal's back (`x` → `X`) by the time its websites' copies are compared."""
-    return {**a.model_dump(), "id_number": _id_form(a)} == {**b.model_dump(), "id_number": _id_form(b)}
+    keep = set(v.PRINCIPAL_FIELDS)  # the legal representative belongs to the subject, not to the person
+    return ({k: x for k, x in a.model_dump().items() if k in keep} | {"id_number": _id_form(a)}
+            == {k: x for k, x in b.model_dump().items() if k in keep} | {"id_number": _id_form(b)})
 
 
 def _id_form(p: Principal) -> str:

@@ -19,8 +19,8 @@ import asyncpg
 from shared import codes, logs
 from shared import validate as v
 
-_SECRET_KEYS = ("id_number",)
-_PERSONAL_KEYS = ("id_number", "cert_number")  # a personal subject's certificate is an ID number
+_SECRET_KEYS = ("id_number", "legal_rep_id")
+_PERSONAL_KEYS = ("id_number", "legal_rep_id", "cert_number")  # a personal subject's certificate is an ID number
 
 
 @dataclass

@@ -248,6 +248,10 @@ def principal_snap(p: dict[str, Any]) -> PrincipalSnapshot:
         office_phone=str(p.get("office_phone") or ""),
         emergency_phone=str(p.get("emergency_phone") or ""),
         email=str(p.get("email") or ""),
+        im_type=str(p.get("im_type") or ""),
+        im_account=str(p.get("im_account") or ""),
+        legal_rep_name=str(p.get("legal_rep_name") or ""),
+        legal_rep_id_masked=v.mask_id_number(p["legal_rep_id"]) if p.get("legal_rep_id") else "",
     )
 
 

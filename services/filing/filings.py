@@ -249,6 +249,10 @@ def principal_snapshot(p: Principal) -> PrincipalSnapshot:
         office_phone=p.office_phone,
         emergency_phone=p.emergency_phone,
         email=p.email,
+        im_type=p.im_type,
+        im_account=p.im_account,
+        legal_rep_name=p.legal_rep_name,
+        legal_rep_id_masked=v.mask_id_number(p.legal_rep_id) if p.legal_rep_id else "",
     )
 
 

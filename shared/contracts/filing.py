@@ -43,6 +43,10 @@ class PrincipalSnapshot(Contract):
     office_phone: str = ""
     emergency_phone: str = ""
     email: str = ""
+    im_type: str = ""
+    im_account: str = ""
+    legal_rep_name: str = ""  # when the principal is not the legal representative
+    legal_rep_id_masked: str = ""
 
 
 class SubjectSnapshot(Contract):
