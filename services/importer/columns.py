@@ -18,7 +18,7 @@ from functools import cache, lru_cache
 from shared import codes
 from shared import validate as v
 
-TEMPLATE_VERSION = 1  # bump when columns change; older files are refused with a clear message
+TEMPLATE_VERSION = 2  # bump when columns change; older files are refused with a clear message
 VERSION_NAME = "ICP_TEMPLATE_VERSION"  # defined name → the version cell on the hidden meta sheet
 META_SHEET = "模板信息"
 CODE_SHEET = "代码表"
@@ -64,7 +64,19 @@ PRINCIPAL_COLUMNS = (
     Column("principal_emergency_phone", "应急联系电话", "phone", help="手机号码，不能与手机号码相同",
            example="13900139000", width=14),
     Column("principal_email", "电子邮件", help="用于接收通知", example="zhangsan@example.com", width=24),
+    Column("principal_im_type", "即时通信类型", required=False, help="QQ、微信、钉钉或其他；可不填", example="QQ",
+           width=12),
+    Column("principal_im_account", "即时通信账号", "id", required=False, help="填写类型时必填", example="12345678",
+           width=14),
+    Column("principal_legal_rep_name", "法定代表人姓名", required=False,
+           help="单位主体负责人不是法定代表人时填写（同时填写证件号码）", example="", width=12),
+    Column("principal_legal_rep_id", "法定代表人证件号码", "id", required=False, help="与法定代表人姓名同时填写",
+           example="", width=22),
 )
+
+# 即时通信类型 as typed in the template → the API's code
+IM_TYPES = {"QQ": "QQ", "微信": "WECHAT", "WECHAT": "WECHAT", "钉钉": "DINGTALK", "DINGTALK": "DINGTALK",
+            "其他": "OTHER", "OTHER": "OTHER", "无": "NONE", "NONE": "NONE", "": ""}
 
 SUBJECT_COLUMNS = (
     Column("subject_key", "主体编号", help="本文件内唯一的编号（如 S001），网站表用它关联主体；以“示例”开头的行不导入",
@@ -244,6 +256,10 @@ def _principal(cells: list[str], idx: dict[str, int], errors: list[CellError]) -
         "office_phone": cells[idx["principal_office_phone"]],
         "emergency_phone": cells[idx["principal_emergency_phone"]],
         "email": cells[idx["principal_email"]],
+        "im_type": IM_TYPES.get(cells[idx["principal_im_type"]].strip().upper(), cells[idx["principal_im_type"]]),
+        "im_account": cells[idx["principal_im_account"]],
+        "legal_rep_name": cells[idx["principal_legal_rep_name"]],
+        "legal_rep_id": cells[idx["principal_legal_rep_id"]],
     }
 
 
