@@ -64,6 +64,11 @@ PRINCIPAL_COLUMNS = (
     Column("principal_emergency_phone", "应急联系电话", "phone", help="手机号码，不能与手机号码相同",
            example="13900139000", width=14),
     Column("principal_email", "电子邮件", help="用于接收通知", example="zhangsan@example.com", width=24),
+)
+
+# Optional principal fields (DOMAIN §4.2), last on both sheets so that template version 1's columns
+# keep their letters.
+PRINCIPAL_EXTRA_COLUMNS = (
     Column("principal_im_type", "即时通信类型", required=False, help="QQ、微信、钉钉或其他；可不填", example="QQ",
            width=12),
     Column("principal_im_account", "即时通信账号", "id", required=False, help="填写类型时必填", example="12345678",
@@ -99,6 +104,7 @@ SUBJECT_COLUMNS = (
            example="张三", width=18),
     Column("remark", "备注", required=False, example="", width=20),
     *PRINCIPAL_COLUMNS,
+    *PRINCIPAL_EXTRA_COLUMNS,
 )
 
 WEBSITE_COLUMNS = (
@@ -128,6 +134,7 @@ WEBSITE_COLUMNS = (
            example="203.0.113.10-203.0.113.20", width=28),
     Column("server_locations", "服务器放置地", "codes", "provinces", help="省份，可多选，用 ; 分隔", example="广东省",
            width=14),
+    *(Column(c.key, "网站" + c.label, c.kind, c.table, False, c.width, c.help, "") for c in PRINCIPAL_EXTRA_COLUMNS),
 )
 
 SHEETS = {SUBJECT_SHEET: SUBJECT_COLUMNS, WEBSITE_SHEET: WEBSITE_COLUMNS}
@@ -299,7 +306,7 @@ def website_input(cells: list[str], errors: list[CellError]) -> dict:
     else:
         errors.append(CellError("principal_same_as_subject", "请填写“是”或“否”"))
         same = False
-    principal_keys = [c.key for c in PRINCIPAL_COLUMNS]
+    principal_keys = [c.key for c in (*PRINCIPAL_COLUMNS, *PRINCIPAL_EXTRA_COLUMNS)]
     has_principal = any(cells[i[k]] for k in principal_keys)
     types = _codes(cells, i, "preapproval_types", "preapproval_types", errors)
     numbers = split_multi(cells[i["preapproval_nos"]])

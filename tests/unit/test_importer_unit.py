@@ -140,9 +140,9 @@ def _rows_for_assess(subject_id: str, website_principal_id: str | None, same: st
          "深圳市南山区科技园路1号", "科技园路1号A座101室", "张三", "", "张三", "居民身份证", subject_id, "2020-01-01",
          "长期", "13800000001", "", "15800000001", "u@example.com", "", "", "", ""]
     principal = (["张三", "居民身份证", website_principal_id, "2020-01-01", "长期", "13800000001", "",
-                  "15800000001", "u@example.com", "", "", "", ""] if website_principal_id else [""] * 13)
+                  "15800000001", "u@example.com"] if website_principal_id else [""] * 9)
     w = ["S1", "网站", "测试科技官网", "example.com", "HTTP://WWW.Example.com/", "单位门户网站", "以上都不涉及", "",
-         "中文简体", "", same, *principal, "云接入", "203.0.113.10-203.0.113.20", "广东省"]
+         "中文简体", "", same, *principal, "云接入", "203.0.113.10-203.0.113.20", "广东省", "", "", "", ""]
     return s, w
 
 
