@@ -56,6 +56,8 @@ export const PAGES = [
 
   // ---- 系统管理
   { group: 'system', path: '/admin/users', title: '用户管理', roles: ['admin'], page: () => import('./pages/admin-users.js') },
+  { group: 'system', path: '/sponsors/passwords', title: '主办者密码重置', roles: ['provider'], seed: '1.6.1',
+    page: () => import('./pages/sponsor-passwords.js') },
   { group: 'system', path: '/admin/providers', title: '接入服务提供者', roles: ['admin'],
     page: () => import('./pages/admin-providers.js') },
   { group: 'system', path: '/admin/announcements', title: '通知公告管理', roles: ['admin'],
