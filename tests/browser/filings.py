@@ -55,6 +55,19 @@ async def submit_filing(system: System, account: Account, label: str = "浏览�
                   data["websites"][0]["domains"][0], out["username"], out["password"], account.provider_id)
 
 
+async def case_statuses(system: System, account: Account, **params) -> list[str]:
+    """The statuses of the cases matching `params`, once verification has opened at least one: the
+    case is opened from the application's event, a moment after the page said it was submitted."""
+
+    async def found():
+        r = await system.client.get(V + "/cases", params=params, headers=operator_headers(system, account))
+        body = await r.json()
+        assert r.status == 200, body
+        return [c["status"] for c in body["items"]]
+
+    return await system.eventually(found)
+
+
 async def case_of(system: System, account: Account, application_id: str) -> dict:
     """The verification case of an application, once verification has opened it."""
 

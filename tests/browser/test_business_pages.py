@@ -9,7 +9,7 @@ from urllib.parse import quote
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import Account, login, new_provider_operator, shot
-from tests.browser.filings import approved_filing, case_of, website
+from tests.browser.filings import approved_filing, case_of, case_statuses, website
 from tests.conftest import System
 
 
@@ -50,9 +50,7 @@ async def test_apply_for_and_delete_a_cancellation(page: Page, system: System, o
     await expect(row).to_have_count(0)  # no longer among the not-applied ones
 
     # it waits for verification like any application
-    r = await system.client.get("/api/verification/cases", headers=operator.headers(system),
-                                params={"type": "CANCEL_WEBSITE", "domain": filing.domain})
-    assert [c["status"] for c in (await r.json())["items"]] == ["PENDING_VERIFICATION"]
+    assert await case_statuses(system, operator, type="CANCEL_WEBSITE", domain=filing.domain) == ["PENDING_VERIFICATION"]
 
     # 已提出: the request with 修改 / 删除; the filter survives a reload
     await choose(page, filters.locator("[data-test=filter-status]"), "已提出（全部）")
@@ -97,9 +95,7 @@ async def test_add_access_needs_the_sponsors_credentials(page: Page, system: Sys
     await page.locator("[data-test=submit]").click()
     await expect(page.locator("[data-test=submitted]")).to_contain_text("新增接入申请已提交")
     await shot(page, "add-access-submitted")
-    r = await system.client.get("/api/verification/cases", headers=other.headers(system),
-                                params={"type": "ADD_ACCESS", "domain": filing.domain})
-    assert [c["status"] for c in (await r.json())["items"]] == ["PENDING_VERIFICATION"]
+    assert await case_statuses(system, other, type="ADD_ACCESS", domain=filing.domain) == ["PENDING_VERIFICATION"]
 
 
 async def test_cancel_access_and_records_history(page: Page, system: System, operator: Account):
@@ -211,6 +207,4 @@ async def test_add_website_to_a_filed_subject(page: Page, system: System, operat
     await page.locator("input[name='website.home_urls[0]']").fill("www." + domain)
     await page.locator("[data-test=submit]").click()
     await expect(page.locator("[data-test=submitted]")).to_contain_text("新增网站申请已提交")
-    r = await system.client.get("/api/verification/cases", headers=operator.headers(system),
-                                params={"type": "ADD_WEBSITE", "domain": domain})
-    assert [c["status"] for c in (await r.json())["items"]] == ["PENDING_VERIFICATION"]
+    assert await case_statuses(system, operator, type="ADD_WEBSITE", domain=domain) == ["PENDING_VERIFICATION"]
