@@ -216,6 +216,22 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
     }
 
 
+async def teardown(procs: dict[str, subprocess.Popen], db: str, vhost: str) -> None:
+    """Stop the spawned services (SIGTERM, then SIGKILL after 30 s) and drop the bench's database and vhost."""
+    for p in procs.values():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs.values():
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+    admin = await asyncpg.connect(f"{PG}/postgres")
+    await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    await admin.close()
+    rabbitmqctl("delete_vhost", vhost)
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
@@ -269,18 +285,7 @@ async def main() -> None:
                   f"{f['read_s']:.2f} + {f['copy_s']:.2f} = {f['floor_s']:.2f} s | {r['x_floor']:.1f}× | "
                   f"{r['peak_rss_mb']:.0f} MB |")
     finally:
-        for p in procs.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in procs.values():
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-        admin = await asyncpg.connect(f"{PG}/postgres")
-        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        await admin.close()
-        rabbitmqctl("delete_vhost", vhost)
+        await teardown(procs, db, vhost)
 
 
 if __name__ == "__main__":

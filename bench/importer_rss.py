@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import importlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -169,18 +167,7 @@ async def main() -> None:
             await wait_http(f"{url}/api/{service}/healthz")
         await run(args, base, psutil.Process(procs["importer"].pid))
     finally:
-        for p in procs.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in procs.values():
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-        admin = await asyncpg.connect(f"{PG}/postgres")
-        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        await admin.close()
-        rabbitmqctl("delete_vhost", vhost)
+        await _import_bench.teardown(procs, db, vhost)
 
 
 if __name__ == "__main__":
