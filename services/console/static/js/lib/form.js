@@ -7,7 +7,7 @@
 //
 // Paths are the API's: `subject.principal.mobile`, `websites[1].domains[0]`. `err(path)` also
 // answers for errors under that path (`websites[0].domains` shows `websites[0].domains[0]`).
-import { ApiError, toastError } from './api.js';
+import { api, ApiError, toastError } from './api.js';
 
 export function useFieldErrors() {
   const state = Vue.reactive({ errors: [], detail: '' });
@@ -69,4 +69,37 @@ export function useFieldErrors() {
     },
   };
   return f;
+}
+
+/**
+ * A page that edits or acts on one record: loads `path` on mount (a 404 sets `missing`), builds the
+ * form's model with `toModel(record)` when given, and `send(call)` runs a request with the busy flag
+ * and the field errors (returns its result, or null on a refusal).
+ *
+ *   const { record, model, missing, f, busy, send } = useRecordPage(`/filing/websites/${id}`, websiteFromRecord);
+ */
+export function useRecordPage(path, toModel = null) {
+  const record = Vue.ref(null);
+  const model = Vue.ref(null);
+  const missing = Vue.ref(false);
+  const busy = Vue.ref(false);
+  const f = useFieldErrors();
+  Vue.onMounted(async () => {
+    try {
+      record.value = await api.get(path);
+      if (toModel) model.value = Vue.reactive(toModel(record.value));
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) missing.value = true;
+      else throw e;
+    }
+  });
+  async function send(call) {
+    busy.value = true;
+    try {
+      return await f.run(call);
+    } finally {
+      busy.value = false;
+    }
+  }
+  return { record, model, missing, f, busy, send };
 }

@@ -1,13 +1,13 @@
 // 1.4.1 新增网站: a new website (one domain) with this provider's access for a filed subject; the
 // sponsor's credentials when the subject was filed by itself or through another provider. The answer:
 // the application waiting for verification, and the pre-approval departments when needed.
-import { api, ApiError } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { api } from '../lib/api.js';
+import { useRecordPage } from '../lib/form.js';
 import { session } from '../lib/session.js';
 import { RECORD_VIEWS } from '../lib/record-views.js';
 import { blankWebsite, FILING_FORMS, websitePayload } from '../lib/filing-forms.js';
 
-const { ref, reactive, computed, onMounted } = Vue;
+const { ref, reactive, computed } = Vue;
 const { useRoute } = VueRouter;
 
 export default {
@@ -15,32 +15,16 @@ export default {
   components: { ...RECORD_VIEWS, ...FILING_FORMS },
   setup() {
     const id = useRoute().params.id;
-    const subject = ref(null);
-    const missing = ref(false);
+    const { record: subject, missing, f, busy, send } = useRecordPage(`/filing/subjects/${id}`);
     const website = reactive(blankWebsite());
     const sponsor = reactive({ username: '', password: '' });
-    const f = useFieldErrors();
-    const busy = ref(false);
     const out = ref(null);
-    onMounted(async () => {
-      try {
-        subject.value = await api.get(`/filing/subjects/${id}`);
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 404) missing.value = true;
-        else throw e;
-      }
-    });
     const needsSponsor = computed(() => subject.value && (subject.value.filing_method === 'SELF'
       || subject.value.provider_id !== (session.user && session.user.provider_id)));
     async function submit() {
       const body = { website: websitePayload(website, 'new') };
       if (needsSponsor.value) body.sponsor = { ...sponsor };
-      busy.value = true;
-      try {
-        out.value = await f.run(() => api.post(`/filing/subjects/${id}/websites`, body));
-      } finally {
-        busy.value = false;
-      }
+      out.value = await send(() => api.post(`/filing/subjects/${id}/websites`, body));
     }
     return { subject, missing, website, sponsor, f, busy, out, needsSponsor, submit };
   },

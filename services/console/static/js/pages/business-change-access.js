@@ -1,13 +1,13 @@
 // 1.4.5 变更接入 / 取消接入: this provider's access to the website — change it (an application that is
 // verified and reviewed) or cancel it ("删除": immediate; a website left without access is a shell).
-import { api, ApiError, toastSuccess } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { api, toastSuccess } from '../lib/api.js';
+import { useRecordPage } from '../lib/form.js';
 import { session } from '../lib/session.js';
 import { confirmAction } from '../lib/components.js';
 import { RECORD_VIEWS } from '../lib/record-views.js';
 import { accessFromRecord, accessPayload, FILING_FORMS } from '../lib/filing-forms.js';
 
-const { ref, reactive, computed, onMounted } = Vue;
+const { ref, computed } = Vue;
 const { useRoute } = VueRouter;
 
 export default {
@@ -15,43 +15,22 @@ export default {
   components: { ...RECORD_VIEWS, ...FILING_FORMS },
   setup() {
     const id = useRoute().params.id;
-    const record = ref(null);
-    const model = ref(null);
-    const missing = ref(false);
-    const f = useFieldErrors();
-    const busy = ref(false);
+    // the model is this provider's active access (`mine`, read when the record has arrived)
+    const { record, model, missing, f, busy, send } = useRecordPage(`/filing/websites/${id}`,
+      () => accessFromRecord(mine.value));
     const out = ref(null);
     const cancelled = ref(null);
     const mine = computed(() => record.value && record.value.accesses.find(
       (a) => a.provider_id === (session.user && session.user.provider_id) && a.status === 'ACTIVE'));
-    onMounted(async () => {
-      try {
-        record.value = await api.get(`/filing/websites/${id}`);
-        model.value = reactive(accessFromRecord(mine.value));
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 404) missing.value = true;
-        else throw e;
-      }
-    });
     async function submit() {
-      busy.value = true;
-      try {
-        out.value = await f.run(() => api.put(`/filing/websites/${id}/accesses/current`, accessPayload(model.value)));
-      } finally {
-        busy.value = false;
-      }
+      out.value = await send(() => api.put(`/filing/websites/${id}/accesses/current`, accessPayload(model.value)));
     }
     async function cancelAccess() {
       const ok = await confirmAction(`确定取消本接入服务提供者对网站“${record.value.name}”的接入？取消接入立即生效；`
         + '网站没有其他接入时将成为空壳网站。', '取消接入', '确定取消接入');
       if (!ok) return;
-      busy.value = true;
-      try {
-        cancelled.value = await f.run(() => api.del(`/filing/websites/${id}/accesses/current`));
-        if (cancelled.value) toastSuccess('已取消接入');
-      } finally {
-        busy.value = false;
-      }
+      cancelled.value = await send(() => api.del(`/filing/websites/${id}/accesses/current`));
+      if (cancelled.value) toastSuccess('已取消接入');
     }
     return { record, model, mine, missing, f, busy, out, cancelled, submit, cancelAccess };
   },

@@ -1,13 +1,13 @@
 // 1.4.3 变更主体: the subject's data as filed, edited (nature, certificate and province cannot change);
 // 权限验证 with the sponsor's username and password (for every change where the province setting says so,
 // and always when it was filed by itself or another provider).
-import { api, ApiError } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { api } from '../lib/api.js';
+import { useRecordPage } from '../lib/form.js';
 import { session } from '../lib/session.js';
 import { RECORD_VIEWS } from '../lib/record-views.js';
 import { FILING_FORMS, subjectFromRecord, subjectPayload } from '../lib/filing-forms.js';
 
-const { ref, reactive, computed, onMounted } = Vue;
+const { ref, reactive, computed } = Vue;
 const { useRoute } = VueRouter;
 
 export default {
@@ -15,22 +15,9 @@ export default {
   components: { ...RECORD_VIEWS, ...FILING_FORMS },
   setup() {
     const id = useRoute().params.id;
-    const record = ref(null);
-    const model = ref(null);
-    const missing = ref(false);
+    const { record, model, missing, f, busy, send } = useRecordPage(`/filing/subjects/${id}`, subjectFromRecord);
     const sponsor = reactive({ username: '', password: '' });
-    const f = useFieldErrors();
-    const busy = ref(false);
     const out = ref(null);
-    onMounted(async () => {
-      try {
-        record.value = await api.get(`/filing/subjects/${id}`);
-        model.value = reactive(subjectFromRecord(record.value));
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 404) missing.value = true;
-        else throw e;
-      }
-    });
     // the service says (ICP_SPONSOR_AUTH_OWN_CHANGES: by default every change of a subject needs them)
     const needsSponsor = computed(() => record.value && (record.value.change_needs_sponsor
       || record.value.filing_method === 'SELF'
@@ -38,12 +25,7 @@ export default {
     async function submit() {
       const body = { subject: subjectPayload(model.value) };
       if (needsSponsor.value) body.sponsor = { ...sponsor };
-      busy.value = true;
-      try {
-        out.value = await f.run(() => api.post(`/filing/subjects/${id}/changes`, body));
-      } finally {
-        busy.value = false;
-      }
+      out.value = await send(() => api.post(`/filing/subjects/${id}/changes`, body));
     }
     return { record, model, missing, sponsor, f, busy, out, needsSponsor, submit };
   },

@@ -1,10 +1,10 @@
 // 1.4.4 变更网站: the website's data as filed, edited; domains can only be removed.
-import { api, ApiError } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { api } from '../lib/api.js';
+import { useRecordPage } from '../lib/form.js';
 import { RECORD_VIEWS } from '../lib/record-views.js';
 import { FILING_FORMS, websiteFromRecord, websitePayload } from '../lib/filing-forms.js';
 
-const { ref, reactive, onMounted } = Vue;
+const { ref } = Vue;
 const { useRoute } = VueRouter;
 
 export default {
@@ -12,28 +12,10 @@ export default {
   components: { ...RECORD_VIEWS, ...FILING_FORMS },
   setup() {
     const id = useRoute().params.id;
-    const record = ref(null);
-    const model = ref(null);
-    const missing = ref(false);
-    const f = useFieldErrors();
-    const busy = ref(false);
+    const { record, model, missing, f, busy, send } = useRecordPage(`/filing/websites/${id}`, websiteFromRecord);
     const out = ref(null);
-    onMounted(async () => {
-      try {
-        record.value = await api.get(`/filing/websites/${id}`);
-        model.value = reactive(websiteFromRecord(record.value));
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 404) missing.value = true;
-        else throw e;
-      }
-    });
     async function submit() {
-      busy.value = true;
-      try {
-        out.value = await f.run(() => api.post(`/filing/websites/${id}/changes`, { website: websitePayload(model.value, 'change') }));
-      } finally {
-        busy.value = false;
-      }
+      out.value = await send(() => api.post(`/filing/websites/${id}/changes`, { website: websitePayload(model.value, 'change') }));
     }
     return { record, model, missing, f, busy, out, submit };
   },
