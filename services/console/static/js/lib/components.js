@@ -161,8 +161,23 @@ const DetailView = {
   </el-descriptions>`,
 };
 
+// A date range filter (起 … 至 … 止): <date-range v-model:from="list.filters.x_from" v-model:to="list.filters.x_to" />
+const DateRange = {
+  name: 'DateRange',
+  props: { from: String, to: String },
+  emits: ['update:from', 'update:to'],
+  template: `
+  <div class="date-range">
+    <el-date-picker :model-value="from" @update:model-value="$emit('update:from', $event)" type="date"
+                    value-format="YYYY-MM-DD" placeholder="起" style="width: 140px" />
+    <span class="range-sep">至</span>
+    <el-date-picker :model-value="to" @update:model-value="$emit('update:to', $event)" type="date"
+                    value-format="YYYY-MM-DD" placeholder="止" style="width: 140px" />
+  </div>`,
+};
+
 export function installComponents(app) {
-  for (const c of [PageCard, PagedTable, CodeSelect, CodeName, RegionSelect, FormErrors, DetailView]) {
+  for (const c of [PageCard, PagedTable, CodeSelect, CodeName, RegionSelect, FormErrors, DetailView, DateRange]) {
     app.component(c.name, c);
   }
 }

@@ -57,11 +57,7 @@ export default {
         <el-input v-model="list.filters.domain" clearable placeholder="包含" style="width: 180px" name="domain" />
       </el-form-item>
       <el-form-item label="提交日期">
-        <div class="date-range">
-          <el-date-picker v-model="list.filters.submitted_from" type="date" value-format="YYYY-MM-DD" placeholder="起" style="width: 140px" />
-          <span class="range-sep">至</span>
-          <el-date-picker v-model="list.filters.submitted_to" type="date" value-format="YYYY-MM-DD" placeholder="止" style="width: 140px" />
-        </div>
+        <date-range v-model:from="list.filters.submitted_from" v-model:to="list.filters.submitted_to" />
       </el-form-item>
       <el-form-item v-if="!provider" label="接入服务提供者">
         <el-input v-model="list.filters.provider_id" clearable placeholder="标识" style="width: 150px" />

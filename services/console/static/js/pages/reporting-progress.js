@@ -35,11 +35,7 @@ export default {
         </el-select>
       </el-form-item>
       <el-form-item label="提交日期">
-        <div class="date-range">
-          <el-date-picker v-model="list.filters.submitted_from" type="date" value-format="YYYY-MM-DD" placeholder="起" style="width: 140px" />
-          <span class="range-sep">至</span>
-          <el-date-picker v-model="list.filters.submitted_to" type="date" value-format="YYYY-MM-DD" placeholder="止" style="width: 140px" />
-        </div>
+        <date-range v-model:from="list.filters.submitted_from" v-model:to="list.filters.submitted_to" />
       </el-form-item>
       <el-form-item>
         <el-button type="primary" native-type="submit" data-test="search">查询</el-button>

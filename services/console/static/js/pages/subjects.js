@@ -53,11 +53,7 @@ export default {
         <code-select v-model="list.filters.province" table="provinces" placeholder="全部" style="width: 140px" />
       </el-form-item>
       <el-form-item label="审核通过日期">
-        <div class="date-range">
-          <el-date-picker v-model="list.filters.approved_from" type="date" value-format="YYYY-MM-DD" placeholder="起" style="width: 140px" />
-          <span class="range-sep">至</span>
-          <el-date-picker v-model="list.filters.approved_to" type="date" value-format="YYYY-MM-DD" placeholder="止" style="width: 140px" />
-        </div>
+        <date-range v-model:from="list.filters.approved_from" v-model:to="list.filters.approved_to" />
       </el-form-item>
       <el-form-item>
         <el-button type="primary" native-type="submit" data-test="search">查询</el-button>

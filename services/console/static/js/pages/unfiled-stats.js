@@ -43,11 +43,7 @@ export default {
         </el-select>
       </el-form-item>
       <el-form-item label="检测日期">
-        <div class="date-range">
-          <el-date-picker v-model="q.date_from" type="date" value-format="YYYY-MM-DD" placeholder="起" style="width: 140px" />
-          <span class="range-sep">至</span>
-          <el-date-picker v-model="q.date_to" type="date" value-format="YYYY-MM-DD" placeholder="止" style="width: 140px" />
-        </div>
+        <date-range v-model:from="q.date_from" v-model:to="q.date_to" />
       </el-form-item>
       <el-form-item label="处理状态">
         <el-select v-model="q.handling_status" clearable placeholder="全部" style="width: 120px">

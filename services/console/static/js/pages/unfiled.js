@@ -39,11 +39,7 @@ export default {
         <code-select v-model="list.filters.province" table="provinces" placeholder="全部" style="width: 140px" data-test="filter-province" />
       </el-form-item>
       <el-form-item label="检测日期">
-        <div class="date-range">
-          <el-date-picker v-model="list.filters.date_from" type="date" value-format="YYYY-MM-DD" placeholder="起" style="width: 140px" />
-          <span class="range-sep">至</span>
-          <el-date-picker v-model="list.filters.date_to" type="date" value-format="YYYY-MM-DD" placeholder="止" style="width: 140px" />
-        </div>
+        <date-range v-model:from="list.filters.date_from" v-model:to="list.filters.date_to" />
       </el-form-item>
       <el-form-item label="处理状态">
         <el-select v-model="list.filters.handling_status" clearable placeholder="全部" style="width: 120px" data-test="filter-handling">
