@@ -99,7 +99,7 @@ async def public_lookup(request: web.Request, query: public.PublicQuery) -> web.
     if limiter is None:
         limiter = service.extras.setdefault(
             "lookup_limiter", public.RateLimiter(settings.lookup_limit, settings.lookup_window_seconds))
-    refused = public.limited(request, limiter, settings.trusted_proxies)
+    refused = public.limited(request, limiter)
     if refused is not None:
         return refused
     return await public.lookup(service.pool, query)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.reporting import model, views
 from services.reporting.queries import domain_key
 from shared import validate as v
+from shared.security import client_address
 from shared.web import Problem, invalid, problem_response
 
 PUBLIC_FIELDS = ("domain", "website_no", "subject_no", "sponsor_name", "code")
@@ -42,19 +43,10 @@ class RateLimiter:
         return None
 
 
-def client_address(request: web.Request, trusted_proxies: int) -> str:
-    """The client's address: the TCP peer, or with `trusted_proxies` proxies in front the address the
-    outermost trusted proxy saw (X-Forwarded-For entries before it are the client's own claims)."""
-    if trusted_proxies > 0:
-        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-        if len(hops) >= trusted_proxies:
-            return hops[-trusted_proxies]
-    return request.remote or "unknown"
-
-
-def limited(request: web.Request, limiter: RateLimiter, trusted_proxies: int) -> web.Response | None:
+def limited(request: web.Request, limiter: RateLimiter) -> web.Response | None:
     """The 429 answer (with Retry-After) when this client is over its limit, else None."""
-    wait = limiter.hit(client_address(request, trusted_proxies))
+    # the platform's client address: X-Forwarded-For believed only from ICP_TRUSTED_PROXIES
+    wait = limiter.hit(client_address(request))
     if wait is None:
         return None
     seconds = max(1, int(wait + 0.999))

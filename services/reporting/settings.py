@@ -13,9 +13,6 @@ class ReportingSettings(BaseSettings):
 
     lookup_limit: int = Field(30, ge=1, description="public lookups per client address per window")
     lookup_window_seconds: float = Field(60.0, gt=0, description="the public lookup's rate-limit window")
-    trusted_proxies: int = Field(
-        0, ge=0, description="proxies in front of the service that append to X-Forwarded-For (the ingress: 1); "
-                             "0 = the client address is the TCP peer")
     export_batch: int = Field(2000, ge=100, description="rows fetched per round from the export's cursor")
 
 
