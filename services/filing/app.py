@@ -8,7 +8,6 @@ from services.filing import (
     api_accounts,
     api_applications,
     api_changes,
-    api_content,
     api_entry,
     api_records,
     api_sponsors,
@@ -19,6 +18,7 @@ from services.filing import (
     subject_search,
 )
 from services.filing.api import api as provider_routes
+from services.filing.content import api as api_content
 from shared.contracts.detection import BlacklistChanged
 from shared.directory import platform_handlers
 from shared.service import ServiceDef

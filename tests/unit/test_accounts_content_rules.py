@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from services.filing.content import feedback_scope
-from services.filing.content_model import (
+from services.filing.content.handlers import feedback_scope
+from services.filing.content.model import (
     CODE_TABLE_TITLES,
     ArticleIn,
     CodeQuery,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import structlog
 
-from services.filing import content_store as store
 from services.filing.accounts_store import provider_exists
-from services.filing.content_model import (
+from services.filing.content import store
+from services.filing.content.model import (
     CATEGORY_NAMES,
     CODE_TABLE_TITLES,
     ArticleIn,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.filing import content
-from services.filing.content_model import (
+from services.filing.content import handlers as content
+from services.filing.content.model import (
     ArticleIn,
     ArticleList,
     ArticleOut,

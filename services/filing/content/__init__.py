@@ -1,0 +1,1 @@
+"""Everyday pages: announcements, laws, feedback, code tables."""
