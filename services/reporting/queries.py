@@ -42,6 +42,14 @@ def like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def contains(w: Where, column: str, text: str) -> None:
+    """`column` contains `text` (ILIKE). A fragment of 1–2 characters is also looked up in the index of
+    the name's characters and character pairs (migration 014): trigram indexes need 3 characters."""
+    w.add(f"{column} ILIKE {w.param(like(text))}")
+    if len(text) <= 2:
+        w.add(f"name_grams({column}) @> ARRAY[lower({w.param(text)}::text)]")
+
+
 def province_gb(value: str | None) -> str | None:
     """A province as the GB/T 2260 code the read model stores (BJ, 11 or 110000 → 110000)."""
     if not value:
@@ -120,7 +128,7 @@ def progress_where(principal: Principal, q: ProgressQuery) -> Where:
     w = Where()
     scope(w, principal, provider_sql="a.provider_id = {}", province_sql="a.province")
     if q.sponsor_name:
-        w.add(f"a.sponsor_name ILIKE {w.param(like(q.sponsor_name))}")
+        contains(w, "a.sponsor_name", q.sponsor_name)
     if q.domain:
         w.add(f"a.domains @> ARRAY[{w.param(domain_key(q.domain))}]::text[]")
     if q.type:
@@ -206,7 +214,7 @@ def filing_where(principal: Principal, q: FilingQuery) -> Where:
     if q.nature:
         w.add(f"w.nature = {w.param(q.nature)}")
     if q.sponsor_name:
-        w.add(f"w.sponsor_name ILIKE {w.param(like(q.sponsor_name))}")
+        contains(w, "w.sponsor_name", q.sponsor_name)
     if q.cert_number:
         w.add(f"upper(w.cert_number) = {w.param(v.normalize_text(q.cert_number).upper())}")
     if q.domain:
@@ -215,7 +223,7 @@ def filing_where(principal: Principal, q: FilingQuery) -> Where:
         p = w.param(v.normalize_text(q.number))
         w.add(f"(w.website_no = {p} OR w.subject_no = {p})")
     if q.website_name:
-        w.add(f"w.name ILIKE {w.param(like(q.website_name))}")
+        contains(w, "w.name", q.website_name)
     for column, value in (("service_content", q.service_content), ("languages", q.language),
                           ("preapproval_types", q.preapproval_type), ("access_methods", q.access_method),
                           ("server_locations", q.server_location), ("principal_names", q.principal_name)):
