@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.filing import (
-    api_accounts,
     api_applications,
     api_changes,
     api_entry,
@@ -17,6 +16,7 @@ from services.filing import (
     outcomes,
     subject_search,
 )
+from services.filing.accounts import api as api_accounts
 from services.filing.api import api as provider_routes
 from services.filing.content import api as api_content
 from shared.contracts.detection import BlacklistChanged

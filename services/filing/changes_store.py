@@ -17,8 +17,10 @@ from typing import Any
 
 import asyncpg
 
-from services.filing import accounts, accounts_store, audit, filings, records, reservations
-from services.filing.accounts_model import after_failure, is_locked, locked_message
+from services.filing import audit, filings, records, reservations
+from services.filing.accounts import handlers as accounts
+from services.filing.accounts import store as accounts_store
+from services.filing.accounts.model import after_failure, is_locked, locked_message
 from services.filing.blacklist import blacklist_rows
 from services.filing.changes_model import LIVE_WEBSITE
 from shared import codes
@@ -235,7 +237,7 @@ async def verify_sponsor(ctx: ServiceContext, subject: Any, username: str, passw
     now = dt.datetime.now(dt.UTC)
     outcome = "bad"
     until = None
-    # the same work and answers as a login (services/filing/accounts.py): a name that is no sponsor
+    # the same work and answers as a login (services/filing/accounts/handlers.py): a name that is no sponsor
     # account is counted and locked like one, and every refusal costs one argon2 verification
     async with transaction(ctx.pool) as conn:
         user = await accounts_store.user_by_username(conn, username.strip(), for_update=True)

@@ -58,8 +58,8 @@ async def create_provider(settings, args) -> None:
 async def create_account(settings, args) -> None:
     from pydantic import ValidationError
 
-    from services.filing.accounts import create_account as create
-    from services.filing.accounts_model import UserCreateIn
+    from services.filing.accounts.handlers import create_account as create
+    from services.filing.accounts.model import UserCreateIn
     from shared.errors_zh import translate_errors
     from shared.web import Problem
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from services.filing import accounts_store
-from services.filing.accounts_model import ROLE_LABELS
+from services.filing.accounts import store as accounts_store
+from services.filing.accounts.model import ROLE_LABELS
 from services.filing.content import store as content_store
 from services.filing.filings import create_first_filing
 from services.filing.handlers import register_provider

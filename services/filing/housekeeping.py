@@ -7,7 +7,8 @@ import datetime as dt
 
 import structlog
 
-from services.filing import accounts_store, limits
+from services.filing.accounts import limits
+from services.filing.accounts import store as accounts_store
 from shared.service import ServiceContext
 
 log = structlog.get_logger(__name__)

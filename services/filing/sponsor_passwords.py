@@ -20,7 +20,8 @@ import structlog
 from openpyxl import Workbook
 from pydantic import BaseModel, Field
 
-from services.filing import accounts, audit
+from services.filing import audit
+from services.filing.accounts import handlers as accounts
 from services.filing.records_store import Where, like
 from shared import codes
 from shared import validate as v

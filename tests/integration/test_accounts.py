@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.filing.accounts_model import captcha_digest
+from services.filing.accounts.model import captcha_digest
 from shared.auth import read_token
 from tests.conftest import System
 from tests.integration.filing_helpers import new_sponsor

@@ -8,7 +8,7 @@ import uuid
 
 import aiohttp
 
-from services.filing import accounts
+from services.filing.accounts import handlers as accounts
 from tests.conftest import System
 from tests.integration.change_helpers import filed
 from tests.integration.filing_helpers import Tenant, new_sponsor, new_tenant

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from services.filing import captcha
-from services.filing.accounts_model import (
+from services.filing.accounts import captcha
+from services.filing.accounts.model import (
     LOGIN_FIELDS_ZH,
     CaptchaOut,
     PasswordChangeIn,

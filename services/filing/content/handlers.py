@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from services.filing.accounts_store import provider_exists
+from services.filing.accounts.store import provider_exists
 from services.filing.content import store
 from services.filing.content.model import (
     CATEGORY_NAMES,

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from services.filing.accounts_store import as_uuid
+from services.filing.accounts.store import as_uuid
 
 ARTICLE_FIELDS = ("title", "body", "issuer", "document_no", "effective_on", "pinned")
 

@@ -8,8 +8,9 @@ import json
 from aiohttp import web
 from pydantic import BaseModel
 
-from services.filing import accounts, captcha, limits
-from services.filing.accounts_model import (
+from services.filing.accounts import captcha, limits
+from services.filing.accounts import handlers as accounts
+from services.filing.accounts.model import (
     CaptchaOut,
     CaptchaQuery,
     LoginIn,

@@ -18,7 +18,7 @@ from enum import Enum
 import asyncpg
 from captcha.image import ImageCaptcha
 
-from services.filing.accounts_model import CAPTCHA_TTL_SECONDS, captcha_digest, captcha_matches
+from services.filing.accounts.model import CAPTCHA_TTL_SECONDS, captcha_digest, captcha_matches
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no I, L, O, 0, 1
 LENGTH = 4

@@ -12,9 +12,8 @@ from typing import Any
 import asyncpg
 import structlog
 
-from services.filing import accounts_store as store
-from services.filing import captcha, limits
-from services.filing.accounts_model import (
+from services.filing.accounts import captcha, limits, store
+from services.filing.accounts.model import (
     BAD_CREDENTIALS,
     LoginIn,
     LoginOut,

@@ -1,0 +1,1 @@
+"""Accounts: captcha, login/logout, me and password, user administration, per-address limits."""
