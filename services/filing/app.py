@@ -17,8 +17,8 @@ from services.filing import (
     subject_search,
 )
 from services.filing.accounts import api as api_accounts
-from services.filing.api import api as provider_routes
 from services.filing.content import api as api_content
+from services.filing.providers.api import api as provider_routes
 from shared.contracts.detection import BlacklistChanged
 from shared.directory import platform_handlers
 from shared.service import ServiceDef

@@ -45,8 +45,8 @@ def register(cli: Cli) -> None:
 
 
 async def create_provider(settings, args) -> None:
-    from services.filing.handlers import register_provider
-    from services.filing.model import ProviderIn
+    from services.filing.providers.handlers import register_provider
+    from services.filing.providers.model import ProviderIn
 
     async with command_context(settings, "filing") as ctx:
         out = await register_provider(

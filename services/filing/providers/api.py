@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.filing import handlers
-from services.filing.model import ProviderIn, ProviderList, ProviderOut
+from services.filing.providers import handlers
+from services.filing.providers.model import ProviderIn, ProviderList, ProviderOut
 from shared.service import ctx
 from shared.web import Api, principal_of
 

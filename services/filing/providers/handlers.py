@@ -6,8 +6,8 @@ import uuid
 
 import asyncpg
 
-from services.filing import store
-from services.filing.model import ProviderIn, ProviderList, ProviderOut
+from services.filing.providers import store
+from services.filing.providers.model import ProviderIn, ProviderList, ProviderOut
 from shared.contracts.filing import ProviderRegistered
 from shared.db import transaction
 from shared.service import ServiceContext

@@ -1,0 +1,1 @@
+"""Providers (tenants): registration and listing."""
