@@ -101,7 +101,7 @@ def rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
-async def wait_http(url: str, limit: float = 60) -> None:
+async def wait_http(url: str, limit: float = 180) -> None:
     deadline = time.monotonic() + limit
     async with aiohttp.ClientSession() as s:
         while True:
@@ -131,16 +131,24 @@ def pct(values: list[float], p: float) -> float:
 # ------------------------------------------------------------------ load
 
 
-def cpu_seconds(servers: list[int]) -> dict[str, float]:
-    """CPU seconds (user + system) so far of: the server processes under test, this client,
-    every PostgreSQL process and RabbitMQ (all on this host)."""
-    out = {"server": 0.0, "client": 0.0, "postgres": 0.0, "rabbitmq": 0.0}
+def cpu_seconds(servers: list[int], pg_backends: dict[int, str] | None = None) -> dict:
+    """CPU seconds (user + system) so far of: the server processes under test, this client, the
+    PostgreSQL backends serving the bench database (`pg_backends`: pid → application name, e.g.
+    `icp-filing`), every other PostgreSQL process (WAL writer, checkpointer, and the other
+    databases of this shared server) and RabbitMQ (shared too). Each bench backend's figure is kept
+    under (pid, application), so that one that starts during the window counts from zero."""
+    out: dict = {"server": 0.0, "client": 0.0, "postgres": 0.0, "rabbitmq": 0.0}
+    backends = pg_backends or {}
     for p in psutil.process_iter(["pid", "name"]):
         try:
-            if p.info["pid"] in servers:
+            pid = p.info["pid"]
+            if pid in servers:
                 key = "server"
-            elif p.info["pid"] == os.getpid():
+            elif pid == os.getpid():
                 key = "client"
+            elif pid in backends:
+                out[(pid, backends[pid])] = sum(p.cpu_times()[:2])
+                continue
             elif p.info["name"] == "postgres":
                 key = "postgres"
             elif p.info["name"] == "beam.smp":
@@ -153,8 +161,37 @@ def cpu_seconds(servers: list[int]) -> dict[str, float]:
     return out
 
 
+def cpu_delta(before: dict, after: dict) -> tuple[dict[str, float], dict[str, float]]:
+    """Per part: server, client, pg_db (the bench database's backends), pg_other, rabbitmq; and
+    pg_db by the backends' application name (`icp-<schema>`: which service's queries)."""
+    out = {"server": 0.0, "client": 0.0, "pg_db": 0.0, "pg_other": 0.0, "rabbitmq": 0.0}
+    by_app: dict[str, float] = {}
+    for k, v in after.items():
+        if isinstance(k, tuple):
+            d = v - before.get(k, 0.0)
+            out["pg_db"] += d
+            app = k[1].removeprefix("icp-") or "other"
+            by_app[app] = by_app.get(app, 0.0) + d
+        else:
+            out["pg_other" if k == "postgres" else k] += v - before.get(k, 0.0)
+    return out, by_app
+
+
+async def db_backends(db: str | None) -> dict[int, str]:
+    """The bench database's backends: pid → application name."""
+    if not db:
+        return {}
+    conn = await asyncpg.connect(with_db(PG, "postgres"))
+    try:
+        rows = await conn.fetch(
+            "SELECT pid, application_name FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", db)
+        return {r[0]: r[1] or "" for r in rows}
+    finally:
+        await conn.close()
+
+
 async def run_load(name: str, clients: int, seconds: float, warmup: float, one,
-                   servers: list[int] | None = None, rate: float | None = None) -> dict:
+                   servers: list[int] | None = None, rate: float | None = None, db: str | None = None) -> dict:
     """`clients` closed-loop workers calling `one(session, i) -> (ok, latency)` until time is up;
     with `servers` (pids), the CPU of each part per request in the measured window.
 
@@ -208,14 +245,16 @@ async def run_load(name: str, clients: int, seconds: float, warmup: float, one,
 
         async def cpu_window() -> dict[str, float]:
             await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
-            before = cpu_seconds(servers or [])
+            before = cpu_seconds(servers or [], await db_backends(db))
             await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
-            after = cpu_seconds(servers or [])
-            return {k: after[k] - before[k] for k in after}
+            after = cpu_seconds(servers or [], await db_backends(db))
+            return cpu_delta(before, after)
 
-        *_, cpu = await asyncio.gather(*(worker() for _ in range(clients)), cpu_window())
+        *_, (cpu, by_app) = await asyncio.gather(*(worker() for _ in range(clients)), cpu_window())
+    n = max(1, done_in_window)
     return {
-        "cpu_ms_per_request": {k: v * 1000 / max(1, done_in_window) for k, v in cpu.items()} if servers else None,
+        "cpu_ms_per_request": {k: v * 1000 / n for k, v in cpu.items()} if servers else None,
+        "pg_db_ms_by_service": {k: v * 1000 / n for k, v in sorted(by_app.items())} if servers else None,
         "name": name,
         "requests": done_in_window,
         "errors": errors,
@@ -239,7 +278,7 @@ def _wrk_duration(text: str) -> float:
 
 
 async def run_wrk(name: str, url: str, auth: str, clients: int, seconds: float, warmup: float, bodies,
-                  unique: bool, rate_hint: float, servers: list[int]) -> dict:
+                  unique: bool, rate_hint: float, servers: list[int], db: str | None = None) -> dict:
     """The same measurement with wrk (C, `apt-get install wrk`) as the load generator: a warm-up run,
     then the measured run; bodies pre-generated into a file (unique filings when `unique`)."""
     import resource
@@ -262,13 +301,13 @@ async def run_wrk(name: str, url: str, auth: str, clients: int, seconds: float, 
             cmd = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{max(1, round(duration))}s", "--latency",
                    "--timeout", "10s", "-s", str(ROOT / "bench/submit.lua"), url, "--", path, str(threads), auth,
                    "once" if unique else "cycle"]
-            before = cpu_seconds(servers)
+            before = cpu_seconds(servers, await db_backends(db))
             child = resource.getrusage(resource.RUSAGE_CHILDREN)
             proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE)
             out, _ = await proc.communicate()
-            after = cpu_seconds(servers)
+            after = cpu_seconds(servers, await db_backends(db))
             child2 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = {k: after[k] - before[k] for k in after}
+            cpu = cpu_delta(before, after)[0]
             cpu["client"] = (child2.ru_utime - child.ru_utime) + (child2.ru_stime - child.ru_stime)
             return out.decode(), cpu, duration
         finally:
@@ -355,6 +394,21 @@ def make_floor_call(base: str, bodies) -> callable:
 # ------------------------------------------------------------------ main
 
 
+async def py_spy(path: str | None, pid: int, delay: float, seconds: float) -> None:
+    """With `--profile`: py-spy (`pip install py-spy`, not a dependency of the project) samples the
+    server over the paced run's measured window into `path` (collapsed stacks, one per line with
+    its sample count; `--idle` off, so the samples are the process's CPU, by stack)."""
+    if not path:
+        return
+    await asyncio.sleep(delay)
+    spy = Path(sys.executable).with_name("py-spy")
+    proc = await asyncio.create_subprocess_exec(
+        str(spy), "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))), "--rate", "250",
+        "--format", "raw", "--output", path, "--nonblocking",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    await proc.wait()
+
+
 async def bench(args) -> list[dict]:
     from tests import filing_samples as fs
 
@@ -418,19 +472,28 @@ async def bench(args) -> list[dict]:
                 if args.mode != "filings":
                     raise SystemExit("--client wrk measures --mode filings only")
                 results.append(await run_wrk("floor: aiohttp + 1 asyncpg transaction", f"{floor_base}/floor", "",
-                                             args.clients, args.seconds, args.warmup, fs.filing, False, 0, floors))
+                                             args.clients, args.seconds, args.warmup, fs.filing, False, 0, floors, db))
                 results.append(await run_wrk(label, f"{base}/api/filing/filings", headers["Authorization"],
                                              args.clients, args.seconds, args.warmup, fs.filing, True, 3000,
-                                             servers))
+                                             servers, db))
+                continue
+            if args.rate:  # only the submits, paced at a fixed rate (comparing CPU per filing between changes)
+                spy = asyncio.create_task(py_spy(args.profile, servers[0], args.warmup, args.seconds))
+                results.append(await run_load(f"{label} paced", args.clients, args.seconds, args.warmup,
+                                              subject_call, servers, rate=args.rate, db=db))
+                await spy
                 continue
             results.append(await run_load("floor: aiohttp + 1 asyncpg transaction", args.clients, args.seconds,
-                                          args.warmup, floor, floors))
-            results.append(await run_load(label, args.clients, args.seconds, args.warmup, subject_call, servers))
+                                          args.warmup, floor, floors, db=db))
+            results.append(await run_load(label, args.clients, args.seconds, args.warmup, subject_call, servers,
+                                          db=db))
             if args.paced and args.mode == "filings":
                 # the goal's load: the same clients offering `--paced` × this round's floor throughput
                 rate = args.paced * results[-2]["throughput"]
+                spy = asyncio.create_task(py_spy(args.profile, servers[0], args.warmup, args.seconds))
                 results.append(await run_load(f"{label} paced", args.clients, args.seconds, args.warmup,
-                                              subject_call, servers, rate=rate))
+                                              subject_call, servers, rate=rate, db=db))
+                await spy
         return results
     finally:
         for p in procs:
@@ -467,12 +530,16 @@ def main() -> None:
     ap.add_argument("--paced", type=float, default=0.5,
                     help="after each pair, the submits again at this fraction of the pair's floor throughput "
                          "(paced, latency from each request's due time); 0 = off")
+    ap.add_argument("--rate", type=float, default=0,
+                    help="only the submits, paced at this many per second (no floor, no saturation run)")
     ap.add_argument("--pool", type=int, default=10, help="ICP_DB_POOL_MAX of the server")
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--profile", help="py-spy the server over each paced run into this file (collapsed stacks)")
     args = ap.parse_args()
     results = asyncio.run(bench(args))
     print(f"\n{args.clients} clients, {args.seconds:g} s measured after {args.warmup:g} s warm-up, "
-          f"services={args.services}, mode={args.mode}, log level {args.log_level}, {os.cpu_count()} CPUs")
+          f"services={args.services}, mode={args.mode}, log level {args.log_level}, {os.cpu_count()} CPUs, "
+          f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"{'run':48} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for r in results:
         name = r["name"] + (f" at {r['offered']:.0f}/s" if r.get("offered") else "")
@@ -480,12 +547,18 @@ def main() -> None:
         if r["cpu_ms_per_request"]:
             c = r["cpu_ms_per_request"]
             print("   CPU ms per request: " + ", ".join(f"{k} {v:.3f}" for k, v in c.items())
-                  + f"; total {sum(c.values()):.3f}")
+                  + f"; server + pg_db {c['server'] + c['pg_db']:.3f}; total {sum(c.values()):.3f}")
+            if r.get("pg_db_ms_by_service"):
+                print("   pg_db by service: " + ", ".join(f"{k} {v:.3f}" for k, v in r["pg_db_ms_by_service"].items()))
         for s in r["error_samples"]:
             print("   error:", s)
     floors = [r for r in results if r["name"].startswith("floor")]
     subs = [r for r in results if not r["name"].startswith("floor") and not r.get("offered")]
     paced = [r for r in results if r.get("offered")]
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    if not floors:
+        return
     ratio = statistics.fmean(s["throughput"] for s in subs) / statistics.fmean(f["throughput"] for f in floors)
     print(f"submit throughput / floor throughput = {ratio:.2f} (goal ≥ 0.5); "
           f"worst submit p99 = {max(s['p99_ms'] for s in subs):.1f} ms at saturation (goal < 50)")
@@ -494,8 +567,6 @@ def main() -> None:
         done = ", ".join(f"{r['throughput']:.0f}" for r in paced)
         print(f"paced at {args.paced:g} × the floor ({offered}/s offered, {done}/s done): "
               f"worst submit p99 = {max(r['p99_ms'] for r in paced):.1f} ms (goal < 50)")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":
