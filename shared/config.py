@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     retry_delays: Annotated[list[float], NoDecode] = Field(default=[1, 5, 30, 120, 600], description="seconds between handler retries")
     outbox_batch: int = Field(500, description="messages published per relay round (confirms in flight)")
     outbox_poll_interval: float = Field(2.0, description="relay polling fallback, seconds")
+    outbox_linger: float = Field(
+        0.01, ge=0, le=1, description="seconds the relay waits after a wake-up so that the next commits share its round")
     outbox_retention_hours: float = Field(72, description="published outbox rows are purged after this")
     inbox_retention_days: float = Field(30, description="handled message ids are kept this long for deduplication")
     metrics_interval: float = Field(15.0, gt=0, description="seconds between samples of outbox lag and queue depth")

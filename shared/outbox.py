@@ -107,6 +107,7 @@ class OutboxRelay:
         poll_interval: float = 2.0,
         retention_hours: float = 72,
         inbox_retention_days: float = 30,
+        linger: float = 0.0,
     ) -> None:
         self.pool = pool
         self._own_listener = isinstance(listener, str)  # a DSN: a listener of its own (tools, tests)
@@ -117,7 +118,9 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.retention_hours = retention_hours
         self.inbox_retention_days = inbox_retention_days
+        self.linger = linger
         self.published = 0
+        self.rounds = 0  # rounds that published something (tests, the bench)
         self.failed = 0
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
@@ -170,6 +173,13 @@ class OutboxRelay:
             await self._maybe_purge()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            if self.linger > 0 and self._wake.is_set() and not self._stop.is_set():
+                # Woken by a commit while not behind: the commits of the next few ms share this round.
+                # At a low rate every event would otherwise get a round of its own (a transaction and
+                # a commit here, and downstream a delivery batch, inbox transaction and commit in each
+                # consuming service); nobody waits on the relay (the writer has its answer already),
+                # so this delays only the event's arrival, by at most `linger`.
+                await asyncio.sleep(self.linger)
 
     async def drain_once(self) -> int:
         """Publish one batch; return how many rows it claimed."""
@@ -211,6 +221,7 @@ class OutboxRelay:
                     first_error=repr(bad[0][1])[:200],
                 )
             ok = len(rows) - len(bad)
+            self.rounds += 1
             self.published += ok
             self.failed += len(bad)
             OUTBOX_PUBLISHED.labels(self.schema).inc(ok)

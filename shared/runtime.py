@@ -187,7 +187,7 @@ class Runtime:
             ctx.relay = OutboxRelay(
                 pool, self.listener, name, transport,
                 batch=s.outbox_batch, poll_interval=s.outbox_poll_interval, retention_hours=s.outbox_retention_hours,
-                inbox_retention_days=s.inbox_retention_days,
+                inbox_retention_days=s.inbox_retention_days, linger=s.outbox_linger,
             )
             ctx.relay.start()
             if self.role in ("worker", "all"):

@@ -271,6 +271,22 @@ async def test_two_relays_publish_each_message_once(spine: Harness):
     assert await spine.transport.queue_depth("spine.inbox") == n  # no message published twice
 
 
+async def test_relay_lingers_after_a_wake_up_so_that_commits_share_a_round(spine: Harness):
+    """Events committed one by one within the linger go out in one relay round (hence arrive as one
+    delivery batch), each exactly once; without the linger each commit gets a round of its own."""
+    await spine.consumer.start()
+    r = OutboxRelay(spine.pool, spine.dsn, spine.schema, spine.transport, batch=100, poll_interval=5, linger=0.4)
+    spine.relays.append(r)
+    r.start()
+    await asyncio.sleep(0.3)  # subscribed, idle
+    for i in range(5):
+        await spine.write([Ping(n=i)])  # a transaction (a commit, a NOTIFY) each
+        await asyncio.sleep(0.02)
+    await spine.wait_for(lambda: _eq(spine.effects(), list(range(5))))
+    assert r.published == 5
+    assert r.rounds == 1, f"{r.rounds} relay rounds for 5 commits within the linger"
+
+
 async def test_graceful_stop_finishes_in_flight_work_and_loses_nothing(spine: Harness):
     await spine.write([Ping(n=i, mode="slow") for i in range(20)])
     spine.relay()
