@@ -9,7 +9,6 @@ from services.filing import (
     api_changes,
     api_entry,
     api_records,
-    api_sponsors,
     batch,
     blacklist,
     housekeeping,
@@ -19,6 +18,7 @@ from services.filing import (
 from services.filing.accounts import api as api_accounts
 from services.filing.content import api as api_content
 from services.filing.providers.api import api as provider_routes
+from services.filing.sponsors import api as api_sponsors
 from shared.contracts.detection import BlacklistChanged
 from shared.directory import platform_handlers
 from shared.service import ServiceDef

@@ -26,7 +26,8 @@ from typing import Any
 import asyncpg
 from pydantic import ValidationError
 
-from services.filing import audit, blacklist, reservations, sponsors
+from services.filing import audit, blacklist, reservations
+from services.filing.sponsors import credentials as sponsors
 from shared import codes, field_labels
 from shared import validate as v
 from shared.contracts.filing import (

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from services.filing import bulk, filings, sponsors
+from services.filing import bulk, filings
+from services.filing.sponsors import credentials as sponsors
 from shared import logs
 from shared.filing_data import FilingData
 from shared.outbox import Outbox

@@ -89,7 +89,7 @@ class Sponsor:
 
 async def new_sponsor(system: System, provider_id: str, display_name: str = "某某公司") -> Sponsor:
     """A sponsor (主办者) account with generated credentials, as a first filing creates it."""
-    from services.filing.sponsors import new_credentials
+    from services.filing.sponsors.credentials import new_credentials
 
     username, password, pw_hash = new_credentials()
     user_id = await system.ctx("filing").pool.fetchval(

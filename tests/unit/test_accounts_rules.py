@@ -185,7 +185,7 @@ def test_generated_passwords_are_long_mixed_and_without_look_alikes():
 
 
 def test_generated_password_hashes_have_a_salt_each_and_the_configured_iterations():
-    from services.filing.sponsors import new_credentials
+    from services.filing.sponsors.credentials import new_credentials
     from shared.auth import hash_generated_password, verify_password
     from tests.password_checks import assert_generated_hashes
 

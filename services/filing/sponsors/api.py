@@ -6,7 +6,7 @@ import json
 
 from aiohttp import web
 
-from services.filing import sponsor_passwords as sp
+from services.filing.sponsors import handlers as sp
 from shared.service import ctx
 from shared.web import Api, principal_of, tenant_of
 
