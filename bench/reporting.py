@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import openpyxl  # noqa: E402
 
-from services.reporting import export, model, stats_store, store, views  # noqa: E402
+from services.reporting import export, model, stats_store, store, views, xlsx_stream  # noqa: E402
 from services.reporting.queries import FilingQuery  # noqa: E402
 from services.reporting.statistics import StatisticsQuery  # noqa: E402
 from services.reporting.xlsx_stream import XlsxStream  # noqa: E402
@@ -178,8 +178,11 @@ async def bench_queries(pool, n: int, rounds: int) -> dict:
     cases = {
         "combined: one province (bureau)": lambda: listing(who("bureau", province=codes_by_gb[rnd.choice(provs)[0]])),
         "combined: one province (admin filter)": lambda: listing(admin, province=rnd.choice(provs)[0]),
-        "combined: name fragment": lambda: listing(admin, sponsor_name=rnd.choice(WORDS) + rnd.choice(WORDS)),
-        "combined: website name fragment": lambda: listing(admin, website_name=rnd.choice(WORDS)),
+        "combined: website name, 1 character": lambda: listing(admin, website_name=rnd.choice("".join(WORDS))),
+        "combined: website name, 2 characters": lambda: listing(admin, website_name=rnd.choice(WORDS)),
+        "combined: website name, 4 characters": lambda: listing(admin, website_name=rnd.choice(WORDS) + rnd.choice(WORDS)),
+        "combined: sponsor name, 2 characters": lambda: listing(admin, sponsor_name=rnd.choice(WORDS)),
+        "combined: sponsor name, 4 characters": lambda: listing(admin, sponsor_name=rnd.choice(WORDS) + rnd.choice(WORDS)),
         "combined: domain": lambda: listing(admin, domain=(lambda i: f"w{i}.{ASCII[i % 10]}{i % 5000}.cn")(
             rnd.randrange(n))),
         "combined: IP in a filed range": lambda: listing(admin, ip=str(__import__("ipaddress").ip_address(
@@ -221,8 +224,73 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds(pid: int | str = "self") -> float:
+    """User + system CPU-seconds of a process (all its threads), from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def backends_cpu(pool) -> float:
+    """CPU-seconds of this database's PostgreSQL backends (the server is local; the bench has it alone)."""
+    pids = await pool.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    total = 0.0
+    for r in pids:
+        try:
+            total += cpu_seconds(r["pid"])
+        except OSError:
+            pass
+    return total
+
+
+# the export path before the changes of 2026-12-06 (the reference "before" in the same run): the page's
+# row view of each row, formatted in Python, written cell by cell
+VIEW_COLUMNS = [
+    lambda r: r["website_no"], lambda r: r["subject_no"], lambda r: r["sponsor_name"], lambda r: r["nature_name"],
+    lambda r: r["province_name"], lambda r: r["website_name"], lambda r: "；".join(r["domains"]),
+    lambda r: "；".join(r["home_urls"]), lambda r: "、".join(r["service_content_names"]),
+    lambda r: "、".join(r["access_method_names"]), lambda r: r["filing_method_name"], lambda r: r["status_name"],
+    lambda r: r["approved_at"].date().isoformat() if r["approved_at"] else "",
+]
+
+
+async def view_rows(pool, principal, q):
+    async for rows in store.stream_filings(pool, principal, q):
+        yield [[fn(item) for fn in VIEW_COLUMNS] for item in map(views.filing_item, rows)]
+
+
+class PerCellXlsx(XlsxStream):
+    def rows(self, batch):
+        self._out.write("".join(f"<row>{''.join(map(xlsx_stream._cell, row))}</row>" for row in batch).encode())
+        return self._sink.take()
+
+
+async def export_once(pool, rows_of, q, writer=XlsxStream) -> dict:
+    """One export through xlsx_chunks (the bytes the HTTP response would send, in its order)."""
+    count = size = 0
+
+    async def batches():
+        nonlocal count
+        async for chunk in rows_of(pool, who("admin"), q):
+            count += len(chunk)
+            yield chunk
+
+    saved, export.XlsxStream = export.XlsxStream, writer
+    try:
+        t, cpu, server = time.perf_counter(), cpu_seconds(), await backends_cpu(pool)
+        async for data in export.xlsx_chunks("备案信息", [(a, b) for a, b, _ in export.FILING_COLUMNS], batches()):
+            size += len(data)
+        seconds, cpu, server = time.perf_counter() - t, cpu_seconds() - cpu, await backends_cpu(pool) - server
+    finally:
+        export.XlsxStream = saved
+    return {"rows": count, "seconds": round(seconds, 2), "rows_per_s": round(count / seconds),
+            "cpu_s_per_100k": round(cpu * 100_000 / count, 2), "server_cpu_s_per_100k": round(server * 100_000 / count, 2),
+            "file_mb": round(size / 2**20, 1)}
+
+
 async def export_child(dsn: str, rows: int) -> dict:
-    """In a process of its own: export `rows` rows (the first of the admin's list) to .xlsx."""
+    """In a process of its own: export `rows` rows (the first of the admin's list) to .xlsx; then the same
+    rows through the former path, and references (writers alone, openpyxl) on the same machine load."""
     pool = await db.create_pool(dsn, "reporting", min_size=1, max_size=2)
     base = peak_rss_mb()
     q = FilingQuery(approved_to=dt.date(2026, 12, 31))
@@ -230,22 +298,11 @@ async def export_child(dsn: str, rows: int) -> dict:
     cutoff = await pool.fetchval(f"SELECT approved_at FROM websites w WHERE {w.sql()} ORDER BY approved_at ASC "
                                  f"OFFSET {rows - 1} LIMIT 1", *w.params)
     q = FilingQuery(approved_to=cutoff.date(), order="asc")
-    t = time.perf_counter()
-    count = size = 0
-
-    async def batches():
-        nonlocal count
-        async for chunk in export.filing_rows(pool, who("admin"), q):
-            count += len(chunk)
-            yield chunk
-
-    # the bytes the HTTP response would send, in the order it would send them
-    async for data in export.xlsx_chunks("备案信息", [(a, b) for a, b, _ in export.FILING_COLUMNS], batches()):
-        size += len(data)
-    seconds = time.perf_counter() - t
-    peak = peak_rss_mb()
-    # references in the same process, on the same machine load: the writer alone (rows already in memory)
-    # and openpyxl's write-only mode writing the same rows
+    out = {"now": await export_once(pool, export.filing_rows, q)}
+    out["peak_rss_mb"], out["rss_before_mb"] = round(peak_rss_mb(), 1), round(base, 1)
+    out["before"] = await export_once(pool, view_rows, q, PerCellXlsx)
+    out["now_again"] = await export_once(pool, export.filing_rows, q)
+    # the writers alone on 20,000 rows already in memory, and openpyxl's write-only mode on the same rows
     sample = []
     async for chunk in export.filing_rows(pool, who("admin"), FilingQuery(page_size=20)):
         sample = chunk
@@ -253,14 +310,18 @@ async def export_child(dsn: str, rows: int) -> dict:
     await pool.close()
     reps = max(1, 20_000 // len(sample))
     headers = [(a, b) for a, b, _ in export.FILING_COLUMNS]
-    t = time.perf_counter()
-    x = XlsxStream("x", [b for _, b in headers])
-    x.start([a for a, _ in headers])
-    for _ in range(reps):
-        x.rows(sample)
-    x.finish()
-    ours = reps * len(sample) / (time.perf_counter() - t)
-    t = time.perf_counter()
+
+    def writer_rate(cls) -> tuple[float, float]:
+        t, cpu = time.perf_counter(), cpu_seconds()
+        x = cls("x", [b for _, b in headers])
+        x.start([a for a, _ in headers])
+        for _ in range(reps):
+            x.rows(sample)
+        x.finish()
+        return reps * len(sample) / (time.perf_counter() - t), reps * len(sample) / max(cpu_seconds() - cpu, 1e-3)
+
+    ours, before = writer_rate(XlsxStream), writer_rate(PerCellXlsx)
+    t, cpu = time.perf_counter(), cpu_seconds()
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet()
     ws.append([a for a, _ in headers])
@@ -268,10 +329,12 @@ async def export_child(dsn: str, rows: int) -> dict:
         for row in sample:
             ws.append(row)
     wb.save(io.BytesIO())
-    ref = reps * len(sample) / (time.perf_counter() - t)
-    return {"rows": count, "seconds": round(seconds, 2), "rows_per_s": round(count / seconds),
-            "file_mb": round(size / 2**20, 1), "peak_rss_mb": round(peak, 1), "rss_before_mb": round(base, 1),
-            "writer_only_rows_per_s": round(ours), "openpyxl_write_only_rows_per_s": round(ref)}
+    ref = reps * len(sample) / (time.perf_counter() - t), reps * len(sample) / max(cpu_seconds() - cpu, 1e-3)
+    for name, (wall, per_cpu) in (("writer_only", ours), ("writer_only_before", before), ("openpyxl_write_only", ref)):
+        out[f"{name}_rows_per_s"], out[f"{name}_rows_per_cpu_s"] = round(wall), round(per_cpu)
+    out["ratio_to_openpyxl"] = {"now": round(out["now"]["rows_per_s"] / ref[0], 2),
+                                "before": round(out["before"]["rows_per_s"] / ref[0], 2)}
+    return out
 
 
 def free_port() -> int:
@@ -362,6 +425,7 @@ async def main() -> None:
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--export-rows", type=int, default=100_000)
     ap.add_argument("--fresh", type=int, default=200)
+    ap.add_argument("--parts", default="queries,export,fresh", help="what to measure (comma-separated)")
     ap.add_argument("--child-export", help=argparse.SUPPRESS)
     ap.add_argument("--keep", action="store_true", help="keep the database (and print its DSN) for a closer look")
     ap.add_argument("--dsn", help="measure a database kept by an earlier --keep run (no load; kept again)")
@@ -387,14 +451,18 @@ async def main() -> None:
             results["load_s"] = round(await load(dsn, args.websites), 1)
             print(f"loaded {args.websites} websites in {results['load_s']} s", flush=True)
         results["load_average"] = os.getloadavg()
-        pool = await db.create_pool(dsn, "reporting", min_size=2, max_size=4)
-        results["queries"] = await bench_queries(pool, args.websites, args.rounds)
-        await pool.close()
-        child = subprocess.run([sys.executable, __file__, "--child-export", dsn, "--export-rows",
-                                str(args.export_rows)], capture_output=True, text=True, check=True, cwd=ROOT)
-        results["export"] = json.loads(child.stdout.strip().splitlines()[-1])
-        print(f"  export {results['export']}", flush=True)
-        if args.fresh:
+        parts = set(args.parts.split(","))
+        if "queries" in parts:
+            pool = await db.create_pool(dsn, "reporting", min_size=2, max_size=4)
+            results["queries"] = await bench_queries(pool, args.websites, args.rounds)
+            await pool.close()
+        if "export" in parts:
+            child = subprocess.run([sys.executable, __file__, "--child-export", dsn, "--export-rows",
+                                    str(args.export_rows)], capture_output=True, text=True, check=True, cwd=ROOT)
+            results["export"] = json.loads(child.stdout.strip().splitlines()[-1])
+            print(f"  export {results['export']}", flush=True)
+        results["load_average_after"] = os.getloadavg()
+        if args.fresh and "fresh" in parts:
             results["freshness"] = await freshness(dsn, url, args.fresh)
             print(f"  freshness {results['freshness']}", flush=True)
     finally:

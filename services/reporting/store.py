@@ -106,11 +106,11 @@ async def website_providers(pool: asyncpg.Pool, website_id: uuid.UUID) -> list[s
     return [r["name"] for r in rows]
 
 
-async def stream_filings(pool: asyncpg.Pool, principal: Principal, q: FilingQuery,
-                         batch: int = 2000) -> AsyncIterator[list[asyncpg.Record]]:
+async def stream_filings(pool: asyncpg.Pool, principal: Principal, q: FilingQuery, batch: int = 2000,
+                         columns: str = WEBSITE_COLUMNS) -> AsyncIterator[list[asyncpg.Record]]:
     """Every row of the query, `batch` rows at a time from a server-side cursor (constant memory)."""
     w = filing_where(principal, q)
-    sql = f"SELECT {WEBSITE_COLUMNS} FROM websites w WHERE {w.sql()} ORDER BY {order_by(q)}"
+    sql = f"SELECT {columns} FROM websites w WHERE {w.sql()} ORDER BY {order_by(q)}"
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         cursor = await conn.cursor(sql, *w.params)
         while True:
