@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.filing import (
-    api_applications,
-    api_changes,
-    api_entry,
-    api_records,
-    batch,
-    blacklist,
-    housekeeping,
-    outcomes,
-    subject_search,
-)
+from services.filing import api_applications, api_changes, api_entry, batch, blacklist, housekeeping, outcomes
 from services.filing.accounts import api as api_accounts
 from services.filing.content import api as api_content
 from services.filing.providers.api import api as provider_routes
+from services.filing.records import api as api_records
+from services.filing.records import search as subject_search
 from services.filing.sponsors import api as api_sponsors
 from shared.contracts.detection import BlacklistChanged
 from shared.directory import platform_handlers

@@ -21,9 +21,9 @@ from pydantic import Field, ValidationError
 
 from services.filing import audit, change_corrections, filings
 from services.filing import changes_store as cs
-from services.filing import records_store as store
 from services.filing.changes_model import CANCEL_TYPES, CHANGE_TYPES
 from services.filing.filings import FilingError
+from services.filing.records import store
 from shared import codes
 from shared.auth import Principal
 from shared.db import transaction

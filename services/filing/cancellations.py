@@ -36,7 +36,7 @@ from services.filing.changes_model import (
     cancel_status_name,
     reason_errors,
 )
-from services.filing.records_store import Where, like, provider_scope, subject_visible, website_visible
+from services.filing.records.store import Where, like, provider_scope, subject_visible, website_visible
 from shared import codes
 from shared import validate as v
 from shared.db import transaction

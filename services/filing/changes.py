@@ -34,7 +34,6 @@ import asyncpg
 
 from services.filing import audit, preapproval_contacts
 from services.filing import changes_store as cs
-from services.filing import records_store as records
 from services.filing.change_proposals import (
     build_event,
     need_access,
@@ -58,7 +57,8 @@ from services.filing.changes_model import (
     needs_preapproval,
     preapproval_types,
 )
-from services.filing.record_events import publish_record
+from services.filing.records import store as records
+from services.filing.records.events import publish_record
 from shared import codes
 from shared import validate as v
 from shared.db import transaction

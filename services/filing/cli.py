@@ -94,7 +94,7 @@ async def publish_records(settings, args) -> None:
     consumers keep the newest state by `seq`."""
     import json
 
-    from services.filing.record_events import publish_record
+    from services.filing.records.events import publish_record
 
     done, after = 0, None
     async with command_context(settings, "filing") as ctx:

@@ -26,7 +26,7 @@ import structlog
 
 from services.filing import audit, effects
 from services.filing.changes_model import CANCEL_TYPES
-from services.filing.record_events import publish_record
+from services.filing.records.events import publish_record
 from shared import codes, logs
 from shared.bus import MessageContext, PermanentError
 from shared.contracts import Envelope

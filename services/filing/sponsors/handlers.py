@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from services.filing import audit
 from services.filing.accounts import handlers as accounts
-from services.filing.records_store import Where, like
+from services.filing.records.store import Where, like
 from shared import codes
 from shared import validate as v
 from shared.auth import generate_password, hash_generated_password, hash_password

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.filing import audit
-from services.filing import records_store as store
+from services.filing.records import store
 from shared import codes
 from shared.auth import Principal, Role
 from shared.service import ServiceContext

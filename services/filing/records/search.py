@@ -15,9 +15,9 @@ from pydantic import BaseModel, Field
 from pydantic_core import to_jsonable_python
 
 from services.filing import changes_store as cs
-from services.filing import records
 from services.filing.changes_model import SponsorCredentials
-from services.filing.records_store import LIVE, Where, like
+from services.filing.records import handlers as records
+from services.filing.records.store import LIVE, Where, like
 from shared import codes
 from shared import validate as v
 from shared.auth import Principal, Role

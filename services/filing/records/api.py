@@ -9,8 +9,9 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
-from services.filing import changes_store, records
-from services.filing.records import HistoryQuery, SubjectQuery, WebsiteQuery
+from services.filing import changes_store
+from services.filing.records import handlers as records
+from services.filing.records.handlers import HistoryQuery, SubjectQuery, WebsiteQuery
 from shared.auth import Role
 from shared.service import ctx
 from shared.web import Api, principal_of

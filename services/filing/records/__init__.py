@@ -1,0 +1,1 @@
+"""Filed records: subjects, websites, their history, cross-provider subject search, record events."""
