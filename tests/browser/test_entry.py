@@ -150,3 +150,51 @@ async def test_unfinished_draft_prompt_continue_and_delete(page: Page, operator:
     assert r.status == 200 and (await r.json())["id"] != draft_id
     r = await system.client.get(f"/api/filing/drafts/{draft_id}", headers=headers)
     assert r.status == 404
+
+
+async def test_principal_im_and_legal_representative_fields(page: Page, operator: Account, system: System):
+    """DOMAIN §4.2's optional principal fields: the IM account only once a type is chosen, the legal
+    representative only when the principal is not the legal representative; errors beside them."""
+    page.expect_api_status(404, path="/api/filing/drafts/current")
+    await login(page, operator, start="/#/entry")
+    await expect(page.locator("[data-test=step-1]")).to_be_visible()
+    await fill_subject(page, name="法定代表人测试有限公司", mobile=samples.mobile())
+    p = "subject.principal"
+    principal_id = await page.locator(f'input[name="{p}.id_number"]').input_value()
+    account = page.locator(f'input[name="{p}.im_account"]')
+    rep_name, rep_id = page.locator(f'input[name="{p}.legal_rep_name"]'), page.locator(f'input[name="{p}.legal_rep_id"]')
+    await expect(account).to_have_count(0)
+    await expect(rep_name).to_have_count(0)
+    await choose(page, page.locator("[data-test=im-type]"), "QQ")
+    await account.fill("qq-abc")
+    await page.locator("[data-test=is-legal-rep]").get_by_text("否").click()
+    await rep_name.fill("李四")
+    await rep_id.fill(principal_id)  # the principal is not the legal representative: another person
+    page.expect_api_status(422)
+    await page.locator("[data-test=step-1] [data-test=next]").click()
+    await expect(form_item(page, f"{p}.im_account").locator(".el-form-item__error")).to_contain_text("QQ")
+    await expect(form_item(page, f"{p}.legal_rep_id").locator(".el-form-item__error")).to_contain_text("不能与负责人的相同")
+    await shot(page, "entry-legal-rep-error")
+    await account.fill("12345678")
+    await rep_id.fill(samples.resident_id())
+    await page.locator("[data-test=step-1] [data-test=next]").click()
+    await expect(page.locator("[data-test=step-2]")).to_be_visible()
+    await fill_website(page, 0, domain=samples.domain())
+    await page.locator("[data-test=step-2] [data-test=next]").click()
+    await page.locator("[data-test=another-no]").click()
+    review = page.locator("[data-test=step-4]")
+    for text in ("即时通信", "QQ：12345678", "法定代表人姓名", "李四"):
+        await expect(review).to_contain_text(text)
+    await shot(page, "entry-legal-rep-review")
+
+    # back to the subject: "是" drops the legal representative typed before
+    await review.get_by_role("button", name="修改主体信息").click()
+    await expect(rep_name).to_have_value("李四")
+    await page.locator("[data-test=is-legal-rep]").get_by_text("是").click()
+    await expect(rep_name).to_have_count(0)
+    await page.locator("[data-test=step-1] [data-test=next]").click()
+    await expect(review).to_contain_text("QQ：12345678")
+    await expect(review).not_to_contain_text("李四")
+    r = await system.client.get("/api/filing/drafts/current", headers=operator.headers(system))
+    principal = (await r.json())["subject"]["principal"]
+    assert (principal["im_type"], principal["legal_rep_name"], principal["legal_rep_id"]) == ("QQ", "", "")

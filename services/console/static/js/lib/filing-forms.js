@@ -16,10 +16,21 @@ const join = (prefix, path) => (prefix ? `${prefix}.${path}` : path);
 
 // ---------------------------------------------------------------- models
 
+// `is_legal_rep` is the form's own switch (负责人是否为法定代表人), never sent: unset, it follows the data
+// (no legal representative filled in → the principal is the legal representative).
 export const blankPrincipal = () => ({
   name: '', id_type: 'RESIDENT_ID', id_number: '', id_valid_from: '', id_valid_to: '', mobile: '', office_phone: '',
-  emergency_phone: '', email: '',
+  emergency_phone: '', email: '', im_type: '', im_account: '', legal_rep_name: '', legal_rep_id: '',
 });
+
+// 即时通信类型 (DOMAIN §4.2): no code table holds them
+export const IM_TYPES = [
+  { value: 'QQ', label: 'QQ' }, { value: 'WECHAT', label: '微信' }, { value: 'DINGTALK', label: '钉钉' },
+  { value: 'OTHER', label: '其他' }, { value: 'NONE', label: '无' },
+];
+export const imTypeName = (t) => (IM_TYPES.find((x) => x.value === t) || { label: t || '' }).label;
+const hasImAccount = (t) => !!t && t !== 'NONE';
+export const isLegalRep = (p) => (p.is_legal_rep === undefined ? !(p.legal_rep_name || p.legal_rep_id) : !!p.is_legal_rep);
 export const blankSubject = () => ({
   nature: '', cert_type: '', cert_number: '', name: '', cert_address: '', province: '', city: '', county: '',
   mail_address: '', investor_or_superior: '', remark: '', principal: blankPrincipal(),
@@ -76,8 +87,11 @@ export function websiteFromRecord(w) {
 }
 
 export function principalPayload(p) {
-  const out = { ...p };
+  const { is_legal_rep: _, ...out } = p;
   for (const k of ['id_valid_from', 'id_valid_to']) if (!out[k]) out[k] = null;
+  for (const k of ['im_type', 'im_account', 'legal_rep_name', 'legal_rep_id']) out[k] = (out[k] || '').trim();
+  if (!hasImAccount(out.im_type)) out.im_account = ''; // the account input is hidden then
+  if (p.is_legal_rep === true) { out.legal_rep_name = ''; out.legal_rep_id = ''; } // switched back: drop them
   return out;
 }
 
@@ -111,9 +125,58 @@ export function websitePayload(w, mode = 'new') {
 
 // ---------------------------------------------------------------- parts
 
+// 即时通信 and, for an organisation's subject principal (`legal-rep`), the legal representative when the
+// principal is not the legal representative (DOMAIN §4.2): its name and ID number only after "否".
+export const PrincipalExtras = {
+  name: 'PrincipalExtras',
+  props: { model: { type: Object, required: true }, f: { type: Object, required: true }, prefix: { type: String, default: '' },
+    legalRep: Boolean },
+  setup(props) {
+    const p = (path) => join(props.prefix, path);
+    const hasAccount = computed(() => hasImAccount(props.model.im_type));
+    const isRep = computed({
+      get: () => isLegalRep(props.model),
+      set: (v) => { props.model.is_legal_rep = v; },
+    });
+    // a subject turned personal has no legal representative: what was typed for one is dropped
+    Vue.watch(() => props.legalRep, (on) => { if (!on && props.model.is_legal_rep === false) props.model.is_legal_rep = true; });
+    return { p, hasAccount, isRep, IM_TYPES };
+  },
+  template: `
+  <div class="principal-extras form-grid">
+    <el-form-item label="即时通信类型" :error="f.err(p('im_type'))">
+      <el-select v-model="model.im_type" clearable placeholder="可不填" style="width: 100%" data-test="im-type">
+        <el-option v-for="t in IM_TYPES" :key="t.value" :label="t.label" :value="t.value" />
+      </el-select>
+    </el-form-item>
+    <el-form-item v-if="hasAccount" label="即时通信账号" :error="f.err(p('im_account'))" required>
+      <el-input v-model="model.im_account" maxlength="50" :name="p('im_account')"
+                :placeholder="model.im_type === 'QQ' ? 'QQ号码（5到12位数字）' : ''" />
+    </el-form-item>
+    <template v-if="legalRep">
+      <el-form-item label="是否为法定代表人" class="full-row">
+        <el-radio-group v-model="isRep" data-test="is-legal-rep">
+          <el-radio :value="true">是</el-radio>
+          <el-radio :value="false">否</el-radio>
+        </el-radio-group>
+      </el-form-item>
+      <template v-if="!isRep">
+        <el-form-item label="法定代表人姓名" :error="f.err(p('legal_rep_name'))" required>
+          <el-input v-model="model.legal_rep_name" maxlength="50" :name="p('legal_rep_name')" />
+        </el-form-item>
+        <el-form-item label="法定代表人证件号码" :error="f.err(p('legal_rep_id'))" required>
+          <el-input v-model="model.legal_rep_id" maxlength="30" :name="p('legal_rep_id')" placeholder="不能与负责人的相同" />
+        </el-form-item>
+      </template>
+    </template>
+  </div>`,
+};
+
 const PrincipalForm = {
   name: 'PrincipalForm',
-  props: { model: { type: Object, required: true }, f: { type: Object, required: true }, prefix: { type: String, default: '' } },
+  components: { PrincipalExtras },
+  props: { model: { type: Object, required: true }, f: { type: Object, required: true }, prefix: { type: String, default: '' },
+    legalRep: Boolean },
   setup(props) {
     const p = (path) => join(props.prefix, path);
     const longTerm = computed({
@@ -139,7 +202,8 @@ const PrincipalForm = {
     <el-form-item label="应急联系电话" :error="f.err(p('emergency_phone'))" required><el-input v-model="model.emergency_phone" maxlength="20" :name="p('emergency_phone')" placeholder="手机号码，不能与上面的相同" /></el-form-item>
     <el-form-item label="办公电话" :error="f.err(p('office_phone'))"><el-input v-model="model.office_phone" maxlength="30" :name="p('office_phone')" placeholder="086-010-87654321" /></el-form-item>
     <el-form-item label="电子邮件" :error="f.err(p('email'))" required><el-input v-model="model.email" maxlength="100" :name="p('email')" /></el-form-item>
-  </div>`,
+  </div>
+  <principal-extras :model="model" :f="f" :prefix="prefix" :legal-rep="legalRep" />`,
 };
 
 const AccessForm = {
@@ -182,7 +246,8 @@ const SubjectForm = {
     const p = (path) => join(props.prefix, path);
     const certFilter = computed(() => ({ nature: props.model.nature }));
     const provinces = computed(() => (props.locked && props.model.province ? [props.model.province] : undefined));
-    return { p, certFilter, provinces };
+    const organisation = computed(() => !!props.model.nature && props.model.nature !== 'PERSONAL');
+    return { p, certFilter, provinces, organisation };
   },
   template: `
   <div class="subject-form">
@@ -216,7 +281,7 @@ const SubjectForm = {
       <el-form-item label="备注" :error="f.err(p('remark'))"><el-input v-model="model.remark" maxlength="500" :name="p('remark')" /></el-form-item>
     </div>
     <h4 class="section-title">主体负责人</h4>
-    <principal-form :model="model.principal" :f="f" :prefix="p('principal')" />
+    <principal-form :model="model.principal" :f="f" :prefix="p('principal')" :legal-rep="organisation" />
   </div>`,
 };
 
@@ -309,4 +374,4 @@ const SponsorFields = {
   </div>`,
 };
 
-export const FILING_FORMS = { PrincipalForm, AccessForm, SubjectForm, WebsiteForm, SponsorFields };
+export const FILING_FORMS = { PrincipalExtras, PrincipalForm, AccessForm, SubjectForm, WebsiteForm, SponsorFields };

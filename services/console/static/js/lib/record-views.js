@@ -12,6 +12,7 @@
 // Import `RECORD_VIEWS` into a page's `components`. Codes are shown by their Chinese names.
 import { codeName, codeNames, regionPath } from './codes.js';
 import { fmtDate, fmtTime } from './format.js';
+import { imTypeName } from './filing-forms.js';
 
 const { computed } = Vue;
 
@@ -77,6 +78,12 @@ export function principalItems(p) {
     { label: '办公电话', value: p.office_phone },
     { label: '应急联系电话', value: p.emergency_phone },
     { label: '电子邮件', value: p.email },
+    // optional (DOMAIN §4.2): shown when filled in
+    ...(p.im_type && p.im_type !== 'NONE' ? [{ label: '即时通信', value: `${imTypeName(p.im_type)}：${p.im_account || '—'}` }] : []),
+    ...(p.legal_rep_name || p.legal_rep_id || p.legal_rep_id_masked ? [
+      { label: '法定代表人姓名', value: p.legal_rep_name },
+      { label: '法定代表人证件号码', value: p.legal_rep_id_masked || p.legal_rep_id },
+    ] : []),
   ];
 }
 
@@ -183,6 +190,8 @@ const FIELD_LABELS = {
   service_type: '服务类型', access_methods: '接入方式', ip_ranges: '网站IP地址', server_locations: '服务器放置地',
   id_type: '证件类型', id_number_masked: '证件号码', id_valid_from: '证件有效期起', id_valid_to: '证件有效期止',
   mobile: '手机号码', office_phone: '办公电话', emergency_phone: '应急联系电话', email: '电子邮件',
+  im_type: '即时通信类型', im_account: '即时通信账号', legal_rep_name: '法定代表人姓名', legal_rep_id: '法定代表人证件号码',
+  legal_rep_id_masked: '法定代表人证件号码',
 };
 
 function valueText(field, v) {
@@ -195,6 +204,7 @@ function valueText(field, v) {
   if (['province', 'city', 'county'].includes(field)) return regionPath(v);
   if (field === 'preapprovals') return preapprovalText(v);
   if (field === 'id_valid_to' && v === 'LONG_TERM') return '长期';
+  if (field === 'im_type') return imTypeName(v);
   if (Array.isArray(v)) return v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : x)).join('、');
   if (typeof v === 'object') {
     return Object.entries(v).filter(([k]) => FIELD_LABELS[k])
@@ -290,6 +300,7 @@ const PATH_LABELS = {
   home_urls: '首页网址', service_content: '网站服务内容', preapprovals: '前置审批项', languages: '网站语言',
   principal_same_as_subject: '同主体负责人', access_methods: '接入方式', ip_ranges: '网站IP地址段',
   server_locations: '服务器放置地', approval_no: '审批文号', start_ip: '起始IP', end_ip: '终止IP',
+  im_type: '即时通信类型', im_account: '即时通信账号', legal_rep_name: '法定代表人姓名', legal_rep_id: '法定代表人证件号码',
 };
 
 /** 'subject.principal.mobile' → '主体负责人·手机号码'; 'websites[1].domains[0]' → '网站2·网站域名'. */

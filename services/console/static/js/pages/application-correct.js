@@ -63,6 +63,7 @@ export default {
       // ID numbers of the proposal are masked (*): clear them so that the operator enters them again
       for (const p of [model.value.principal, model.value.subject && model.value.subject.principal]) {
         if (p && String(p.id_number || '').includes('*')) { p.id_number = ''; masked.value = true; }
+        if (p && String(p.legal_rep_id || '').includes('*')) { p.legal_rep_id = ''; masked.value = true; }
       }
     });
 

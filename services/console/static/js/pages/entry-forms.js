@@ -3,7 +3,7 @@
 // `prefix` of the part (`subject`, `websites[2]`), so the server's errors land beside their fields.
 // Models and payloads shared with the business pages: lib/filing-forms.js (blankSubject, blankWebsite,
 // subjectPayload, principalPayload).
-import { principalPayload } from '../lib/filing-forms.js';
+import { PrincipalExtras, principalPayload } from '../lib/filing-forms.js';
 
 /** `saved` (a draft part, possibly partial or invalid) laid over the empty form. */
 export function fill(empty, saved) {
@@ -49,7 +49,8 @@ function useNarrow() {
 
 export const PrincipalFields = {
   name: 'PrincipalFields',
-  props: { model: Object, f: Object, prefix: String },
+  components: { PrincipalExtras },
+  props: { model: Object, f: Object, prefix: String, legalRep: Boolean },
   setup(props) {
     const longTerm = Vue.computed({
       get: () => props.model.id_valid_to === 'LONG_TERM',
@@ -86,7 +87,8 @@ export const PrincipalFields = {
       <el-input v-model="model.emergency_phone" maxlength="11" :name="prefix + '.emergency_phone'" /></el-form-item></el-col>
     <el-col :xs="24" :md="12"><el-form-item label="电子邮件" :error="f.err(prefix + '.email')" required>
       <el-input v-model="model.email" maxlength="100" :name="prefix + '.email'" /></el-form-item></el-col>
-  </el-row>`,
+  </el-row>
+  <principal-extras :model="model" :f="f" :prefix="prefix" :legal-rep="legalRep" />`,
 };
 
 export const SubjectForm = {
@@ -98,7 +100,8 @@ export const SubjectForm = {
     // the certificate types depend on the nature: a changed nature clears an unfitting choice
     const natureFilter = Vue.computed(() => ({ nature: props.model.nature }));
     Vue.watch(() => props.model.nature, (now, before) => { if (before && now !== before) props.model.cert_type = ''; });
-    return { narrow, natureFilter };
+    const organisation = Vue.computed(() => !!props.model.nature && props.model.nature !== 'PERSONAL');
+    return { narrow, natureFilter, organisation };
   },
   template: `
   <el-form :model="model" :label-position="narrow ? 'top' : 'right'" label-width="170px" class="entry-form" data-test="subject-form">
@@ -128,7 +131,7 @@ export const SubjectForm = {
         <el-input v-model="model.remark" maxlength="500" name="subject.remark" /></el-form-item></el-col>
     </el-row>
     <h3 class="form-section">主体负责人</h3>
-    <principal-fields :model="model.principal" :f="f" prefix="subject.principal" />
+    <principal-fields :model="model.principal" :f="f" prefix="subject.principal" :legal-rep="organisation" />
   </el-form>`,
 };
 

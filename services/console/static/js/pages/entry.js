@@ -52,7 +52,9 @@ export default {
 
     function use(d) {
       draft.value = d;
+      const rep = subject.principal.is_legal_rep; // the form's own switch: the draft does not hold it
       Object.assign(subject, fill(blankSubject(), d.subject));
+      if (rep === false) subject.principal.is_legal_rep = false;
     }
 
     function editWebsite(id, returnTo = 3) {
