@@ -19,7 +19,7 @@ import asyncpg
 import structlog
 from prometheus_client import Counter
 
-from shared import logs
+from shared import logs, ratelimit
 from shared.bus import Outgoing, Transport, encode, headers_of
 from shared.contracts import Contract, Envelope, spec_of
 from shared.listener import Listener
@@ -234,19 +234,23 @@ class OutboxRelay:
         if now - self._last_purge < 600:
             return
         self._last_purge = now
-        # Housekeeping of the schema's platform tables, done by whichever replica gets here.
         try:
-            await self.pool.execute(
-                "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
-                self.retention_hours * 3600,
-            )
-            await self.pool.execute(
-                "DELETE FROM inbox WHERE handled_at < now() - make_interval(secs => $1)",
-                self.inbox_retention_days * 86400,
-            )
-            await self.pool.execute("DELETE FROM revoked_sessions WHERE expires_at < now()")
+            await self.housekeeping()
         except Exception as e:
             log.warning("outbox.purge_failed", error=repr(e))
+
+    async def housekeeping(self) -> None:
+        """Purge the schema's platform tables; plain DELETEs, done by whichever replica gets here."""
+        await self.pool.execute(
+            "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
+            self.retention_hours * 3600,
+        )
+        await self.pool.execute(
+            "DELETE FROM inbox WHERE handled_at < now() - make_interval(secs => $1)",
+            self.inbox_retention_days * 86400,
+        )
+        await self.pool.execute("DELETE FROM revoked_sessions WHERE expires_at < now()")
+        await ratelimit.purge(self.pool)
 
     async def pending(self) -> int:
         return await self.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")

@@ -7,7 +7,6 @@ import datetime as dt
 
 import structlog
 
-from services.filing.accounts import limits
 from services.filing.accounts import store as accounts_store
 from shared.service import ServiceContext
 
@@ -17,17 +16,16 @@ INTERVAL_SECONDS = 600
 
 
 async def purge_expired(ctx: ServiceContext) -> None:
-    """Expired captchas, sessions, import reservations and login counters; safe on every replica (plain DELETEs)."""
+    """Expired captchas, sessions, import reservations and failed logins of unknown names; safe on every replica (plain DELETEs)."""
     captchas = await ctx.pool.execute("DELETE FROM captchas WHERE expires_at < now() - interval '1 hour'")
     sessions = await ctx.pool.execute("DELETE FROM sessions WHERE expires_at < now() - interval '1 day'")
     # an import job that never ended (importer.job.finished lost with its job) holds nothing past expiry
     reservations = await ctx.pool.execute("DELETE FROM batch_reservations WHERE expires_at < now()")
-    s = ctx.settings
-    longest = dt.timedelta(minutes=max(s.login_address_window_minutes, 1))
-    counters = await limits.purge(ctx.pool, longest=longest)
-    names = await accounts_store.purge_unknown_failures(ctx.pool, dt.timedelta(minutes=s.login_lock_minutes))
+    # (per-address rate counters are platform tables: the outbox relay's housekeeping purges them)
+    names = await accounts_store.purge_unknown_failures(
+        ctx.pool, dt.timedelta(minutes=ctx.settings.login_lock_minutes))
     log.info("filing.housekeeping", captchas=captchas, sessions=sessions, reservations=reservations,
-             rate_limits=counters, unknown_names=names)
+             unknown_names=names)
 
 
 async def housekeeping_loop(ctx: ServiceContext) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from aiohttp import web
@@ -10,49 +9,24 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.reporting import model, views
 from services.reporting.queries import domain_key
+from shared import ratelimit
 from shared import validate as v
 from shared.security import client_address
-from shared.web import Problem, invalid, problem_response
+from shared.web import invalid
 
 PUBLIC_FIELDS = ("domain", "website_no", "subject_no", "sponsor_name", "code")
 MAX_RESULTS = 50
 
 
-class RateLimiter:
-    """At most `limit` calls per key in each fixed window of `window` seconds, in this process (each
-    replica counts its own calls: with N replicas a client gets at most N × limit). Memory is bounded:
-    finished windows are dropped when many keys are held."""
-
-    def __init__(self, limit: int, window: float, max_keys: int = 100_000) -> None:
-        self.limit, self.window, self.max_keys = limit, window, max_keys
-        self._counts: dict[str, tuple[float, int]] = {}
-
-    def hit(self, key: str, now: float | None = None) -> float | None:
-        """Count a call; None when allowed, else the seconds until the next window."""
-        now = time.monotonic() if now is None else now
-        start, count = self._counts.get(key, (now, 0))
-        if now - start >= self.window:
-            start, count = now, 0
-        if count >= self.limit:
-            return self.window - (now - start)
-        if key not in self._counts and len(self._counts) >= self.max_keys:
-            self._counts = {k: sc for k, sc in self._counts.items() if now - sc[0] < self.window}
-            if len(self._counts) >= self.max_keys:
-                return self.window  # flooded by distinct addresses: refuse the newcomers until windows end
-        self._counts[key] = (start, count + 1)
-        return None
+def lookup_limit(limit: int, window: float, bucket: str = "lookup") -> ratelimit.Limit:
+    return ratelimit.Limit(bucket, limit, window, "查询过于频繁")
 
 
-def limited(request: web.Request, limiter: RateLimiter) -> web.Response | None:
-    """The 429 answer (with Retry-After) when this client is over its limit, else None."""
+async def limited(request: web.Request, pool, limit: ratelimit.Limit) -> None:
+    """Count this lookup of the client; the 429 (with Retry-After) when it is over its limit. The count is
+    in reporting's schema, so every replica of reporting shares it."""
     # the platform's client address: X-Forwarded-For believed only from ICP_TRUSTED_PROXIES
-    wait = limiter.hit(client_address(request))
-    if wait is None:
-        return None
-    seconds = max(1, int(wait + 0.999))
-    resp = problem_response(Problem(429, f"查询过于频繁，请 {seconds} 秒后再试", retry_after=seconds), request)
-    resp.headers["Retry-After"] = str(seconds)
-    return resp
+    await ratelimit.take(pool, limit, client_address(request)[:64])
 
 
 class PublicQuery(BaseModel):

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pypdf import PdfReader
 
-from services.reporting.public import RateLimiter
+from services.reporting.public import lookup_limit as lookup_limit_of
 from tests import filing_samples as fs
 from tests.conftest import System
 from tests.integration.change_helpers import apply_cancellation, approve, filed
@@ -23,18 +23,19 @@ PUBLIC_KEYS = {"website_no", "subject_no", "sponsor_name", "nature_name", "websi
 
 @pytest.fixture
 def lookup_limit(system: System):
-    """Set the public lookup's limit for one test (the limiter of the process is shared by the run)."""
+    """Set the public lookup's limit for one test, counted afresh (a bucket of its own: the counters in
+    reporting's schema are shared by the whole run)."""
     service = system.ctx("reporting")
-    saved = service.extras.get("lookup_limiter")
+    saved = service.extras.get("lookup_limit")
 
     def set_limit(limit: int, window: float = 60) -> None:
-        service.extras["lookup_limiter"] = RateLimiter(limit=limit, window=window)
+        service.extras["lookup_limit"] = lookup_limit_of(limit, window, bucket=f"lookup-{uuid.uuid4().hex[:8]}")
 
     yield set_limit
     if saved is None:
-        service.extras.pop("lookup_limiter", None)
+        service.extras.pop("lookup_limit", None)
     else:
-        service.extras["lookup_limiter"] = saved
+        service.extras["lookup_limit"] = saved
 
 
 def pdf_text(body: bytes) -> str:

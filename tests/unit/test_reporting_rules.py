@@ -54,16 +54,3 @@ def test_progress_maps_statuses_to_the_seeds_three_states():
     assert model.progress_of("PREAPPROVAL_PENDING")[1] == "前置审批中"
     assert model.progress_of("REJECTED")[1] == "已驳回"
     assert model.rank("APPROVED") > model.rank("SUBMITTED_TO_BUREAU") > model.rank("PENDING_VERIFICATION")
-
-
-def test_rate_limiter_counts_per_key_and_window():
-    from services.reporting.public import RateLimiter
-
-    limiter = RateLimiter(limit=2, window=10, max_keys=2)
-    assert limiter.hit("a", now=0) is None and limiter.hit("a", now=1) is None
-    assert limiter.hit("a", now=2) == 8  # over: seconds until the window ends
-    assert limiter.hit("b", now=2) is None  # another client has its own count
-    assert limiter.hit("c", now=3) == 10  # key table full of live windows: newcomers wait
-    assert limiter.hit("a", now=10) is None  # a new window
-    assert limiter.hit("c", now=12) is None  # finished windows were dropped to make room
-

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from aiohttp import web
 from pydantic import BaseModel
 
-from services.filing.accounts import captcha, limits
+from services.filing.accounts import captcha
 from services.filing.accounts import handlers as accounts
 from services.filing.accounts.model import (
     CaptchaOut,
@@ -26,6 +25,7 @@ from services.filing.accounts.model import (
     UserQuery,
     cookie_secure,
 )
+from shared import ratelimit
 from shared.security import client_address
 from shared.service import ctx
 from shared.web import COOKIE_NAME, Api, principal_of
@@ -54,10 +54,8 @@ def _client_ip(request: web.Request) -> str:
 async def get_captcha(request: web.Request, query: CaptchaQuery) -> web.Response:
     """获取登录验证码图片（有效期内仅可使用一次）"""
     c = ctx(request)
-    wait = await limits.hit(c.pool, limits.CAPTCHA, _client_ip(request), limit=c.settings.captcha_per_minute,
-                            window=dt.timedelta(minutes=1))
-    if wait is not None:
-        raise limits.too_many("获取验证码过于频繁", wait)
+    await ratelimit.take(c.pool, ratelimit.Limit("captcha", c.settings.captcha_per_minute, 60, "获取验证码过于频繁"),
+                         _client_ip(request))
     issued = await captcha.issue(c.pool, c.settings.secret_key)
     out = CaptchaOut(captcha_id=issued.captcha_id, image=issued.image, expires_in=issued.expires_in)
     if query.test_answer and c.settings.is_test:  # never outside ICP_ENV=test

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from services.filing.accounts import captcha, limits, store
+from services.filing.accounts import captcha, store
 from services.filing.accounts.model import (
     BAD_CREDENTIALS,
     LoginIn,
@@ -34,7 +34,7 @@ from services.filing.accounts.model import (
     user_create_errors,
     user_out,
 )
-from shared import codes
+from shared import codes, ratelimit
 from shared import validate as v
 from shared.auth import (
     ROLE_NAMES_ZH,
@@ -73,23 +73,21 @@ async def refusal_work(stored: str | None, password: str) -> None:
         await _verify(_dummy_hash(), password)
 
 
-def _address_window(ctx: ServiceContext) -> dt.timedelta:
-    return dt.timedelta(minutes=ctx.settings.login_address_window_minutes)
+def _address_failures(ctx: ServiceContext) -> ratelimit.Limit:
+    s = ctx.settings
+    return ratelimit.Limit("login", s.login_address_max_failures, s.login_address_window_minutes * 60,
+                           "该地址登录失败次数过多")
 
 
 async def _address_allowed(ctx: ServiceContext, client_ip: str | None) -> None:
     """429 once this client address made its quota of failures: it cannot go on locking accounts."""
     if client_ip:
-        wait = await limits.exhausted(ctx.pool, limits.LOGIN_FAILURES, client_ip,
-                                      limit=ctx.settings.login_address_max_failures, window=_address_window(ctx))
-        if wait is not None:
-            raise limits.too_many("该地址登录失败次数过多", wait)
+        await ratelimit.ensure_room(ctx.pool, _address_failures(ctx), client_ip)
 
 
 async def _address_failed(ctx: ServiceContext, conn: asyncpg.Connection, client_ip: str | None) -> None:
     if client_ip:
-        await limits.hit(conn, limits.LOGIN_FAILURES, client_ip, limit=ctx.settings.login_address_max_failures,
-                         window=_address_window(ctx))
+        await ratelimit.hit(conn, _address_failures(ctx), client_ip)
 
 
 async def _hash(password: str) -> str:
