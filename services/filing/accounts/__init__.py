@@ -1,1 +1,1 @@
-"""Accounts: captcha, login/logout, me and password, user administration, per-address limits."""
+"""Accounts: captcha, login/logout, me and password, user administration (per-address limits: shared/ratelimit.py)."""
