@@ -6,6 +6,7 @@ from __future__ import annotations
 from services.reporting import projection
 from shared.bus import HandlerTable, MessageContext
 from shared.contracts import Contract
+from shared.contracts.filing import ApplicationSubmitted
 
 
 async def on_event(payload: Contract, mctx: MessageContext) -> None:
@@ -13,8 +14,22 @@ async def on_event(payload: Contract, mctx: MessageContext) -> None:
     await projection.apply(mctx.conn, mctx.envelope.id, payload)
 
 
+async def on_submitted(payload: ApplicationSubmitted, mctx: MessageContext) -> None:
+    """Every submit's event: what `on_event` does, in two statements instead of five."""
+    await projection.log_submitted(mctx.conn, [(mctx.envelope, payload)])
+
+
+async def on_submitted_run(items: list[tuple[ApplicationSubmitted, MessageContext]]) -> None:
+    """A delivery batch's run of submits' events, set-based; one by one when an application comes twice."""
+    if not await projection.log_submitted(items[0][1].conn, [(mctx.envelope, p) for p, mctx in items]):
+        for p, mctx in items:
+            await on_submitted(p, mctx)
+
+
 def register(table: HandlerTable) -> None:
     """Every event the read models are built from (the provider directory included, so that a
     rebuild restores it too)."""
     for model in projection.LOGGED:
         table.on(model)(on_event)
+    table.on(ApplicationSubmitted)(on_submitted)
+    table.on_many(ApplicationSubmitted)(on_submitted_run)

@@ -114,6 +114,80 @@ async def _submitted(conn, message_id, p: ApplicationSubmitted) -> None:
     await _refresh(conn, p.application_id)
 
 
+# `log_event` + `_submitted` for a run of `filing.application.submitted` events of distinct
+# applications, in two statements instead of five per event: the log rows (in the run's order,
+# which is the rebuild's), the SUBMITTED history rows and the applications' upsert; then per
+# application the first-submission date and the status from its history (`_REFRESH_SQL`). Each
+# event touches only its own application's rows, so this is what applying them one by one does.
+_SUBMITTED_RUN_SQL = """
+WITH x AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
+    ord int, message_id uuid, type text, env_provider_id text, occurred_at timestamptz, payload jsonb,
+    application_id uuid, provider_id text, province text, subject_id uuid, app_type text, version int,
+    sponsor_name text, nature text, domains text[], website_names text[], needs_preapproval boolean,
+    source text, submitted_at timestamptz, submitted_by text)
+),
+log AS (
+  INSERT INTO event_log (message_id, type, provider_id, occurred_at, payload)
+  SELECT message_id, type, env_provider_id, occurred_at, payload FROM x ORDER BY ord
+  ON CONFLICT (message_id) DO NOTHING
+),
+hist AS (
+  INSERT INTO application_history (message_id, application_id, version, status, rank, note, actor, at)
+  SELECT message_id, application_id, version, $2, $3, '', coalesce(submitted_by, ''), submitted_at FROM x
+  ON CONFLICT (message_id) DO NOTHING
+)
+INSERT INTO applications (application_id, provider_id, province, subject_id, type, version, sponsor_name,
+    nature, domains, website_names, needs_preapproval, source, submitted_at, resubmitted_at, status, status_at)
+SELECT application_id, provider_id, province, subject_id, app_type, version, sponsor_name, nature, domains,
+       website_names, needs_preapproval, source, submitted_at, submitted_at, 'PENDING_VERIFICATION', submitted_at
+  FROM x
+ON CONFLICT (application_id) DO UPDATE SET
+    provider_id = EXCLUDED.provider_id, province = EXCLUDED.province, subject_id = EXCLUDED.subject_id,
+    type = EXCLUDED.type, version = EXCLUDED.version, sponsor_name = EXCLUDED.sponsor_name,
+    nature = EXCLUDED.nature, domains = EXCLUDED.domains, website_names = EXCLUDED.website_names,
+    needs_preapproval = EXCLUDED.needs_preapproval, source = EXCLUDED.source,
+    submitted_at = least(applications.submitted_at, EXCLUDED.submitted_at),
+    resubmitted_at = greatest(applications.resubmitted_at, EXCLUDED.resubmitted_at)
+WHERE applications.version <= EXCLUDED.version
+"""
+
+_SUBMITTED_RUN_REFRESH_SQL = """
+UPDATE applications a
+   SET submitted_at = least(a.submitted_at, x.submitted_at),
+       status = h.status, status_at = h.at,
+       reason = CASE WHEN h.status IN ('REJECTED', 'VERIFY_RETURNED') THEN h.note ELSE '' END,
+       decided_at = CASE WHEN h.status IN ('APPROVED', 'REJECTED') THEN h.at END
+  FROM unnest($1::uuid[], $2::timestamptz[]) AS x(application_id, submitted_at),
+       LATERAL (SELECT status, at, note FROM application_history WHERE application_id = x.application_id
+                 ORDER BY version DESC, rank DESC, at DESC, message_id DESC LIMIT 1) h
+ WHERE a.application_id = x.application_id
+"""
+
+
+async def log_submitted(conn: asyncpg.Connection, events: list[tuple[Envelope, ApplicationSubmitted]]) -> bool:
+    """`log_event` and `apply` of each event, set-based (`_SUBMITTED_RUN_SQL`); False, with nothing
+    written, when an application comes twice (then apply them one by one, in order)."""
+    if len({p.application_id for _, p in events}) < len(events):
+        return False
+    rows = []
+    for i, (env, p) in enumerate(events):
+        rows.append({
+            "ord": i, "message_id": str(env.id), "type": env.type, "env_provider_id": env.provider_id,
+            "occurred_at": env.occurred_at.isoformat(), "payload": env.payload,
+            "application_id": p.application_id, "provider_id": p.provider_id, "province": p.province,
+            "subject_id": p.subject.subject_id, "app_type": p.type, "version": p.version,
+            "sponsor_name": p.subject.name, "nature": p.subject.nature,
+            "domains": [d for w in p.websites for d in w.domains], "website_names": [w.name for w in p.websites],
+            "needs_preapproval": any(x.get("type") not in (None, "", "NONE") for w in p.websites for x in w.preapprovals),
+            "source": p.source, "submitted_at": p.submitted_at.isoformat(), "submitted_by": p.submitted_by,
+        })
+    await conn.execute(_SUBMITTED_RUN_SQL, rows, model.SUBMITTED, model.rank(model.SUBMITTED))
+    await conn.execute(_SUBMITTED_RUN_REFRESH_SQL, [uuid.UUID(p.application_id) for _, p in events],
+                       [p.submitted_at for _, p in events])
+    return True
+
+
 async def _status_changed(conn, message_id, p: ApplicationStatusChanged) -> None:
     await _history(conn, message_id, p.application_id, p.version, p.status, p.note, p.changed_by, p.changed_at)
     await _refresh(conn, p.application_id)

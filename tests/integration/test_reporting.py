@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from services.reporting import projection
 from services.reporting.rebuild import rebuild
+from shared.bus import MessageContext
+from shared.contracts import Envelope, spec_of
 from shared.contracts.filing import (
     AccessState,
     ApplicationSubmitted,
@@ -16,6 +18,7 @@ from shared.contracts.filing import (
     FiledWebsite,
     PrincipalSnapshot,
     SubjectSnapshot,
+    WebsiteSnapshot,
 )
 from shared.contracts.verification import ApplicationApproved, ApplicationStatusChanged
 from tests import filing_samples as fs
@@ -227,3 +230,83 @@ async def test_rebuild_from_the_event_log_gives_identical_tables(system: System,
         after = await dump(conn, projection.QUERY_TABLES)
     assert events > 0
     assert after == before
+
+
+def _submitted(app_id: str, version: int, at: datetime, names: list[str], pre: str = "NONE") -> ApplicationSubmitted:
+    p = PrincipalSnapshot(name="王五", id_type="RESIDENT_ID", id_number_masked="110105********0011", mobile="13800000000")
+    sid = str(uuid.uuid5(uuid.NAMESPACE_URL, app_id))
+    return ApplicationSubmitted(
+        application_id=app_id, version=version, type="FIRST_FILING", provider_id="p-run", province="110000",
+        subject=SubjectSnapshot(subject_id=sid, nature="ENTERPRISE", cert_type="BIZ_LICENSE",
+                                cert_number="91110000000000000X", name=f"主体{version}", province="110000", principal=p),
+        websites=[WebsiteSnapshot(website_id=str(uuid.uuid4()), name=n, domains=[f"{n}-{version}.example.com"],
+                                  home_urls=[], service_content=["OTHER"], languages=["ZH_HANS"], principal=p,
+                                  preapprovals=[{"type": pre, "approval_no": ""}]) for n in names],
+        submitted_at=at, submitted_by="op")
+
+
+async def test_a_run_of_submitted_events_written_set_based_equals_applying_them_one_by_one(system: System):
+    """The consumer's batch handler of `filing.application.submitted` (two statements per run) leaves
+    the same log, history and applications rows as `log_event` + `apply` per event, in order: new
+    applications, one already approved (disorder), an older version after a newer one, and a run
+    where an application comes twice (then one by one)."""
+    from services.reporting import handlers
+
+    t0 = datetime(2026, 3, 1, 8, 0, 0, 123456, tzinfo=UTC)
+    a, b, c, d = (str(uuid.uuid4()) for _ in range(4))
+    before = [  # already applied when the run arrives
+        ApplicationApproved(application_id=b, version=1, case_id="c", provider_id="p-run", subject_id=a,
+                            approved_at=t0 + timedelta(hours=2), approved_by="bj"),
+        _submitted(c, 2, t0 + timedelta(days=1), ["新版"]),
+    ]
+    runs = [
+        [_submitted(a, 1, t0, ["甲", "乙"], pre="NEWS"), _submitted(b, 1, t0, ["丙"]),
+         _submitted(c, 1, t0 - timedelta(days=1), ["旧版"])],
+        [_submitted(d, 1, t0, ["丁"]), _submitted(d, 2, t0 + timedelta(hours=1), ["丁二"])],
+    ]
+    ids = [uuid.UUID(x) for x in (a, b, c, d)]
+
+    def env(p) -> Envelope:
+        return Envelope(type=spec_of(p).type, producer="test", provider_id="p-run",
+                        payload=p.model_dump(mode="json"))
+
+    async def rows(conn, envs) -> dict:
+        return {
+            "applications": [dict(r) for r in await conn.fetch(
+                "SELECT * FROM applications WHERE application_id = ANY($1) ORDER BY application_id", ids)],
+            "history": [tuple(r) for r in await conn.fetch(
+                "SELECT * FROM application_history WHERE application_id = ANY($1) ORDER BY message_id", ids)],
+            "log": [tuple(r) for r in await conn.fetch(  # in the order of seq (the rebuild's)
+                "SELECT message_id, type, provider_id, occurred_at, payload FROM event_log"
+                " WHERE message_id = ANY($1) ORDER BY seq", [e.id for e in envs])],
+        }
+
+    envs = [[env(p) for p in run] for run in runs]
+    before_ids = [uuid.uuid4() for _ in before]
+    pool = system.ctx("reporting").pool
+    async with pool.acquire() as conn:
+        found = {}
+        for way in ("one by one", "run"):
+            tr = conn.transaction()
+            await tr.start()
+            try:
+                for p, message_id in zip(before, before_ids, strict=True):
+                    await projection.apply(conn, message_id, p)
+                for run, run_envs in zip(runs, envs, strict=True):
+                    if way == "run":
+                        await handlers.on_submitted_run(
+                            [(p, MessageContext(e, conn, None)) for p, e in zip(run, run_envs, strict=True)])
+                    else:
+                        for p, e in zip(run, run_envs, strict=True):
+                            await projection.log_event(conn, e)
+                            await projection.apply(conn, e.id, p)
+                found[way] = await rows(conn, [e for run_envs in envs for e in run_envs])
+            finally:
+                await tr.rollback()  # leave nothing of these made-up applications behind
+    assert found["run"] == found["one by one"]
+    apps = {str(r["application_id"]): r for r in found["run"]["applications"]}
+    assert len(apps) == 4 and len(found["run"]["log"]) == 5 and len(found["run"]["history"]) == 7
+    assert apps[a]["needs_preapproval"] and apps[a]["domains"] == ["甲-1.example.com", "乙-1.example.com"]
+    assert apps[b]["status"] == "APPROVED"  # its approval came first
+    assert (apps[c]["version"], apps[c]["website_names"], apps[c]["submitted_at"]) == (2, ["新版"], t0 - timedelta(days=1))
+    assert (apps[d]["version"], apps[d]["website_names"]) == (2, ["丁二"])
