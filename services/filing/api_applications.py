@@ -9,9 +9,10 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
-from services.filing import applications, change_corrections
+from services.filing import applications
 from services.filing.applications import CorrectionIn
-from services.filing.changes_model import ProposalIn
+from services.filing.changes import corrections as change_corrections
+from services.filing.changes.model import ProposalIn
 from shared.service import ctx
 from shared.web import Api, principal_of, tenant_of
 

@@ -19,9 +19,10 @@ from typing import Any
 import asyncpg
 from pydantic import Field, ValidationError
 
-from services.filing import audit, change_corrections, filings
-from services.filing import changes_store as cs
-from services.filing.changes_model import CANCEL_TYPES, CHANGE_TYPES
+from services.filing import audit, filings
+from services.filing.changes import corrections as change_corrections
+from services.filing.changes import store as cs
+from services.filing.changes.model import CANCEL_TYPES, CHANGE_TYPES
 from services.filing.filings import FilingError
 from services.filing.records import store
 from shared import codes

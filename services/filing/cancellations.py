@@ -22,10 +22,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from services.filing import changes_store as cs
-from services.filing.change_corrections import mark_abandoned
-from services.filing.change_proposals import build_event, provider_principal
-from services.filing.changes_model import (
+from services.filing.changes import store as cs
+from services.filing.changes.corrections import mark_abandoned
+from services.filing.changes.model import (
     FILED_SUBJECT,
     LIVE_WEBSITE,
     MODIFIABLE,
@@ -36,6 +35,7 @@ from services.filing.changes_model import (
     cancel_status_name,
     reason_errors,
 )
+from services.filing.changes.proposals import build_event, provider_principal
 from services.filing.records.store import Where, like, provider_scope, subject_visible, website_visible
 from shared import codes
 from shared import validate as v

@@ -25,8 +25,8 @@ import asyncpg
 import structlog
 
 from services.filing import audit
-from services.filing import changes_store as cs
-from services.filing.changes_model import SUBJECT_FIELDS, WEBSITE_FIELDS, ip_texts
+from services.filing.changes import store as cs
+from services.filing.changes.model import SUBJECT_FIELDS, WEBSITE_FIELDS, ip_texts
 from shared.bus import PermanentError
 
 log = structlog.get_logger(__name__)
@@ -187,7 +187,7 @@ async def cancel_websites(conn, app: Any, website_ids: list[uuid.UUID] | None, a
 
 
 async def _cancel_website(conn, app: Any, proposal: dict[str, Any], actor: str) -> list[audit.Entry]:
-    from services.filing.changes import settle_subject
+    from services.filing.changes.handlers import settle_subject
 
     entries = await cancel_websites(conn, app, [uuid.UUID(proposal["website_id"])], actor)
     subject = await conn.fetchrow("SELECT * FROM subjects WHERE id = $1", app["subject_id"])

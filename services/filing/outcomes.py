@@ -25,7 +25,7 @@ import asyncpg
 import structlog
 
 from services.filing import audit, effects
-from services.filing.changes_model import CANCEL_TYPES
+from services.filing.changes.model import CANCEL_TYPES
 from services.filing.records.events import publish_record
 from shared import codes, logs
 from shared.bus import MessageContext, PermanentError

@@ -104,7 +104,7 @@ class ApplicationSubmitted(Contract):
     submitted_by: str
     source: str = "entry"  # entry | import
     import_job_id: str | None = None
-    # For applications other than FIRST_FILING (filing's services/filing/changes.py): {"type": …} plus
+    # For applications other than FIRST_FILING (filing's services/filing/changes/handlers.py): {"type": …} plus
     # ADD_WEBSITE {website_ids}; ADD_ACCESS / CHANGE_ACCESS {website_id, access: {before, after}};
     # CHANGE_SUBJECT {subject: {field: [old, new]}}; CHANGE_WEBSITE {website_id, website: {field: [old, new]}};
     # CANCEL_SUBJECT / CANCEL_WEBSITE {cancellation_id, target_type, target_no, reason_code, reason_name,

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from services.filing.bulk import BulkRefused, create_first_filings
-from services.filing.changes_store import check_conflicts
+from services.filing.changes.store import check_conflicts
 from services.filing.filings import FilingError, check_database_rules
 from services.importer import columns as C
 from services.importer.sealing import ANNOTATED_PURPOSE, UPLOAD_PURPOSE

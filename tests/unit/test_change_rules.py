@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.filing.changes_model import (
+from services.filing.changes.model import (
     cancel_status,
     ip_texts,
     masked_diff,

@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
-from services.filing import changes_store
+from services.filing.changes import store as changes_store
 from services.filing.records import handlers as records
 from services.filing.records.handlers import HistoryQuery, SubjectQuery, WebsiteQuery
 from shared.auth import Role

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from services.filing.changes_model import ip_texts, principal_snap, subject_data, subject_snap
+from services.filing.changes.model import ip_texts, principal_snap, subject_data, subject_snap
 from shared.blacklist import cert_digest
 from shared.contracts.filing import AccessState, FiledRecordChanged, FiledWebsite
 from shared.outbox import Outbox

@@ -14,8 +14,8 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 from pydantic_core import to_jsonable_python
 
-from services.filing import changes_store as cs
-from services.filing.changes_model import SponsorCredentials
+from services.filing.changes import store as cs
+from services.filing.changes.model import SponsorCredentials
 from services.filing.records import handlers as records
 from services.filing.records.store import LIVE, Where, like
 from shared import codes

@@ -22,7 +22,7 @@ from services.filing.accounts import handlers as accounts
 from services.filing.accounts import store as accounts_store
 from services.filing.accounts.model import after_failure, is_locked, locked_message
 from services.filing.blacklist import blacklist_rows
-from services.filing.changes_model import LIVE_WEBSITE
+from services.filing.changes.model import LIVE_WEBSITE
 from services.filing.records import handlers as records
 from shared import codes
 from shared.auth import verify_password

@@ -8,8 +8,9 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic_core import to_jsonable_python
 
-from services.filing import cancellations, changes
-from services.filing.changes_model import (
+from services.filing import cancellations
+from services.filing.changes import handlers as changes
+from services.filing.changes.model import (
     AccessCancelled,
     AddAccessIn,
     AddWebsiteIn,

@@ -17,8 +17,9 @@ from typing import Any
 import asyncpg
 
 from services.filing import audit
-from services.filing import changes_store as cs
-from services.filing.change_proposals import (
+from services.filing.changes import store as cs
+from services.filing.changes.model import CANCEL_TYPES, CHANGE_TYPES, ProposalIn, needs_preapproval
+from services.filing.changes.proposals import (
     build_event,
     need_access,
     own_mobile,
@@ -30,7 +31,6 @@ from services.filing.change_proposals import (
     validated_subject_change,
     validated_website_change,
 )
-from services.filing.changes_model import CANCEL_TYPES, CHANGE_TYPES, ProposalIn, needs_preapproval
 from shared import codes
 from shared.contracts.filing import ApplicationWithdrawn
 from shared.db import transaction

@@ -33,8 +33,19 @@ from typing import Any
 import asyncpg
 
 from services.filing import audit, preapproval_contacts
-from services.filing import changes_store as cs
-from services.filing.change_proposals import (
+from services.filing.changes import store as cs
+from services.filing.changes.model import (
+    AccessCancelled,
+    AddAccessIn,
+    AddWebsiteIn,
+    ApplicationCreated,
+    SubjectChangeIn,
+    WebsiteChangeIn,
+    ip_texts,
+    needs_preapproval,
+    preapproval_types,
+)
+from services.filing.changes.proposals import (
     build_event,
     need_access,
     own_mobile,
@@ -45,17 +56,6 @@ from services.filing.change_proposals import (
     validated_new_website,
     validated_subject_change,
     validated_website_change,
-)
-from services.filing.changes_model import (
-    AccessCancelled,
-    AddAccessIn,
-    AddWebsiteIn,
-    ApplicationCreated,
-    SubjectChangeIn,
-    WebsiteChangeIn,
-    ip_texts,
-    needs_preapproval,
-    preapproval_types,
 )
 from services.filing.records import store as records
 from services.filing.records.events import publish_record

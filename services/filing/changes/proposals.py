@@ -12,9 +12,9 @@ from typing import Any
 import asyncpg
 from pydantic import ValidationError
 
-from services.filing import changes_store as cs
 from services.filing import entry
-from services.filing.changes_model import (
+from services.filing.changes import store as cs
+from services.filing.changes.model import (
     CANCEL_TYPES,
     WEBSITE_FIELDS,
     access_snap,

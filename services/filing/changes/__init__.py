@@ -1,0 +1,1 @@
+"""Business changes: add website/access, subject/website/access changes, cancel access, corrections."""
