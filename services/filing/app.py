@@ -6,6 +6,7 @@ from pathlib import Path
 
 from services.filing import api_applications, api_entry, batch, blacklist, housekeeping, outcomes
 from services.filing.accounts import api as api_accounts
+from services.filing.cancellations import api as api_cancellations
 from services.filing.changes import api as api_changes
 from services.filing.content import api as api_content
 from services.filing.providers.api import api as provider_routes
@@ -24,7 +25,8 @@ ROUTE_MODULES = (
     api_entry.api,  # entry wizard (drafts, submit) and POST /filings
     api_records.api,  # subjects, websites, their history
     api_applications.api,  # application detail, correction, resubmit
-    api_changes.api,  # add website/access, changes, cancel access, cancellation requests
+    api_changes.api,  # add website/access, changes, cancel access
+    api_cancellations.api,  # cancellation requests
     api_sponsors.api,  # the sponsor accounts a provider filed for (password reset)
     subject_search.api,  # finding filed subjects of every provider; view all with the sponsor's credentials
 )

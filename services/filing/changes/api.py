@@ -1,4 +1,4 @@
-"""HTTP surface of business changes (seed 1.4) and cancellation requests (seed 1.5.2–1.5.3).
+"""HTTP surface of business changes (seed 1.4); cancellation requests are in `cancellations/api.py`.
 
 All for provider operators (role `provider`); ids of other providers' records answer 404.
 """
@@ -6,20 +6,13 @@ All for provider operators (role `provider`); ids of other providers' records an
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic_core import to_jsonable_python
 
-from services.filing import cancellations
 from services.filing.changes import handlers as changes
 from services.filing.changes.model import (
     AccessCancelled,
     AddAccessIn,
     AddWebsiteIn,
     ApplicationCreated,
-    CancellationChangeIn,
-    CancellationIn,
-    CancellationList,
-    CancellationOut,
-    CancellationQuery,
     SubjectChangeIn,
     WebsiteChangeIn,
 )
@@ -29,7 +22,6 @@ from shared.web import Api, principal_of, tenant_of
 
 api = Api("filing", "ICP 备案 — 备案业务管理")
 TAGS = ["changes"]
-CANCEL_TAGS = ["cancellations"]
 ROLES = ["provider"]
 
 
@@ -81,48 +73,3 @@ async def request_access_change(request: web.Request, body: Access) -> dict:
 async def cancel_website_access(request: web.Request) -> dict:
     """取消接入（1.4.5）：立即生效；网站没有其他接入时成为空壳网站（NO_ACCESS）"""
     return await changes.cancel_access(ctx(request), *_who(request), request.match_info["website_id"])
-
-
-# ---------------------------------------------------------------- seed 1.5.2–1.5.3
-
-
-@api.get("/cancellations", query=CancellationQuery, response=CancellationList, roles=ROLES, tags=CANCEL_TAGS)
-async def list_cancellations(request: web.Request, query: CancellationQuery) -> dict:
-    """注销申请查询：status=NOT_APPLIED 列出可提出注销申请的已备案主体/网站；其他为已提出的申请"""
-    return to_jsonable_python(await cancellations.list_cancellations(ctx(request), tenant_of(request), query))
-
-
-@api.post("/cancellations", errors=[409, 423], body=CancellationIn, response=CancellationOut, roles=ROLES, status=201, tags=CANCEL_TAGS)
-async def apply_cancellation(request: web.Request, body: CancellationIn) -> dict:
-    """提出注销申请（注销主体：主体及其全部网站均被注销；注销网站：仅该网站）"""
-    return to_jsonable_python(await cancellations.apply(ctx(request), *_who(request), body))
-
-
-@api.get("/cancellations/{cancellation_id}", response=CancellationOut, roles=ROLES, tags=CANCEL_TAGS)
-async def get_cancellation(request: web.Request) -> dict:
-    """注销申请详情（含提出、修改、再次提出与审核记录）"""
-    return to_jsonable_python(await cancellations.get_cancellation(
-        ctx(request), tenant_of(request), request.match_info["cancellation_id"]))
-
-
-@api.put("/cancellations/{cancellation_id}", errors=[409, 423], body=CancellationChangeIn, response=CancellationOut, roles=ROLES,
-         tags=CANCEL_TAGS)
-async def modify_cancellation(request: web.Request, body: CancellationChangeIn) -> dict:
-    """修改注销申请（仅限尚未提交管局审核的申请）"""
-    return to_jsonable_python(await cancellations.modify(
-        ctx(request), *_who(request), request.match_info["cancellation_id"], body))
-
-
-@api.delete("/cancellations/{cancellation_id}", errors=[409, 423], roles=ROLES, status=204, tags=CANCEL_TAGS)
-async def delete_cancellation(request: web.Request) -> web.Response:
-    """删除注销申请（仅限尚未提交管局审核的申请）"""
-    await cancellations.delete(ctx(request), *_who(request), request.match_info["cancellation_id"])
-    return web.Response(status=204)
-
-
-@api.post("/cancellations/{cancellation_id}/reapply", errors=[409, 423], body=CancellationChangeIn, response=CancellationOut,
-          roles=ROLES, tags=CANCEL_TAGS)
-async def reapply_cancellation(request: web.Request, body: CancellationChangeIn) -> dict:
-    """再次提出注销申请（仅限被管局拒绝的申请）"""
-    return to_jsonable_python(await cancellations.reapply(
-        ctx(request), *_who(request), request.match_info["cancellation_id"], body))

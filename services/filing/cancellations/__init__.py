@@ -1,0 +1,1 @@
+"""Cancellation requests (注销主体 / 注销网站)."""
