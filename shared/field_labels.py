@@ -86,6 +86,24 @@ LABELS: dict[str, str] = {
     "opinion": "核实意见",
     "note": "说明",
     "ids": "所选账号",
+    # detection (unfiled-site events, handling, blacklists)
+    "id": "编号",
+    "ip": "IP地址",
+    "provider_id": "接入服务提供者",
+    "detected_at": "检测时间",
+    "source": "检测来源",
+    "url": "网址",
+    "title": "标题",
+    "handling_status": "处理状态",
+    "handling_code": "处理结果",
+    "code": "代码",
+    "filed_meanwhile": "检测后已备案",
+    "month": "月份",
+    "date_from": "起始日期",
+    "date_to": "截止日期",
+    "group_by": "分组方式",
+    "kind": "类型",
+    "website_name": "网站名称",
     "page": "页码",
     "page_size": "每页条数",
     "body": "请求内容",
@@ -94,9 +112,18 @@ LABELS: dict[str, str] = {
 _PART = re.compile(r"([^.\[\]]+)((?:\[\d+\])*)")
 
 
-def label(path: str) -> str:
+_ITEM = re.compile(r"^\[(\d+)\]\.?")
+
+
+def label(path: str, *, item: str = "项") -> str:
     """The Chinese name of a field path, e.g. `websites[1].principal.mobile` → `第2个网站的负责人手机号码`,
-    `subject.principal.name` → `主体负责人姓名`, `websites[0].domains[2]` → `第1个网站的网站域名（第3项）`."""
+    `subject.principal.name` → `主体负责人姓名`, `websites[0].domains[2]` → `第1个网站的网站域名（第3项）`.
+    A path into an array body starts with the index: `[1].ip` → `第2项的IP地址` (`item` names the
+    elements, e.g. "条事件" → `第2条事件的IP地址`)."""
+    whole = _ITEM.match(path or "")
+    if whole:
+        rest = path[whole.end():]
+        return f"第{int(whole.group(1)) + 1}{item}" + (f"的{label(rest)}" if rest else "")
     parts = [(m.group(1), [int(i) for i in re.findall(r"\d+", m.group(2))]) for m in _PART.finditer(path or "")]
     if not parts:
         return "请求内容"
@@ -121,11 +148,11 @@ def label(path: str) -> str:
     return "".join(prefixes) + text
 
 
-def summary(errors: list[dict[str, str]], *, shown: int = 5) -> str:
+def summary(errors: list[dict[str, str]], *, shown: int = 5, item: str = "项") -> str:
     """The `detail` of a 422: every error (up to `shown`) as `label：reason`, then how many in all."""
     if not errors:
         return "数据校验未通过"
-    parts = [f"{label(e.get('field', ''))}：{e.get('message', '')}" for e in errors[:shown]]
+    parts = [f"{label(e.get('field', ''), item=item)}：{e.get('message', '')}" for e in errors[:shown]]
     text = "；".join(parts)
     if len(errors) > shown:
         text += f"；等共 {len(errors)} 处错误"

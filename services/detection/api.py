@@ -21,7 +21,7 @@ from services.detection.model import (
     handling_name,
     scope_of,
 )
-from shared import codes
+from shared import codes, field_labels
 from shared.service import ctx
 from shared.web import Api, Problem, json_response, principal_of
 
@@ -61,9 +61,7 @@ async def ingest_events(request: web.Request) -> web.Response:
     source = await handlers.authenticate_source(c, request.headers.get("X-API-Key"))
     status, result, errors = await handlers.ingest(c, await request.read(), source)
     if errors:
-        first = errors[0]
-        more = f" 等 {len(errors)} 处错误" if len(errors) > 1 else ""
-        detail = f"{first['field']}：{first['message']}{more}"
+        detail = field_labels.summary(errors, item="条事件")  # the platform's labels and sentence
         if result.recorded or result.duplicates or result.filed:
             detail += f"；其余 {result.received - result.rejected} 条已接收"
         raise Problem(status, detail, errors=errors, **result.model_dump(exclude={"items"}),

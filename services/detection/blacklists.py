@@ -44,9 +44,9 @@ class BlacklistIn(BaseModel):
     def missing(self) -> list[dict[str, str]]:
         """The fields this kind of entry needs and lacks."""
         if self.kind == "WEBSITE":
-            return [] if self.domains else [{"field": "domains", "message": "列入网站时须填写至少一个域名"}]
-        need = {"sponsor_name": "主办单位名称", "cert_type": "证件类型", "cert_number": "证件号码"}
-        return [{"field": k, "message": f"列入主体时须填写{label}"} for k, label in need.items() if not getattr(self, k)]
+            return [] if self.domains else [{"field": "domains", "message": "列入网站时至少须填写一个"}]
+        need = ("sponsor_name", "cert_type", "cert_number")  # named by field_labels in the detail
+        return [{"field": k, "message": "列入主体时必填"} for k in need if not getattr(self, k)]
 
 
 class RemovalIn(BaseModel):
@@ -195,7 +195,7 @@ async def query_blacklist(request: web.Request, query: BlacklistQuery) -> Blackl
     given = [k for k in ("sponsor_name", "domain") if k in request.query]
     if len(given) != 1:
         raise Problem(400, "查询条件只能使用一个：主办单位名称（sponsor_name）或域名（domain）", errors=[
-            {"field": "sponsor_name", "message": "须且只能填写 sponsor_name 与 domain 之一（值可为空）"}])
+            {"field": "sponsor_name", "message": "主办单位名称与域名须且只能填写其一（值可为空）"}])
     w = Where("removed_at IS NULL", [])
     if given[0] == "sponsor_name":
         w.add("kind = 'SUBJECT'")

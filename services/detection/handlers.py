@@ -94,7 +94,7 @@ async def ingest(ctx: ServiceContext, raw: bytes, source_system: str) -> tuple[i
                 if e.provider_id not in known:
                     field = _join("" if single else f"[{i}]", "provider_id")
                     results[i] = IngestItemResult(index=i, id=str(e.id), outcome="rejected", errors=[
-                        {"field": field, "message": f"未知的接入服务提供者“{e.provider_id}”"}])
+                        {"field": field, "message": f"未知的编号“{e.provider_id}”"}])
                 else:
                     keep.append((i, e))
             outcomes = await _record(conn, [(e.id, e, source_system) for _, e in keep])
@@ -156,7 +156,7 @@ async def handle(ctx: ServiceContext, who: Principal, detection_id: int, body: H
     if who.role != Role.PROVIDER:
         raise Problem(403, "仅接入服务提供者可处理本单位的检测结果")
     if body.code == "OTHER" and not (body.note or "").strip():
-        raise invalid([{"field": "note", "message": "处理结果为“其他”时须填写说明"}])
+        raise invalid([{"field": "note", "message": "处理结果为“其他”时必填"}])
     where, args = scope_of(who)
     async with transaction(ctx.pool) as conn:
         d = await store.detection_for_update(conn, detection_id, where, args)

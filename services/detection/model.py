@@ -141,7 +141,7 @@ class UnfiledQuery(DateRange):
     @classmethod
     def _code(cls, value: str | None) -> str | None:
         if value is not None and value != "UNHANDLED" and not codes.is_valid("detection_handling", value):
-            raise ValueError("无效的处理结果代码")
+            raise ValueError("无效的代码")
         return value
 
 

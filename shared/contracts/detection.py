@@ -40,7 +40,7 @@ class SiteDetected(Contract):
         try:
             return v.validate_host(value)
         except v.InvalidValue as e:
-            raise ValueError(f"域名无效：{e.message}") from None
+            raise ValueError(e.message) from None
 
     @field_validator("ip", mode="before")
     @classmethod
@@ -64,9 +64,9 @@ class SiteDetected(Contract):
     @classmethod
     def _not_future(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
-            raise ValueError("检测时间须带时区（如 2026-11-29T07:59:12+08:00）")
+            raise ValueError("须带时区（如 2026-11-29T07:59:12+08:00）")
         if value > datetime.now(UTC) + CLOCK_SKEW:
-            raise ValueError("检测时间不能晚于当前时间")
+            raise ValueError("不能晚于当前时间")
         return value
 
 

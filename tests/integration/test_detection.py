@@ -110,11 +110,14 @@ async def test_bad_events_over_http_name_the_field_and_keep_the_good_ones(system
     del missing["source"]
     out = await post_events(system, key, missing, expect=422)
     assert out["errors"] == [{"field": "source", "message": "必填项，不能为空"}]
+    assert out["detail"] == "检测来源：必填项，不能为空"  # the platform's labels (shared/field_labels.py)
     # a batch: the bad ones are named by index, the good ones are kept
     good1, good2 = event(t.provider_id, dom), event(t.provider_id, dom)
     out = await post_events(system, key, [good1, event(t.provider_id, dom, ip="x"), good2,
                                           event("no-such-provider", dom)], expect=422)
     assert [e["field"] for e in out["errors"]] == ["[1].ip", "[3].provider_id"]
+    assert out["detail"].startswith("第2条事件的IP地址：") and "；第4条事件的接入服务提供者：未知的编号“no-such-provider”" \
+        "（共 2 处错误）；其余 2 条已接收" in out["detail"], out["detail"]
     assert (out["recorded"], out["rejected"]) == (2, 2)
     assert _one(await unfiled(t), dom)["sightings"] == 2
     # the front door itself
@@ -235,7 +238,7 @@ async def test_handling_keeps_every_result_and_filters_handled_unhandled(system:
     assert all(h["handled_by_name"] for h in hist["handlings"])
     # refused: OTHER without a note, an unknown code, the regulator
     r = await system.client.post(url, json={"code": "OTHER"}, headers=t.headers)
-    assert r.status == 422
+    assert r.status == 422 and (await r.json())["detail"] == "说明：处理结果为“其他”时必填"
     r = await system.client.post(url, json={"code": "NOPE"}, headers=t.headers)
     assert r.status == 422 and (await r.json())["errors"][0]["field"] == "code"
     r = await system.client.post(url, json={"code": "ACCESS_STOPPED"}, headers=bureau(system, "BJ"))

@@ -24,6 +24,14 @@ def test_summary_lists_several_errors_and_counts_them():
     assert summary(errors[:1]) == "第1个网站的网站名称：不能为空"
 
 
+def test_paths_into_an_array_body_name_the_item():
+    assert label("[1].ip") == "第2项的IP地址"
+    assert label("[3].provider_id", item="条事件") == "第4条事件的接入服务提供者"
+    assert label("[0]", item="条事件") == "第1条事件"
+    assert summary([{"field": "[1].detected_at", "message": "不能晚于当前时间"}], item="条事件") == \
+        "第2条事件的检测时间：不能晚于当前时间"
+
+
 def test_free_text_is_kept_as_typed_identifiers_are_normalised():
     assert v.validate_text("  身份，信息真实一致。\u200b", max_len=50) == "身份，信息真实一致。"
     assert v.clean_text("（集团）") == "（集团）"
