@@ -30,6 +30,7 @@ from services.filing import audit, blacklist, reservations
 from services.filing.sponsors import credentials as sponsors
 from shared import codes, field_labels
 from shared import validate as v
+from shared.blacklist import cert_digest
 from shared.contracts.filing import (
     AccessSnapshot,
     ApplicationSubmitted,
@@ -401,23 +402,37 @@ def domain_rows(w: Website, website_id: str, subject_id: str, status: str = "PEN
     ]
 
 
-# One statement checks the database rules and, when nothing conflicts, inserts the sponsor
+# One statement checks the database rules (taken certificate, domains and mobiles, the filing
+# blacklist, keys reserved by a file being imported) and, when nothing conflicts, inserts the sponsor
 # account, the subject, its mobiles, websites, domains, accesses, the application, its first
 # version, its status history, the audit entries and the outbox row (with the relay's NOTIFY):
 # one round trip for a whole filing, atomic even outside a transaction.
 _INSERT_FILING_SQL = """
 WITH p AS (SELECT $1::jsonb AS j),
 conflicts AS (
-  SELECT 'cert' AS kind, s.cert_number AS key, s.id AS subject_id, s.subject_no AS number, s.status AS status
+  SELECT 'cert' AS kind, s.cert_number AS key, s.id AS subject_id, s.subject_no AS number, s.status AS status,
+         NULL::text AS reason
     FROM subjects s
    WHERE s.cert_family = $2 AND s.cert_number = $3 AND s.status <> ALL($6::text[])
   UNION ALL
-  SELECT 'mobile', m.mobile, m.subject_id, NULL, NULL
+  SELECT 'mobile', m.mobile, m.subject_id, NULL, NULL, NULL
     FROM subject_mobiles m WHERE m.mobile = ANY($4::text[]) AND m.active
   UNION ALL
-  SELECT 'domain', d.ascii, d.subject_id, w.website_no, d.status
+  SELECT 'domain', d.ascii, d.subject_id, w.website_no, d.status, NULL
     FROM domains d JOIN websites w ON w.id = d.website_id
    WHERE d.ascii = ANY($5::text[]) AND d.status <> ALL($6::text[])
+  UNION ALL  -- the filing blacklist (blacklist.blacklist_rows)
+  SELECT 'blacklist_cert', NULL, NULL, NULL, NULL, b.reason
+    FROM blacklist b WHERE b.active AND b.kind = 'SUBJECT' AND b.cert_digest = $14
+  UNION ALL
+  SELECT 'blacklist_domain', d, NULL, NULL, NULL, b.reason
+    FROM blacklist b, unnest(b.domains) AS d
+   WHERE b.active AND b.kind = 'WEBSITE' AND b.domains && $5::text[] AND d = ANY($5::text[])
+  UNION ALL  -- keys reserved by a file being imported (reservations.rows)
+  SELECT 'reserved_' || r.kind, r.key, NULL, NULL, NULL, NULL
+    FROM unnest($15::text[], $16::text[]) AS k(kind, key),
+         LATERAL (SELECT r.kind, r.key FROM batch_reservations r
+                   WHERE r.kind = k.kind AND r.key = k.key AND r.expires_at > now()) r
 ),
 go AS (SELECT p.j FROM p WHERE NOT EXISTS (SELECT 1 FROM conflicts)),
 sponsor AS (
@@ -503,9 +518,9 @@ ob AS (
   INSERT INTO outbox (id, exchange, routing_key, body, headers)
   SELECT $8::uuid, $9, $10, $11::bytea, $12::jsonb FROM go
 )
-SELECT kind, key, subject_id, number, status FROM conflicts
+SELECT kind, key, subject_id, number, status, reason FROM conflicts
 UNION ALL
-SELECT 'ok', pg_notify($13, '')::text, NULL, NULL, NULL FROM go
+SELECT 'ok', pg_notify($13, '')::text, NULL, NULL, NULL, NULL FROM go
 """
 
 
@@ -560,6 +575,22 @@ async def create_first_filing(
             if not retry:  # lost a race: the other filing is necessarily still in progress
                 raise race_error(e, data) from None
     raise AssertionError("unreachable")
+
+
+def _conflict_rows(rows: list, family: str, number: str) -> list[dict[str, Any]]:
+    """The statement's conflict rows as `conflict_error` takes them (as `blacklist.blacklist_rows` and
+    `reservations.rows` give theirs). A blacklisted certificate or domain is refused on its own (the
+    blacklist is checked before anything else), as before the rules were one statement."""
+    listed = [r for r in rows if r["kind"].startswith("blacklist_")]
+    out = []
+    for r in listed or rows:
+        row = dict(r)
+        if row["kind"] == "blacklist_cert":
+            row.update(key=number, family=family)
+        elif row["kind"] == "reserved_cert":
+            row["key"] = row["key"].partition(":")[2]
+        out.append(row)
+    return out
 
 
 def violated_key(e: asyncpg.UniqueViolationError) -> str:
@@ -658,16 +689,15 @@ async def _insert(
     env, outbox_params = outbox.row(event, provider_id=provider_id)
     family, number = srow["cert_family"], srow["cert_number"]
     paths = domain_paths(data)
-    listed = await blacklist.blacklist_rows(conn, [(family, number)], list(paths))
-    if listed:  # the filing blacklist (detection's, through filing's projection): nothing written
-        raise conflict_error(listed, mobiles, paths)
+    reserved = reservations.keys_of([(family, number)], mobiles, paths)
     rows = await conn.fetch(
         _INSERT_FILING_SQL, params, family, number, list(mobiles), list(paths), list(LIVE_EXCLUDED), pw_hash,
-        *outbox_params,
+        *outbox_params, cert_digest(family, number) if number else None,
+        [k for k, _ in reserved], [key for _, key in reserved],
     )
     conflicts = [r for r in rows if r["kind"] != "ok"]
     if conflicts:  # nothing was written
-        raise conflict_error(conflicts, mobiles, paths)
+        raise conflict_error(_conflict_rows(conflicts, family, number), mobiles, paths)
     return CreatedFiling(
         application_id=application_id,
         subject_id=subject_id,

@@ -128,3 +128,39 @@ async def test_concurrent_api_submits_are_each_answered_with_their_own_credentia
         assert row["username"] == answer["username"] and verify_password(row["password_hash"], answer["password"])
         hashes.append(row["password_hash"])
     assert_generated_hashes(hashes)
+
+
+async def test_a_submit_written_alone_respects_import_reservations_and_the_blacklist_in_its_one_statement(
+    system: System, tenant: Tenant,
+):
+    """The single-filing statement (a submit that finds a free writer) refuses keys reserved by a file
+    being imported, each on its field, as the batch path does; a blacklisted domain is refused on its
+    own, ahead of any other conflict; nothing is written either time."""
+    from services.filing import reservations
+
+    ctx = system.ctx("filing")
+    data = fs.filing()
+    dom = data["websites"][0]["domains"][0]
+    mobile = data["subject"]["principal"]["mobile"]
+    async with ctx.pool.acquire() as conn:
+        await reservations.reserve(conn, [("domain", dom), ("mobile", mobile)], job_id="job-x", chunk_no=1,
+                                   provider_id="p-other", seconds=600)
+    try:
+        status, out = await tenant.call("POST", "/filings", json=data)
+        assert status == 409, out
+        assert {e["field"] for e in out["errors"]} == {"websites[0].domains[0]", "subject.principal.mobile"}, out
+        assert all("正在导入的另一个文件" in e["message"] for e in out["errors"]), out
+        # a blacklisted domain besides: the blacklist alone is the answer
+        await ctx.pool.execute(
+            "INSERT INTO blacklist (entry_id, kind, cert_digest, domains, reason, active, changed_at)"
+            " VALUES (gen_random_uuid(), 'WEBSITE', '', $1, '涉诈', true, now())", [dom])
+        status, out = await tenant.call("POST", "/filings", json=data)
+        assert status == 422 and [e["field"] for e in out["errors"]] == ["websites[0].domains[0]"], out
+        assert "黑名单" in out["errors"][0]["message"] and "涉诈" in out["errors"][0]["message"], out
+        await ctx.pool.execute("DELETE FROM blacklist WHERE $1 = ANY(domains)", dom)
+    finally:
+        async with ctx.pool.acquire() as conn:
+            await reservations.release(conn, "job-x")
+    assert await ctx.pool.fetchval("SELECT count(*) FROM domains WHERE ascii = $1", dom) == 0
+    status, out = await tenant.call("POST", "/filings", json=data)  # released: it goes through
+    assert status == 201, out
