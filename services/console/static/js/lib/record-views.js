@@ -12,7 +12,7 @@
 // Import `RECORD_VIEWS` into a page's `components`. Codes are shown by their Chinese names.
 import { codeName, codeNames, regionPath } from './codes.js';
 import { fmtDate, fmtTime } from './format.js';
-import { imTypeName } from './filing-forms.js';
+import { imTypeName } from './filing-models.js';
 
 const { computed } = Vue;
 

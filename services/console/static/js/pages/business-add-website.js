@@ -39,8 +39,7 @@ export default {
         { label: '已有网站', value: subject.websites.map((w) => w.name + (w.website_no ? '（' + w.website_no + '）' : '')).join('、') },
       ]" />
       <sponsor-fields v-if="needsSponsor" :model="sponsor" :f="f" />
-      <h4 class="section-title">网站信息</h4>
-      <website-form :model="website" :f="f" prefix="website" mode="new" />
+      <website-form :model="website" :f="f" prefix="website" mode="new" :nature="subject.nature" />
       <form-errors :form="f" />
       <el-form-item>
         <el-button type="primary" native-type="submit" :loading="busy" data-test="submit">添加</el-button>

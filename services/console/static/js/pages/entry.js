@@ -7,20 +7,24 @@ import { useFieldErrors } from '../lib/form.js';
 import { confirmAction } from '../lib/components.js';
 import { fmtTime } from '../lib/format.js';
 import { filingFieldLabel, RECORD_VIEWS } from '../lib/record-views.js';
-import { blankSubject, blankWebsite, subjectPayload } from '../lib/filing-forms.js';
-import { fill, SubjectForm, WebsiteForm, websiteBody } from './entry-forms.js';
+import { blankSubject, blankWebsite, fill, FILING_FORMS, subjectPayload, websitePayload } from '../lib/filing-forms.js';
 
-const { ref, reactive, computed, onMounted } = Vue;
+const { ref, reactive, computed, onMounted, onBeforeUnmount } = Vue;
 
 const STEPS = ['主体信息', '网站信息', '网站浏览', '全部信息浏览', '完成'];
 
 export default {
   name: 'EntryPage',
-  components: { ...RECORD_VIEWS, SubjectForm, WebsiteForm },
+  components: { ...RECORD_VIEWS, ...FILING_FORMS },
   setup() {
     const route = VueRouter.useRoute();
     const router = VueRouter.useRouter();
     const f = useFieldErrors();
+    // labels above the fields in a narrow window
+    const narrow = ref(window.innerWidth < 900);
+    const onResize = () => { narrow.value = window.innerWidth < 900; };
+    onMounted(() => window.addEventListener('resize', onResize));
+    onBeforeUnmount(() => window.removeEventListener('resize', onResize));
     const draft = ref(null); // DraftOut
     const step = ref(0); // 0 = not started (prompt or loading)
     const prompt = ref(null); // the unfinished draft to continue or delete
@@ -125,7 +129,7 @@ export default {
       busy.value = true;
       try {
         const path = `/filing/drafts/${draft.value.id}/websites`;
-        const body = websiteBody(website.value);
+        const body = websitePayload(website.value, 'new');
         let d;
         try {
           d = siteId.value ? await api.put(`${path}/${siteId.value}`, body) : await api.post(path, body);
@@ -203,7 +207,7 @@ export default {
     const errorsByPart = computed(() => (draft.value ? draft.value.errors : []));
     const siteName = (w) => (w.data && w.data.name) || '未命名网站';
     return {
-      STEPS, f, draft, step, prompt, subject, website, siteId, sitePrefix, busy, done, copied, back, errorsByPart,
+      STEPS, f, narrow, draft, step, prompt, subject, website, siteId, sitePrefix, busy, done, copied, back, errorsByPart,
       continueDraft, deleteDraft, saveSubject, saveWebsite, leaveWebsite, editWebsite, removeWebsite, anotherWebsite,
       editSubject, returnToReview, submit, copyCredentials, newEntry, fmtTime, siteName, filingFieldLabel,
     };
@@ -231,7 +235,9 @@ export default {
     </el-steps>
 
     <section v-if="step === 1" data-test="step-1">
-      <subject-form :model="subject" :f="f" />
+      <el-form :model="subject" :label-position="narrow ? 'top' : 'right'" label-width="170px" class="entry-form">
+        <subject-form :model="subject" :f="f" />
+      </el-form>
       <form-errors :form="f" :label="filingFieldLabel" />
       <div class="wizard-actions no-print">
         <el-button v-if="back === 4" @click="returnToReview">返回</el-button>
@@ -241,7 +247,9 @@ export default {
     </section>
 
     <section v-if="step === 2" data-test="step-2">
-      <website-form :model="website" :f="f" :prefix="sitePrefix" :nature="subject.nature" />
+      <el-form :model="website" :label-position="narrow ? 'top' : 'right'" label-width="170px" class="entry-form">
+        <website-form :model="website" :f="f" :prefix="sitePrefix" :nature="subject.nature" />
+      </el-form>
       <form-errors :form="f" :label="filingFieldLabel" />
       <div class="wizard-actions no-print">
         <el-button @click="leaveWebsite">{{ draft && draft.websites.length ? '返回' : '上一步' }}</el-button>
