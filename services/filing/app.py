@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.filing import api_applications, api_entry, batch, blacklist, housekeeping, outcomes
+from services.filing import api_entry, batch, blacklist, housekeeping, outcomes
 from services.filing.accounts import api as api_accounts
+from services.filing.applications import api as api_applications
 from services.filing.cancellations import api as api_cancellations
 from services.filing.changes import api as api_changes
 from services.filing.content import api as api_content

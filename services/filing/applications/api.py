@@ -9,8 +9,8 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
-from services.filing import applications
-from services.filing.applications import CorrectionIn
+from services.filing.applications import handlers as applications
+from services.filing.applications.handlers import CorrectionIn
 from services.filing.changes import corrections as change_corrections
 from services.filing.changes.model import ProposalIn
 from shared.service import ctx

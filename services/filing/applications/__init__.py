@@ -1,0 +1,1 @@
+"""Applications: detail, correction after a return or rejection, resubmission."""
