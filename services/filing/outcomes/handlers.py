@@ -24,8 +24,9 @@ import uuid
 import asyncpg
 import structlog
 
-from services.filing import audit, effects
+from services.filing import audit
 from services.filing.changes.model import CANCEL_TYPES
+from services.filing.outcomes import effects
 from services.filing.records.events import publish_record
 from shared import codes, logs
 from shared.bus import MessageContext, PermanentError

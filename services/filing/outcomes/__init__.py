@@ -1,0 +1,1 @@
+"""Review outcomes from verification and what an approval changes in the records."""
