@@ -92,6 +92,12 @@ async def test_bureau_replies_to_feedback(page: Page, system: System, operator: 
     await choose(page, page.locator("[data-test=filter-status]"), "已回复")
     await page.get_by_role("button", name="查询").click()
     await expect(row).to_contain_text("已回复")
+    # the row opens on its thread (<feedback-thread>): the question and the reply under it
+    await row.locator(".el-table__expand-icon").click()
+    thread = page.locator(".feedback-detail")
+    await expect(thread).to_contain_text("建议在核实页面显示历史版本的差异。")
+    await expect(thread.locator(".el-timeline-item")).to_contain_text("感谢建议，我们将在后续版本中考虑。")
+    await expect(thread).not_to_contain_text("管局尚未答复")
     await shot(page, "feedback-replies")
     r = await system.client.get("/api/filing/feedback", headers=operator.headers(system))
     mine = [f for f in (await r.json())["items"] if f["title"] == title]

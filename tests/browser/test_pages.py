@@ -87,6 +87,12 @@ async def test_feedback_list_and_new_opinion(page: Page, operator: Account):
     table = page.locator(".paged-table")
     await expect(table).to_contain_text("关于备案时限的建议")
     await expect(table).to_contain_text("待回复")
+    # the row opens on its thread (<feedback-thread>): the text, and no reply yet
+    row = table.locator(".el-table__row", has_text="关于备案时限的建议").first
+    await row.locator(".el-table__expand-icon").click()
+    thread = table.locator(".feedback-detail").first
+    await expect(thread).to_contain_text("建议在系统中显示管局审核的预计时限。")
+    await expect(thread).to_contain_text("管局尚未答复")
     # the status filter is kept in the URL
     await page.locator(".filters .el-select").click()
     await page.locator(".el-select-dropdown__item:visible").get_by_text("已回复", exact=True).click()

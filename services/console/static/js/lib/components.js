@@ -8,8 +8,10 @@
 //   <region-select v-model:province v-model:city v-model:county />   GB/T 2260 cascade
 //   <form-errors :form="f" />                                 field errors no form item showed (lib/form.js)
 //   <detail-view :items="[{label, value}]" :column="2" />     label/value pairs (el-descriptions)
+//   <feedback-thread :feedback="row" pending="管局尚未答复" />  a feedback (1.13): its text, contact, replies
 //   confirmAction('确定删除？') → Promise<boolean>            a confirm dialog (exported function)
 import { codeName, loadCodes, loadRegions } from './codes.js';
+import { fmtTime } from './format.js';
 
 const { ref, computed, watch, onMounted } = Vue;
 const { ElMessageBox } = ElementPlus;
@@ -176,8 +178,31 @@ const DateRange = {
   </div>`,
 };
 
+// A feedback's thread (意见反馈, 1.13): what was asked, the contact, the bureau's replies in order;
+// `pending`: what to say while there is no reply (nothing when empty). Shown by the asker's page and the
+// bureau's reply page alike.
+const FeedbackThread = {
+  name: 'FeedbackThread',
+  props: { feedback: { type: Object, required: true }, pending: { type: String, default: '' } },
+  setup() {
+    return { fmtTime };
+  },
+  template: `
+  <div class="feedback-detail">
+    <p class="pre">{{ feedback.content }}</p>
+    <p v-if="feedback.contact">联系方式：{{ feedback.contact }}</p>
+    <el-timeline v-if="feedback.replies.length">
+      <el-timeline-item v-for="r in feedback.replies" :key="r.id" :timestamp="fmtTime(r.created_at) + '　' + r.author_name">
+        <span class="pre">{{ r.content }}</span>
+      </el-timeline-item>
+    </el-timeline>
+    <p v-else-if="pending" class="hint">{{ pending }}</p>
+  </div>`,
+};
+
 export function installComponents(app) {
-  for (const c of [PageCard, PagedTable, CodeSelect, CodeName, RegionSelect, FormErrors, DetailView, DateRange]) {
+  for (const c of [PageCard, PagedTable, CodeSelect, CodeName, RegionSelect, FormErrors, DetailView, DateRange,
+    FeedbackThread]) {
     app.component(c.name, c);
   }
 }

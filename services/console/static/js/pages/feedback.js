@@ -48,18 +48,7 @@ export default {
     </el-form>
     <paged-table :list="list">
       <el-table-column type="expand">
-        <template #default="{ row }">
-          <div class="feedback-detail">
-            <p class="pre">{{ row.content }}</p>
-            <p v-if="row.contact">联系方式：{{ row.contact }}</p>
-            <el-timeline v-if="row.replies.length">
-              <el-timeline-item v-for="r in row.replies" :key="r.id" :timestamp="fmtTime(r.created_at) + '　' + r.author_name">
-                <span class="pre">{{ r.content }}</span>
-              </el-timeline-item>
-            </el-timeline>
-            <p v-else class="hint">管局尚未答复</p>
-          </div>
-        </template>
+        <template #default="{ row }"><feedback-thread :feedback="row" pending="管局尚未答复" /></template>
       </el-table-column>
       <el-table-column prop="title" label="标题" min-width="200" />
       <el-table-column prop="author_name" label="提出人" width="140" />
