@@ -2,11 +2,13 @@
 downloaded; rows/s and the peak RSS of the importer process, beside the floor measured in the same
 run on the same file (a raw streaming read of the sheets + PostgreSQL COPY of the same rows).
 
-    .venv/bin/python bench/import.py [--rows 10000 100000] [--per-subject 2]
+    .venv/bin/python bench/import.py [--rows 10000 100000] [--per-subject 2] [--importer-workers N]
 
 The services run as child processes (`icp serve filing|verification|importer`, role all) on a
-throwaway database and RabbitMQ vhost of the local servers (127.0.0.1), removed afterwards. The
-importer's RSS is sampled every 100 ms. Workbooks are cached in /tmp (generation is not timed).
+throwaway database and RabbitMQ vhost of the local servers (127.0.0.1), removed afterwards. With
+`--importer-workers N` the importer runs as `icp serve importer --api` plus N `icp serve importer --worker`
+processes (competing consumers of the validation chunks). Every service process's RSS is sampled every
+100 ms (peak per process). Workbooks are cached in /tmp (generation is not timed).
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ def spawn(service: str, port: int, env: dict, *role: str) -> subprocess.Popen:
     name = service + ("-" + role[0].lstrip("-") if role else "")
     return subprocess.Popen(
         [str(ROOT / ".venv/bin/icp"), "serve", service, "--port", str(port), *role],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(f"/tmp/icp-bench-{name}.log", "w"),
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(f"/tmp/icp-bench-{name}-{port}.log", "w"),
         start_new_session=True,
     )
 
@@ -127,7 +129,6 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
     pid = "bench" + uuid.uuid4().hex[:8]
     admin = {"Authorization": f"Bearer {token('admin')}"}
     prov = {"Authorization": f"Bearer {token('provider', user_id='bench-op', provider_id=pid)}"}
-    proc = psutil.Process(pids["importer"])
     services = {name: psutil.Process(p) for name, p in pids.items()}
     cpu_at: dict[str, dict[str, float]] = {}  # CPU seconds (user + system) per service when a phase began
 
@@ -153,7 +154,13 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
                 del backends[bpid]  # exited: its CPU drops out (pools keep their connections)
         return out
 
-    peak = proc.memory_info().rss
+    peaks = {name: p.memory_info().rss for name, p in services.items()}
+
+    def sample() -> None:
+        for name, p in services.items():
+            with contextlib.suppress(psutil.Error):
+                peaks[name] = max(peaks[name], p.memory_info().rss)
+
     phases: dict[str, float] = {}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as s:
         async with s.post(f"{base['filing']}/api/filing/providers", headers=admin,
@@ -173,7 +180,7 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
         status = body["status"]
         last_poll = 0.0
         while True:
-            peak = max(peak, proc.memory_info().rss)
+            sample()
             now = time.perf_counter()
             if now - last_poll > 0.5:
                 last_poll = now
@@ -204,14 +211,26 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
             await asyncio.sleep(0.1)
     finally:
         await conn.close()
+    conn = await asyncpg.connect(dsn)
+    try:  # which importer process validated how many chunks (validation.on_validate_chunk)
+        by_worker = {r["done_by"]: r["n"] for r in await conn.fetch(
+            """SELECT v.done_by, count(*) AS n FROM importer.import_vchunks v JOIN importer.import_jobs j ON j.id = v.job_id
+               WHERE j.provider_id = $1 GROUP BY 1 ORDER BY 1""", pid)}
+    finally:
+        await conn.close()
+    pid_of = {p: name for name, p in pids.items()}
+    vchunks = {pid_of.get(int(w.rsplit(":", 1)[1]), w) if w else "?": n for w, n in by_worker.items()}
     creds = sum(1 for _ in CalamineWorkbook.from_object(io.BytesIO(result)).stream_sheet_by_name("主办者账号")) - 1
     assert creds == body["subjects_imported"], (creds, body["subjects_imported"])
     names = list(cpu_at)
     cpu_s = {f"{a}→{b}": {k: round(cpu_at[b][k] - cpu_at[a].get(k, 0.0), 2) for k in cpu_at[b]} for a, b in zip(names, names[1:], strict=False)}
+    total_cpu = {ph: sum(v for v in d.values()) for ph, d in cpu_s.items()}
     return {
-        "cpu_s": cpu_s,
+        "cpu_s": cpu_s, "total_cpu": total_cpu, "vchunks": vchunks,
+        "peak_rss_mb_by_process": {k: round(v / 1e6) for k, v in peaks.items()},
         "rows": rows, "subjects": body["subjects_imported"], "total_s": total, "accepted_s": accepted,
-        "rows_per_s": rows / total, "peak_rss_mb": peak / 1e6, "phases": phases, "floor": fl,
+        "rows_per_s": rows / total,
+        "peak_rss_mb": max(v for k, v in peaks.items() if k.startswith("importer")) / 1e6, "phases": phases, "floor": fl,
         "floor_rows_per_s": rows / fl["floor_s"], "x_floor": total / fl["floor_s"], "file_mb": len(data) / 1e6,
     }
 
@@ -238,6 +257,8 @@ async def main() -> None:
     ap.add_argument("--per-subject", type=int, default=2, help="websites per subject")
     ap.add_argument("--filing-workers", type=int, default=0,
                     help="extra `icp serve filing --worker` processes (filing's consumers scale out)")
+    ap.add_argument("--importer-workers", type=int, default=0,
+                    help="run the importer as `--api` + N `--worker` processes (0: one process, role all)")
     args = ap.parse_args()
     run = uuid.uuid4().hex[:8]
     db, vhost = f"icp_bench_import_{run}", f"icp_bench_import_{run}"
@@ -258,8 +279,13 @@ async def main() -> None:
         assert migrate.returncode == 0, migrate.stderr.decode()[-2000:]
         for service in ("filing", "verification", "importer"):
             port = free_port()
-            procs[service] = spawn(service, port, env)
+            role = ("--api",) if service == "importer" and args.importer_workers else ()
+            procs[service] = spawn(service, port, env, *role)
             base[service] = f"http://127.0.0.1:{port}"
+        for i in range(args.importer_workers):
+            port = free_port()
+            procs[f"importer-worker-{i + 1}"] = spawn("importer", port, env, "--worker")
+            await wait_http(f"http://127.0.0.1:{port}/api/importer/healthz")
         for service, url in base.items():
             await wait_http(f"{url}/api/{service}/healthz")
         for i in range(args.filing_workers):
@@ -267,6 +293,7 @@ async def main() -> None:
             procs[f"filing-worker-{i + 1}"] = spawn("filing", port, env, "--worker")
             await wait_http(f"http://127.0.0.1:{port}/api/filing/healthz")
         results = []
+        print(f"load average at start: {os.getloadavg()}")
         for rows in args.rows:
             res = await one_run(rows, args.per_subject, base, {k: p.pid for k, p in procs.items()}, dsn)
             results.append(res)
@@ -275,6 +302,10 @@ async def main() -> None:
                   f"= {res['rows_per_s']:.0f} rows/s, importer peak RSS {res['peak_rss_mb']:.0f} MB; "
                   f"upload answered in {res['accepted_s'] * 1000:.0f} ms; phases {res['phases']}")
             print(f"    CPU seconds per service between status changes: {res['cpu_s']}")
+            print("    CPU seconds per phase (all processes), ms per row: "
+                  + ", ".join(f"{ph} {c:.1f} s = {c / rows * 1000:.3f}" for ph, c in res["total_cpu"].items()))
+            print(f"    validation chunks per importer process: {res['vchunks']}")
+            print(f"    peak RSS per process (MB): {res['peak_rss_mb_by_process']}; load average now {os.getloadavg()}")
             print(f"    floor: read {f['read_s']:.2f} s + COPY {f['copy_s']:.2f} s = {f['floor_s']:.2f} s "
                   f"({res['floor_rows_per_s']:.0f} rows/s); end to end = {res['x_floor']:.1f}x the floor")
         print("\n| website rows | subjects | end to end | rows/s | floor (read + COPY) | × floor | importer peak RSS |")

@@ -106,12 +106,18 @@ async def conflicts_to_errors(conn: asyncpg.Connection, job: asyncpg.Record, chu
     sink = ErrorSink(job["id"], job["file_columns"] or {}, import_settings().max_errors)
     recorded = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM import_errors WHERE job_id = $1", job["id"])
     sink.count = max(recorded, job["error_count"] or 0)
+    # subjects with a file-wide repeat (validation.finish): reported for that only, as a subject with
+    # errors of its own is never checked against the existing filings
+    repeated = {r["key"] for r in await conn.fetch(
+        "SELECT key FROM import_keys WHERE job_id = $1 AND kind = 0", job["id"])} if job["check_only"] else set()
     for chunk in chunks:
         refs = chunk["refs"]
         for c in chunk["conflicts"] or []:
             if job["check_only"] and c["field"].startswith("sponsor"):
                 continue  # a placeholder username (no credentials for a rejected file)
             ref = refs[c["item"]] if 0 <= c["item"] < len(refs) else None
+            if ref is not None and ref["k"] in repeated:
+                continue
             if ref is None:
                 sink.add(RowError(C.SUBJECT_SHEET, None, None, "", c["message"]))
                 continue
@@ -132,6 +138,10 @@ async def conflicts_to_errors(conn: asyncpg.Connection, job: asyncpg.Record, chu
 
 async def cleanup_after(conn: asyncpg.Connection, job_id: uuid.UUID, *, keep_file: bool) -> None:
     await conn.execute("DELETE FROM import_rows WHERE job_id = $1", job_id)
+    await conn.execute("DELETE FROM import_keys WHERE job_id = $1", job_id)
+    await conn.execute("DELETE FROM import_chunk_errors WHERE job_id = $1", job_id)
+    # the validation chunks stay (who validated what), without their subject keys
+    await conn.execute("UPDATE import_vchunks SET keys = '{}' WHERE job_id = $1", job_id)
     await conn.execute("UPDATE import_chunks SET items = NULL WHERE job_id = $1", job_id)
     if not keep_file:
         await conn.execute("DELETE FROM import_files WHERE job_id = $1", job_id)
@@ -188,7 +198,7 @@ async def on_chunk_checked(payload: BatchChunkChecked, mctx: MessageContext) -> 
             log.info("import.replan_usernames", job_id=str(job["id"]))
             await conn.execute("DELETE FROM import_chunks WHERE job_id = $1", job["id"])
             await conn.execute(
-                """UPDATE import_jobs SET status = 'QUEUED', chunks_total = NULL, chunks_checked = 0,
+                """UPDATE import_jobs SET status = 'QUEUED', chunks_total = NULL, chunks_checked = 0, vchunks_total = NULL,
                        lease_owner = NULL, lease_until = NULL, updated_at = now() WHERE id = $1""",
                 job["id"],
             )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 import orjson
 
-from services.importer import flow
+from services.importer import flow, validation
 from services.importer.errors import error_out
 from services.importer.flow import WAKE
 from services.importer.results import CredentialsWriter
@@ -19,7 +19,7 @@ from services.importer.upload import FileRejected, check_file
 from shared import crypto
 from shared.bus import HandlerTable, MessageContext
 from shared.contracts.filing import BatchChunkChecked, BatchChunkImported
-from shared.contracts.importer import ImportJobAccepted
+from shared.contracts.importer import ImportJobAccepted, ValidateChunk
 from shared.db import transaction
 from shared.service import ServiceContext
 from shared.web import Problem, not_found
@@ -40,6 +40,7 @@ def register(table: HandlerTable) -> None:
     table.on(ImportJobAccepted)(on_job_accepted)
     table.on(BatchChunkChecked)(flow.on_chunk_checked)
     table.on(BatchChunkImported)(flow.on_chunk_imported)
+    table.on(ValidateChunk)(validation.on_validate_chunk)
 
 
 async def on_job_accepted(payload: ImportJobAccepted, mctx: MessageContext) -> None:

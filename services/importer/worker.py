@@ -8,17 +8,14 @@ while a job runs. Steps:
 
 1. read both sheets in a thread (streaming, bounded memory), normalise cells, stage rows (COPY
    into `import_rows`), note cell-level and file-wide key errors;
-2. gather each subject with its websites (one ordered query), validate it with the wizard's rules
-   (`FilingData` + `check_filing`) and the file-wide ones (same domain, certificate or mobile twice),
-   and — while the file is still clean — plan it: the canonical form (so filing need not validate
-   the normalised values again), generated sponsor credentials (hash only in the chunk, plaintext
-   only in the result workbook), chunks of whole subjects, sealed;
-3. any error: the job is REJECTED, nothing planned is kept. Otherwise, in one transaction: the
-   chunks, the sealed result workbook, status CHECKING and the first `filing.batch.check` commands
-   (the rest is driven by replies, `services.importer.flow`).
+2. split the subjects (key order) into validation chunks and publish them, each an
+   `importer.chunk.validate` command that any importer worker takes (`services.importer.validation`:
+   the wizard's rules per subject, the planned import chunk; the worker recording the last chunk runs
+   the file-wide rules across the file and moves the job to CHECKING or REJECTED). This lease ends
+   with the commands; the rest is driven by messages (`services.importer.flow`).
 
 `purge_loop` deletes expired result workbooks and the files of finished jobs; `job_loop` also
-resends chunks left unanswered (idempotent in filing).
+resends chunks left unanswered (idempotent in filing; validation chunks are recorded once).
 """
 
 from __future__ import annotations
@@ -31,35 +28,27 @@ import queue
 import socket
 import threading
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import asyncpg
-import orjson
 import structlog
-from pydantic import ValidationError
 from python_calamine_plus import CalamineWorkbook
 
 from services.importer import columns as C
+from services.importer import validation
 from services.importer.annotate import annotate_next, trim_heap
+from services.importer.assess import Plan, _assess_one  # noqa: F401  (the validation of one subject)
 from services.importer.errors import ErrorSink, RowError
-from services.importer.flow import WAKE, publisher, resend_stalled, send_next
+from services.importer.flow import WAKE, publisher, resend_stalled
 from services.importer.reader import TooManyRows, read_sheet
-from services.importer.sealing import RESULT_PURPOSE, SEAL_PURPOSE, load_upload
+from services.importer.sealing import load_upload
 from services.importer.settings import ImportSettings, import_settings
-from shared import crypto
-from shared.auth import generate_password, generate_username, hash_generated_password
-from shared.config import get_settings
-from shared.errors_zh import translate_errors
-from shared.filing_data import FilingData, canonical, check_filing, principal_mobiles, rule_keys, subject_key
+from services.importer.validation import pack, publish_chunks
 from shared.service import ServiceContext
 
 log = structlog.get_logger(__name__)
 
 _READ_BATCH = 2000
-_GATHER_BATCH = 400
-_MAX_UNSEALED = 2  # closed chunks waiting for their password hashes
-_hash_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="import-hash")
 
 
 def worker_id() -> str:
@@ -78,6 +67,7 @@ async def claim(pool: asyncpg.Pool, me: str, s: ImportSettings) -> asyncpg.Recor
         job = await conn.fetchrow(
             """SELECT id, attempts FROM import_jobs
                WHERE status IN ('QUEUED', 'VALIDATING') AND (lease_until IS NULL OR lease_until < now())
+                 AND vchunks_total IS NULL
                ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED"""
         )
         if job is None:
@@ -129,6 +119,7 @@ async def job_loop(ctx: ServiceContext) -> None:
     me = worker_id()
     wake = asyncio.Event()
     WAKE.append(wake)
+    validation._CTX[:] = [ctx]
     while True:
         if await annotate_next(ctx, me, s):  # quick next to a job, and the user is waiting for it
             continue
@@ -141,6 +132,7 @@ async def job_loop(ctx: ServiceContext) -> None:
             continue
         async with ctx.pool.acquire() as conn, conn.transaction():
             await resend_stalled(conn, publisher(ctx.outbox, conn), s.stall_seconds)
+            await validation.resend_stalled(conn, publisher(ctx.outbox, conn), s.stall_seconds)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), s.poll_seconds)
         wake.clear()
@@ -251,6 +243,7 @@ class Reading:
     subject_rows: int = 0
     website_rows: int = 0
     subject_keys: dict[str, int] = field(default_factory=dict)
+    websites_of: dict[str, int] = field(default_factory=dict)  # subject key → its website rows
     fatal: str | None = None
 
 
@@ -299,6 +292,7 @@ async def read_and_stage(ctx: ServiceContext, job: asyncpg.Record, data: bytes, 
                         out.website_rows += 1
                         continue
                     out.website_rows += 1
+                    out.websites_of[key] = out.websites_of.get(key, 0) + 1
                 idx = sidx if kind == C.SUBJECT_SHEET else C.WEBSITE_IDX
                 for k, message in r.errors:
                     sink.add(RowError(kind, r.row_no, k, r.cells[idx[k]], message))
@@ -319,220 +313,14 @@ async def read_and_stage(ctx: ServiceContext, job: asyncpg.Record, data: bytes, 
     return out
 
 
-# ---------------------------------------------------------------- gathering, validating, planning
-
-
-@dataclass
-class Plan:
-    """The chunks of a file being planned. While the file is clean, each subject gets generated
-    credentials (the hash travels sealed with the item, the plaintext is sealed per chunk in
-    `import_chunks.credentials`, so the result holds exactly the chunks filing committed). Once an
-    error is found the rest is planned for the existing-filings check only (no credentials)."""
-
-    secret: str  # the key filing opens the items with (get_settings: every service's)
-    result_secret: str  # the key this service opens the credentials with (ctx.settings)
-    job_id: uuid.UUID
-    chunk_websites: int
-    clean: bool = True
-    certs: dict[tuple[str, str], int] = field(default_factory=dict)
-    domains: dict[str, int] = field(default_factory=dict)
-    mobiles: dict[str, int] = field(default_factory=dict)
-    usernames: set[str] = field(default_factory=set)
-    items: list[dict] = field(default_factory=list)
-    refs: list[dict] = field(default_factory=list)
-    creds: list[list] = field(default_factory=list)
-    websites_in_chunk: int = 0
-    chunk_no: int = 0
-    chunks: list[tuple] = field(default_factory=list)  # rows ready for import_chunks
-    subjects: int = 0
-    websites: int = 0
-    validated: int = 0
-
-    closed: list[tuple[int, list[dict], list[dict], int, list[list]]] = field(default_factory=list)
-
-    def flush(self) -> None:
-        """Close the current chunk; it is sealed once its hashes are ready (`seal`)."""
-        if not self.items:
-            return
-        self.chunk_no += 1
-        self.closed.append((self.chunk_no, self.items, self.refs, self.websites_in_chunk, self.creds))
-        self.items, self.refs, self.websites_in_chunk, self.creds = [], [], 0, []
-
-    def seal(self, wait: bool) -> None:
-        """Seal closed chunks whose password hashes are done (all of them when `wait`)."""
-        keep = []
-        for n, (chunk_no, items, refs, websites, creds) in enumerate(self.closed):
-            behind = len(self.closed) - n > _MAX_UNSEALED  # bounded memory: wait for the oldest
-            pending = [item["sponsor"] for item in items if isinstance(item["sponsor"][1], Future)]
-            if not wait and not behind and not all(sp[1].done() for sp in pending):
-                keep.append((chunk_no, items, refs, websites, creds))
-                continue
-            for sponsor in pending:  # the hashes were computed on the hashing threads meanwhile
-                sponsor[1] = sponsor[1].result()
-            body = orjson.dumps(items)  # UTF-8, compact: what json.dumps(ensure_ascii=False) gave
-            context = f"{self.job_id}:{chunk_no}"
-            sealed = crypto.seal(self.secret, SEAL_PURPOSE, body, context)
-            secret_creds = (crypto.seal_bytes(self.result_secret, RESULT_PURPOSE, orjson.dumps(creds), context)
-                            if creds and len(creds) == len(items) else None)
-            self.chunks.append((self.job_id, chunk_no, len(items), websites, sealed, refs, secret_creds))
-        self.closed = keep
-
-
-def _assess_one(key: str, s_row: int, s_cells: list[str], s_bad: list[str], websites: list, plan: Plan
-                ) -> tuple[list[RowError], FilingData | None]:
-    """One subject with its websites: the wizard's rules, then the file-wide ones. A clean subject is
-    returned in canonical form (`canonical`), ready to be sealed for filing."""
-    sidx, widx = C.SUBJECT_IDX, C.WEBSITE_IDX
-    found: list[RowError] = []
-    seen = {(C.SUBJECT_SHEET, s_row, k) for k in s_bad}
-    for w_row, _, w_bad in websites:
-        seen.update((C.WEBSITE_SHEET, w_row, k) for k in w_bad)
-
-    def report(sheet: str, row: int, col: str, message: str, cells: list[str], idx: dict[str, int]) -> None:
-        if (sheet, row, col) in seen:
-            return
-        seen.add((sheet, row, col))
-        found.append(RowError(sheet, row, col, cells[idx[col]] if col in idx else "", message))
-
-    def report_path(path: str, message: str) -> None:
-        sheet, index, col = C.locate(path)
-        if sheet == C.WEBSITE_SHEET and index is not None and index < len(websites):
-            w_row, w_cells, _ = websites[index]
-            report(sheet, w_row, col, message, w_cells, widx)
-            return
-        if path == "websites":
-            message = f"该主体的网站（网站表中的行）：{message}"
-        report(C.SUBJECT_SHEET, s_row, col if sheet == C.SUBJECT_SHEET else "subject_key", message, s_cells, sidx)
-
-    if not websites:
-        report(C.SUBJECT_SHEET, s_row, "subject_key", "该主体没有网站：网站表中没有使用此主体编号的行", s_cells, sidx)
-        return found, None
-    cell_errors: list = []
-    s_input = C.subject_input(s_cells, cell_errors)
-    for ce in cell_errors:
-        report(C.SUBJECT_SHEET, s_row, ce.key, ce.message, s_cells, sidx)
-    w_inputs = []
-    for w_row, w_cells, _ in websites:
-        cell_errors = []
-        w_inputs.append(C.website_input(w_cells, cell_errors))
-        for ce in cell_errors:
-            report(C.WEBSITE_SHEET, w_row, ce.key, ce.message, w_cells, widx)
-    data = None
-    try:
-        data = FilingData.model_validate({"subject": s_input, "websites": w_inputs})
-    except ValidationError as e:
-        for err in translate_errors(e):
-            report_path(err["field"], err["message"])
-    if data is None:
-        return found, None
-    # check_filing with normalize=True validates each certificate/ID number, home URL and IP range once
-    # and keeps its normalised form, so `canonical` need not validate them again; its answer is the
-    # plain check's (principals are compared in normalised form either way)
-    errors = check_filing(data, normalize=True)
-    for err in errors:
-        report_path(err["field"], err["message"])
-    if found:
-        return found, None
-    # file-wide rules: the same certificate, domain or mobile in two subjects
-    cert = subject_key(data.subject, normalized=True)
-    mobiles = principal_mobiles(data)
-    if cert in plan.certs:
-        report_path("subject.cert_number", f"与主体表第 {plan.certs[cert]} 行的主体证件相同：同一主体在文件中只能出现一次")
-    for i, w in enumerate(data.websites):
-        for j, d in enumerate(w.domains):
-            first = plan.domains.get(d)
-            if first is not None:
-                report_path(f"websites[{i}].domains[{j}]", f"域名 {d} 在文件中重复（网站表第 {first} 行已填写）")
-    for mobile, path in mobiles.items():
-        first = plan.mobiles.get(mobile)
-        if first is not None:
-            report_path(path, f"手机号码已用于文件中另一个主体（主体表第 {first} 行），一个手机号码只能用于一个主体")
-    plan.certs.setdefault(cert, s_row)
-    for i, w in enumerate(data.websites):
-        for d in w.domains:
-            plan.domains.setdefault(d, websites[i][0])
-    for mobile in mobiles:
-        plan.mobiles.setdefault(mobile, s_row)
-    if found:
-        return found, None
-    # the canonical form (certificate/ID numbers, home URLs, IPs normalised; same-as-subject principal
-    # dropped): filing finishes it without validating those values again (`"c": 1`, services/filing/batch.py)
-    return found, canonical(data, copy=False, checked=True)
-
-
-def _assess(group: list[tuple], plan: Plan, errors: list[RowError]) -> None:
-    """Validate a batch of subjects with their websites and plan the clean ones (runs in a thread)."""
-    plan.seal(wait=False)
-    accepted: list[tuple[FilingData, dict]] = []
-    for key, s_row, s_cells, s_bad, websites in group:
-        found, data = _assess_one(key, s_row, s_cells, s_bad, websites, plan)
-        plan.validated += len(websites)
-        if found:
-            errors.extend(found)
-            plan.clean = False
-        elif data is not None:
-            accepted.append((data, {"k": key, "s": s_row, "w": [w[0] for w in websites]}))
-    if not accepted:
-        return
-    if not plan.clean:
-        # the file is rejected already: its clean subjects are still checked against the existing
-        # filings (every error in one pass), with a placeholder username and no credentials
-        for data, ref in accepted:
-            _plan_item(plan, data, ref, ["", ""], None)
-        return
-    # credentials: random username/password, the hash for filing, the plaintext only in the sealed
-    # credentials of the chunk
-    creds = []
-    for _ in accepted:
-        username = generate_username()
-        while username in plan.usernames:
-            username = generate_username()
-        plan.usernames.add(username)
-        creds.append((username, generate_password()))
-    # PBKDF2 releases the GIL: hash on other cores while this thread goes on validating
-    hashes = [_hash_pool.submit(hash_generated_password, p) for _, p in creds]
-    for (data, ref), (username, password), pw_hash in zip(accepted, creds, hashes, strict=True):
-        _plan_item(plan, data, ref, [username, pw_hash],
-                   [ref["k"], data.subject.name, username, password, [d for w in data.websites for d in w.domains]])
-
-
-def _plan_item(plan: Plan, data: FilingData, ref: dict, sponsor: list, cred: list | None) -> None:
-    n = len(data.websites)
-    if plan.websites_in_chunk and plan.websites_in_chunk + n > plan.chunk_websites:
-        plan.flush()
-    # "c": the data is in canonical form (_assess_one)
-    # the data as pydantic's JSON, embedded as is when the chunk is encoded (`seal`); the hash: a future
-    # "k": what filing's dry run looks up (certificate, mobiles, domains), so it need not parse "data"
-    plan.items.append({"data": orjson.Fragment(data.model_dump_json()), "sponsor": sponsor, "c": 1,
-                       "k": rule_keys(data)})
-    plan.refs.append(ref)
-    if cred is not None:
-        plan.creds.append(cred)
-    plan.websites_in_chunk += n
-    plan.subjects += 1
-    plan.websites += n
-
-
-_GATHER_SQL = """
-SELECT s.key, s.row_no, s.cells, s.bad,
-       (SELECT coalesce(jsonb_agg(jsonb_build_array(w.row_no, w.cells, w.bad) ORDER BY w.row_no), '[]'::jsonb)
-          FROM import_rows w WHERE w.job_id = s.job_id AND w.sheet = 2 AND w.key = s.key) AS websites
-FROM import_rows s WHERE s.job_id = $1 AND s.sheet = 1 ORDER BY s.key
-"""
-
-
-_INSERT_CHUNK = """INSERT INTO import_chunks (job_id, chunk_no, subjects, websites, items, refs, credentials)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7)"""
-
-
-class _Rejected(Exception):
-    pass
+# ---------------------------------------------------------------- planning the validation chunks
 
 
 async def process(ctx: ServiceContext, job: asyncpg.Record, me: str, s: ImportSettings) -> None:
     job_id = job["id"]
     async with ctx.pool.acquire() as conn, conn.transaction():
-        for table in ("import_errors", "import_rows", "import_chunks"):
+        for table in ("import_errors", "import_rows", "import_chunks", "import_vchunks", "import_chunk_errors",
+                      "import_keys"):
             await conn.execute(f"DELETE FROM {table} WHERE job_id = $1", job_id)
         data = await load_upload(conn, ctx.settings.secret_key, job_id)
     if data is None:
@@ -557,64 +345,31 @@ async def process(ctx: ServiceContext, job: asyncpg.Record, me: str, s: ImportSe
             await sink.flush(conn)
             await _reject(conn, job_id, me, "文件中没有可导入的数据", sink.count)
         return
-    plan = Plan(get_settings().secret_key, ctx.settings.secret_key, job_id, s.chunk_websites)
-    plan.clean = sink.count == 0
-    loop = asyncio.get_running_loop()
-    async with ctx.pool.acquire() as conn:
-        try:
-            async with conn.transaction():
-                group: list[tuple] = []
-
-                async def assess(group: list[tuple]) -> None:
-                    errors: list[RowError] = []
-                    await loop.run_in_executor(None, _assess, group, plan, errors)
-                    for e in errors:
-                        sink.add(e)
-                    async with ctx.pool.acquire() as other:
-                        await sink.flush(other)
-                        await other.execute(
-                            "UPDATE import_jobs SET rows_validated = $2, updated_at = now() WHERE id = $1",
-                            job_id, plan.validated,
-                        )
-                    if plan.chunks:
-                        await conn.executemany(_INSERT_CHUNK, plan.chunks)
-                        plan.chunks = []
-
-                async for r in conn.cursor(_GATHER_SQL, job_id, prefetch=_GATHER_BATCH):
-                    group.append((r["key"], r["row_no"], r["cells"], r["bad"], r["websites"]))
-                    if len(group) >= _GATHER_BATCH:
-                        await assess(group)
-                        group = []
-                await assess(group)
-                plan.flush()
-                await loop.run_in_executor(None, plan.seal, True)
-                if plan.chunks:
-                    await conn.executemany(_INSERT_CHUNK, plan.chunks)
-                    plan.chunks = []
-                check_only = bool(sink.count) or not plan.clean
-                if check_only and plan.chunk_no == 0:
-                    raise _Rejected  # nothing left to check against the existing filings
-                locked = await conn.fetchrow(
-                    "SELECT * FROM import_jobs WHERE id = $1 AND lease_owner = $2 FOR UPDATE", job_id, me
-                )
-                if locked is None:
-                    raise LeaseLost
-                job2 = await conn.fetchrow(
-                    """UPDATE import_jobs SET status = 'CHECKING', chunks_total = $2, chunks_checked = 0,
-                           chunks_done = 0, rows_validated = $3, lease_owner = NULL, lease_until = NULL,
-                           check_only = $4, error_count = $5, updated_at = now() WHERE id = $1 RETURNING *""",
-                    job_id, plan.chunk_no, plan.validated, check_only, sink.count,
-                )
-                await send_next(conn, publisher(ctx.outbox, conn), job2, "check", s.window)
-                log.info("import.validated", job_id=str(job_id), subjects=plan.subjects, websites=plan.websites,
-                         chunks=plan.chunk_no, errors=sink.count)
-        except _Rejected:
-            async with conn.transaction():
-                await sink.flush(conn)
-                await _reject(conn, job_id, me, f"文件中有 {sink.count} 处错误，整个文件未导入；请按错误列表修改后重新上传",
-                              sink.count)
-        except LeaseLost:
+    # validation in chunks that any importer worker takes (`validation.on_validate_chunk`): this lease ends
+    # with their commands, in one transaction with the errors found while reading
+    chunks = pack(list(reading.subject_keys), reading.websites_of, s.chunk_websites)
+    if not chunks:  # no subject row (every website row is an error): nothing to validate further
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            await sink.flush(conn)
+            await _reject(conn, job_id, me, f"文件中有 {sink.count} 处错误，整个文件未导入；请按错误列表修改后重新上传",
+                          sink.count)
+        return
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        locked = await conn.fetchval(
+            "SELECT true FROM import_jobs WHERE id = $1 AND lease_owner = $2 FOR UPDATE", job_id, me
+        )
+        if locked is None:
             log.warning("import.lease_lost_at_commit", job_id=str(job_id))
+            return
+        await sink.flush(conn)
+        await conn.execute(
+            """UPDATE import_jobs SET vchunks_total = $2, vchunks_done = 0, read_errors = $3, error_count = $3,
+                   rows_validated = 0, lease_owner = NULL, lease_until = NULL, updated_at = now() WHERE id = $1""",
+            job_id, len(chunks), sink.count,
+        )
+        await publish_chunks(conn, publisher(ctx.outbox, conn), job_id, job["provider_id"], chunks, sink.count == 0)
+    log.info("import.read", job_id=str(job_id), subjects=reading.subject_rows, websites=reading.website_rows,
+             chunks=len(chunks), errors=sink.count)
 
 
 async def _reject(conn: asyncpg.Connection, job_id: uuid.UUID, me: str, message: str, count: int) -> None:

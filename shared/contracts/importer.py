@@ -28,3 +28,16 @@ class ImportJobFinished(Contract):
     provider_id: str
     status: str
     finished_at: datetime
+
+
+@message("importer.chunk.validate", kind="command", consumers=("importer",), solo=True)
+class ValidateChunk(Contract):
+    """Validate one chunk of an import job's subjects (`import_vchunks`: whole subjects in key order,
+    staged in `import_rows`) with the wizard's rules and plan its import chunk. Any importer worker takes
+    it (competing consumers on the importer's queue); a chunk delivered twice is recorded once, and the
+    worker recording the job's last chunk runs the file-wide rules and moves the job on.
+    `clean`: no error was found while reading the file (only then are credentials generated)."""
+
+    job_id: str
+    vchunk_no: int
+    clean: bool = True

@@ -1,0 +1,259 @@
+"""Validation in chunks that any importer worker takes (issue 14): the file-wide rules still hold across
+chunks, a chunk delivered twice is recorded once, two worker processes both validate chunks, and a
+worker killed mid-chunk leaves the chunk to another and the job completes exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import socket
+import sys
+import uuid
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from services.importer import validation
+from services.importer.settings import import_settings
+from shared.bus import MessageContext
+from shared.config import get_settings
+from shared.contracts import Envelope
+from shared.contracts.importer import ValidateChunk
+from shared.db import transaction
+from tests.conftest import System
+from tests.integration.importer_workbooks import filled, mobile, subject_row, website_row
+from tests.integration.test_importer import imported, new_provider, upload, wait_annotated, wait_done
+from tests.integration.test_importer_whole import small_chunks
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _vchunks(system: System, job_id: str) -> list[dict]:
+    rows = await system.ctx("importer").pool.fetch(
+        "SELECT * FROM import_vchunks WHERE job_id = $1 ORDER BY vchunk_no", uuid.UUID(job_id))
+    return [dict(r) for r in rows]
+
+
+async def test_a_repeat_seen_only_across_chunks_rejects_the_file_with_each_error_once(system: System):
+    """One subject per chunk: the repeated domain, certificate and mobile are in other chunks than their
+    first occurrence, so only the file-wide rules across chunks can see them."""
+    pid, h = await new_provider(system)
+    subjects = [subject_row(f"S{i}") for i in range(6)]
+    websites = [website_row(f"S{i}") for i in range(6)]
+    shared_mobile = mobile()
+    subjects[1]["principal_mobile"] = shared_mobile
+    subjects[5]["principal_mobile"] = shared_mobile  # S5 ↔ S1
+    subjects[4]["cert_number"] = subjects[0]["cert_number"]  # S4 ↔ S0
+    websites[3]["domains"], websites[3]["home_urls"] = websites[2]["domains"], websites[2]["home_urls"]  # S3 ↔ S2
+    with small_chunks(1):
+        r = await upload(system, h, filled(subjects, websites))
+        body = await wait_done(system, h, (await r.json())["job_id"])
+    assert body["status"] == "REJECTED", body
+    job_id = body["job_id"]
+    chunks = await _vchunks(system, job_id)
+    assert len(chunks) == 6 and all(c["state"] == "DONE" for c in chunks)
+    assert await imported(system, job_id) == {"subjects": 0, "applications": 0, "websites": 0}
+    errors = (await (await system.client.get(f"/api/importer/jobs/{job_id}/errors?page_size=100", headers=h)).json())["items"]
+    located = [(e["sheet"], e["row"], e["column_name"], e["message"]) for e in errors]
+    # data from row 4 (row 3 is the example); each repeat once, at the later subject, naming the first
+    assert located == [
+        ("网站", 7, "网站域名", f"域名 {websites[2]['domains']} 在文件中重复（网站表第 6 行已填写）"),
+        ("主体", 8, "主办单位证件号码", "与主体表第 4 行的主体证件相同：同一主体在文件中只能出现一次"),
+        ("主体", 9, "手机号码", "手机号码已用于文件中另一个主体（主体表第 5 行），一个手机号码只能用于一个主体"),
+    ], located
+    assert body["error_count"] == 3
+    await wait_annotated(system, h, job_id)
+    wb = load_workbook(io.BytesIO(await (await system.client.get(
+        f"/api/importer/jobs/{job_id}/errors.xlsx", headers=h)).read()))
+    assert wb["错误列表"].max_row == 3 + 1
+
+
+async def test_a_chunk_delivered_twice_is_recorded_once(system: System):
+    ctx = system.ctx("importer")
+    pool = ctx.pool
+    await ctx.consumer.stop()  # the chunks wait on the queue while this test delivers one itself
+    try:
+        pid, h = await new_provider(system)
+        subjects = [subject_row(f"D{i}") for i in range(5)]
+        websites = [website_row(f"D{i}") for i in range(5)] + [website_row("D0")]
+        with small_chunks(2):
+            r = await upload(system, h, filled(subjects, websites))
+            job_id = (await r.json())["job_id"]
+            jid = uuid.UUID(job_id)
+
+            async def published():
+                return await pool.fetchval("SELECT vchunks_total FROM import_jobs WHERE id = $1", jid)
+
+            assert await system.eventually(published, limit=30) == 3  # [D0 (2 websites)], [D1, D2], [D3, D4]
+            cmd = ValidateChunk(job_id=job_id, vchunk_no=1)
+
+            async def deliver():
+                env = Envelope(type="importer.chunk.validate", producer="importer", provider_id=pid,
+                               payload=cmd.model_dump(mode="json"))
+                async with transaction(pool) as conn:
+                    async def publish(p, **kw):
+                        return await ctx.outbox.add(conn, p, **kw)
+
+                    await validation.on_validate_chunk(cmd, MessageContext(env, conn, publish))
+
+            await asyncio.gather(deliver(), deliver())  # two at once: both validate, one records
+            await deliver()  # and once more afterwards: nothing to do
+            job = await pool.fetchrow("SELECT * FROM import_jobs WHERE id = $1", jid)
+            assert (job["status"], job["vchunks_done"], job["rows_validated"]) == ("VALIDATING", 1, 2)
+            assert await pool.fetchval("SELECT count(*) FROM import_chunks WHERE job_id = $1", jid) == 1
+            assert await pool.fetchval("SELECT count(*) FROM import_keys WHERE job_id = $1 AND vchunk_no = 1",
+                                       jid) == 1 + 1 + 2 + 1  # certificate, mobile, 2 domains, username
+            first = (await _vchunks(system, job_id))[0]
+            assert (first["state"], first["takes"]) == ("DONE", 2)
+            # the queued delivery of chunk 1 and a resent command come later: recorded once still
+            async with transaction(pool) as conn:
+                await ctx.outbox.add(conn, cmd, provider_id=pid)
+            await ctx.consumer.start()
+            body = await wait_done(system, h, job_id)
+    finally:
+        if not ctx.consumer._workers:
+            await ctx.consumer.start()
+    assert body["status"] == "COMPLETED", body
+    assert (body["subjects_imported"], body["rows_imported"], body["rows_validated"]) == (5, 6, 6)
+    assert await imported(system, job_id) == {"subjects": 5, "applications": 5, "websites": 6}
+    chunks = await _vchunks(system, job_id)
+    assert [c["state"] for c in chunks] == ["DONE"] * 3
+
+
+# ---------------------------------------------------------------- worker processes
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _spawn_worker(system: System, pg_dsn: str, amqp_url: str, log: Path):
+    env = dict(os.environ)
+    env.update(
+        ICP_ENV="test", ICP_DATABASE_URL=pg_dsn, ICP_AMQP_URL=amqp_url,
+        ICP_SECRET_KEY=system.settings.secret_key, ICP_LOG_FORMAT="json", ICP_LOG_LEVEL="info",
+        ICP_IMPORT_CHUNK_WEBSITES=str(import_settings().chunk_websites), ICP_IMPORT_POLL_SECONDS="0.5",
+        ICP_RETRY_DELAYS="0.2,0.5", ICP_OUTBOX_POLL_INTERVAL="0.5",
+    )
+    port = _free_port()
+    out = log.open("wb")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "shared.cli", "serve", "importer", "--worker", "--port", str(port),
+        cwd=ROOT, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT,
+    )
+    return proc, port, out
+
+
+async def _ready(port: int, proc) -> bool:
+    if proc.returncode is not None:
+        raise AssertionError(f"worker exited with {proc.returncode}")
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.write(b"GET /api/importer/healthz HTTP/1.0\r\n\r\n")
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    return b"200" in data.split(b"\r\n", 1)[0]
+
+
+async def test_two_worker_processes_share_the_chunks_and_one_killed_mid_chunk_changes_nothing(
+    system: System, pg_dsn: str, amqp_url: str, tmp_path: Path
+):
+    """The importer of this process stops consuming and claiming: two `icp serve importer --worker`
+    processes run the jobs. First file: both validate chunks. Second file: while every worker waits to
+    record its chunk (this test holds the job row), one is killed; its chunks go to the other and the job
+    completes exactly once."""
+    from shared.runtime import _forever
+
+    ctx = system.ctx("importer")
+    rs = next(r for r in system.runtime.running if r.definition.name == "importer")
+    # one key everywhere, as in a deployment: filing here opens the items the workers seal (get_settings),
+    # the workers open the upload this process's API sealed (the system's settings)
+    old_key = os.environ.get("ICP_SECRET_KEY")
+    os.environ["ICP_SECRET_KEY"] = system.settings.secret_key
+    get_settings.cache_clear()
+    await ctx.consumer.stop()
+    for t in rs.tasks:
+        t.cancel()
+    await asyncio.gather(*rs.tasks, return_exceptions=True)
+    workers = []
+    pool = ctx.pool
+    try:
+        with small_chunks(2):
+            workers = [await _spawn_worker(system, pg_dsn, amqp_url, tmp_path / f"worker{i}.log") for i in range(2)]
+            for proc, port, _ in workers:
+                await system.eventually(lambda proc=proc, port=port: _ready(port, proc), limit=60)
+            ids = {f"{socket.gethostname()}:{proc.pid}": i for i, (proc, _, _) in enumerate(workers)}
+
+            pid, h = await new_provider(system)
+            n = 40
+            subjects = [subject_row(f"W{i:02d}") for i in range(n)]
+            websites = [website_row(f"W{i:02d}") for i in range(n)]
+            r = await upload(system, h, filled(subjects, websites))
+            job_id = (await r.json())["job_id"]
+            body = await wait_done(system, h, job_id, limit=120)
+            assert body["status"] == "COMPLETED" and body["subjects_imported"] == n, body
+            chunks = await _vchunks(system, job_id)
+            per_worker = {i: sum(1 for c in chunks if ids.get(c["done_by"]) == i) for i in range(2)}
+            assert len(chunks) == n // 2 and sum(per_worker.values()) == n // 2, per_worker
+            assert all(v > 0 for v in per_worker.values()), per_worker  # both processes validated chunks
+
+            # the second file: every worker blocks when it records a chunk (the job row is ours)
+            subjects = [subject_row(f"K{i:02d}") for i in range(n)]
+            websites = [website_row(f"K{i:02d}") for i in range(n)]
+            r = await upload(system, h, filled(subjects, websites))
+            job_id = (await r.json())["job_id"]
+            jid = uuid.UUID(job_id)
+
+            async def published():
+                return await pool.fetchval("SELECT vchunks_total FROM import_jobs WHERE id = $1", jid)
+
+            await system.eventually(published, limit=60)
+            victim, _, _ = workers[0]
+            victim_id = f"{socket.gethostname()}:{victim.pid}"
+            async with transaction(pool) as conn:
+                await conn.execute("SELECT 1 FROM import_jobs WHERE id = $1 FOR UPDATE", jid)
+
+                async def victim_holds_a_chunk():
+                    return await pool.fetch(
+                        "SELECT vchunk_no FROM import_vchunks WHERE job_id = $1 AND taken_by = $2 AND state = 'SENT'",
+                        jid, victim_id)
+
+                held = await system.eventually(victim_holds_a_chunk, limit=60)
+                victim.send_signal(signal.SIGKILL)
+                await victim.wait()
+            body = await wait_done(system, h, job_id, limit=120)
+            assert body["status"] == "COMPLETED", body
+            assert (body["subjects_imported"], body["rows_imported"]) == (n, n)
+            assert await imported(system, job_id) == {"subjects": n, "applications": n, "websites": n}
+            chunks = {c["vchunk_no"]: c for c in await _vchunks(system, job_id)}
+            assert all(c["state"] == "DONE" for c in chunks.values())
+            for r in held:  # the killed worker's chunks were taken again and recorded by the other
+                c = chunks[r["vchunk_no"]]
+                assert c["takes"] >= 2 and c["done_by"] != victim_id, c
+            assert await pool.fetchval("SELECT count(*) FROM import_chunks WHERE job_id = $1", jid) == n // 2
+            logs = (tmp_path / "worker1.log").read_text()
+            assert "service.background_failed" not in logs and "dead_lettered" not in logs, logs[-3000:]
+    finally:
+        for proc, _, _ in workers:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc, _, out in workers:
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+            out.close()
+        await ctx.consumer.start()
+        rs.tasks = [asyncio.create_task(_forever(loop, rs.ctx, "importer")) for loop in rs.definition.background]
+        if old_key is None:
+            os.environ.pop("ICP_SECRET_KEY", None)
+        else:
+            os.environ["ICP_SECRET_KEY"] = old_key
+        get_settings.cache_clear()
