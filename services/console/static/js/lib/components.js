@@ -2,6 +2,8 @@
 //
 //   <page-card title="…">…</page-card>                         a page's frame with its title
 //   <paged-table :list="list">columns</paged-table>           table + pager of usePagedList (lib/list.js)
+//   <list-filters :list="list">filter items</list-filters>    its inline filter form with 查询 and 重置
+//       (slot #actions: more buttons beside them, e.g. an export)
 //   <code-select v-model="x" table="unit_natures" />          a code table as a select (Chinese names)
 //       props: multiple, filter (e.g. {nature: 'ENTERPRISE'}), codes (restrict to these), clearable
 //   <code-name table="provinces" :code="x" />                 a code shown by its Chinese name
@@ -52,6 +54,21 @@ const PagedTable = {
       :page-sizes="[10, 20, 50, 100]"
       @current-change="list.setPage" @size-change="list.setSize" />
   </div>`,
+};
+
+// The filters of a usePagedList page: its form items, then 查询 (submit: list.search()) and 重置 (list.reset()).
+const ListFilters = {
+  name: 'ListFilters',
+  props: { list: { type: Object, required: true } },
+  template: `
+  <el-form inline class="filters no-print" @submit.prevent="list.search()">
+    <slot />
+    <el-form-item>
+      <el-button type="primary" native-type="submit" data-test="search">查询</el-button>
+      <el-button @click="list.reset()">重置</el-button>
+      <slot name="actions" />
+    </el-form-item>
+  </el-form>`,
 };
 
 const CodeSelect = {
@@ -201,7 +218,7 @@ const FeedbackThread = {
 };
 
 export function installComponents(app) {
-  for (const c of [PageCard, PagedTable, CodeSelect, CodeName, RegionSelect, FormErrors, DetailView, DateRange,
+  for (const c of [PageCard, PagedTable, ListFilters, CodeSelect, CodeName, RegionSelect, FormErrors, DetailView, DateRange,
     FeedbackThread]) {
     app.component(c.name, c);
   }

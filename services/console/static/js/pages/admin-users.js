@@ -84,7 +84,7 @@ export default {
               :title="'账户 ' + created.user.username + ' 的初始密码：' + created.password + '（仅显示这一次，请妥善转交并提醒其登录后修改）'">
       <el-button size="small" @click="copy(created.password)">复制密码</el-button>
     </el-alert>
-    <el-form inline class="filters no-print" @submit.prevent="list.search()">
+    <list-filters :list="list">
       <el-form-item label="用户名或姓名">
         <el-input v-model="list.filters.q" clearable placeholder="包含" style="width: 170px" name="q" />
       </el-form-item>
@@ -101,11 +101,7 @@ export default {
       <el-form-item label="省份">
         <code-select v-model="list.filters.province" table="provinces" placeholder="全部" style="width: 140px" />
       </el-form-item>
-      <el-form-item>
-        <el-button type="primary" native-type="submit">查询</el-button>
-        <el-button @click="list.reset()">重置</el-button>
-      </el-form-item>
-    </el-form>
+    </list-filters>
     <paged-table :list="list">
       <el-table-column prop="username" label="用户名" min-width="120" />
       <el-table-column prop="display_name" label="姓名/名称" min-width="140" />

@@ -38,7 +38,7 @@ export default {
   template: `
   <page-card :title="kind.title">
     <el-alert type="info" :closable="false" show-icon class="form-errors no-print" :title="kind.hint" />
-    <el-form inline class="filters no-print" @submit.prevent="list.search()" data-test="business-filters">
+    <list-filters :list="list" data-test="business-filters">
       <el-form-item :label="kind.subjects ? '主办单位名称' : '网站名称'">
         <el-input v-model="list.filters.name" clearable placeholder="包含" style="width: 170px" name="name" />
       </el-form-item>
@@ -64,11 +64,7 @@ export default {
           <el-option v-for="s in STATUS" :key="s.value" :label="s.label" :value="s.value" />
         </el-select>
       </el-form-item>
-      <el-form-item>
-        <el-button type="primary" native-type="submit" data-test="search">查询</el-button>
-        <el-button @click="list.reset()">重置</el-button>
-      </el-form-item>
-    </el-form>
+    </list-filters>
     <paged-table :list="list">
       <el-table-column label="主办单位名称" min-width="170">
         <template #default="{ row }">{{ kind.subjects ? row.name : row.subject_name }}</template>

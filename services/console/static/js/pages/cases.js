@@ -41,7 +41,7 @@ export default {
   },
   template: `
   <page-card :title="title">
-    <el-form inline class="filters no-print" @submit.prevent="list.search()" data-test="case-filters">
+    <list-filters :list="list" data-test="case-filters">
       <el-form-item label="阶段">
         <el-select v-model="list.filters.stage" style="width: 170px" data-test="filter-stage">
           <el-option v-for="s in STAGES" :key="s.value" :label="s.label" :value="s.value" />
@@ -65,11 +65,7 @@ export default {
       <el-form-item label="申请编号">
         <el-input v-model="list.filters.application_id" clearable style="width: 200px" />
       </el-form-item>
-      <el-form-item>
-        <el-button type="primary" native-type="submit" data-test="search">查询</el-button>
-        <el-button @click="list.reset()">重置</el-button>
-      </el-form-item>
-    </el-form>
+    </list-filters>
     <paged-table :list="list">
       <el-table-column label="主办单位名称" min-width="180">
         <template #default="{ row }">

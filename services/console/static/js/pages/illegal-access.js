@@ -14,7 +14,7 @@ export default {
   },
   template: `
   <page-card title="非法接入黑名单查询">
-    <el-form inline class="filters no-print" @submit.prevent="list.search()" data-test="illegal-filters">
+    <list-filters :list="list" data-test="illegal-filters">
       <el-form-item label="备案号"><el-input v-model="list.filters.website_no" clearable placeholder="包含" style="width: 190px" name="website_no" /></el-form-item>
       <el-form-item label="主办单位名称"><el-input v-model="list.filters.sponsor_name" clearable placeholder="包含" style="width: 170px" name="sponsor_name" /></el-form-item>
       <el-form-item label="网站名称"><el-input v-model="list.filters.website_name" clearable placeholder="包含" style="width: 150px" name="website_name" /></el-form-item>
@@ -25,11 +25,7 @@ export default {
         </el-select>
       </el-form-item>
       <el-form-item v-if="!provider" label="接入服务提供者"><el-input v-model="list.filters.provider_id" clearable style="width: 150px" /></el-form-item>
-      <el-form-item>
-        <el-button type="primary" native-type="submit" data-test="search">查询</el-button>
-        <el-button @click="list.reset()">重置</el-button>
-      </el-form-item>
-    </el-form>
+    </list-filters>
     <paged-table :list="list" row-key="key">
       <el-table-column prop="website_no" label="网站备案号" min-width="190" />
       <el-table-column prop="sponsor_name" label="主办单位名称" min-width="170" />

@@ -13,16 +13,12 @@ export default {
   },
   template: `
   <page-card title="电子证书下载">
-    <el-form inline class="filters no-print" @submit.prevent="list.search()" data-test="cert-filters">
+    <list-filters :list="list" data-test="cert-filters">
       <el-form-item label="主办单位名称"><el-input v-model="list.filters.sponsor_name" clearable placeholder="包含" style="width: 180px" name="sponsor_name" /></el-form-item>
       <el-form-item label="网站名称"><el-input v-model="list.filters.website_name" clearable placeholder="包含" style="width: 160px" /></el-form-item>
       <el-form-item label="网站域名"><el-input v-model="list.filters.domain" clearable style="width: 170px" /></el-form-item>
       <el-form-item label="备案号"><el-input v-model="list.filters.number" clearable placeholder="主体或网站备案号" style="width: 200px" /></el-form-item>
-      <el-form-item>
-        <el-button type="primary" native-type="submit" data-test="search">查询</el-button>
-        <el-button @click="list.reset()">重置</el-button>
-      </el-form-item>
-    </el-form>
+    </list-filters>
     <paged-table :list="list">
       <el-table-column prop="sponsor_name" label="主办单位名称" min-width="180" />
       <el-table-column prop="website_no" label="备案/许可证号" min-width="190" />

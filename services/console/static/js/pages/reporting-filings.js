@@ -30,7 +30,7 @@ export default {
   },
   template: `
   <page-card :title="combined ? '网站备案信息组合查询' : '网站备案信息查询'">
-    <el-form inline class="filters no-print" @submit.prevent="list.search()" data-test="filing-filters">
+    <list-filters :list="list" data-test="filing-filters">
       <el-form-item label="主办单位名称"><el-input v-model="list.filters.sponsor_name" clearable placeholder="包含" style="width: 180px" name="sponsor_name" /></el-form-item>
       <el-form-item label="网站名称"><el-input v-model="list.filters.website_name" clearable placeholder="包含" style="width: 160px" name="website_name" /></el-form-item>
       <el-form-item label="网站域名"><el-input v-model="list.filters.domain" clearable style="width: 170px" name="domain" /></el-form-item>
@@ -53,12 +53,10 @@ export default {
       <el-form-item label="审核通过日期">
         <date-range v-model:from="list.filters.approved_from" v-model:to="list.filters.approved_to" />
       </el-form-item>
-      <el-form-item>
-        <el-button type="primary" native-type="submit" data-test="search">查询</el-button>
-        <el-button @click="list.reset()">重置</el-button>
+      <template #actions>
         <el-button v-if="combined" @click="exportXlsx" data-test="export">导出 Excel</el-button>
-      </el-form-item>
-    </el-form>
+      </template>
+    </list-filters>
     <paged-table :list="list">
       <el-table-column label="网站备案号" min-width="190">
         <template #default="{ row }"><router-link :to="'/query/filings/' + row.website_id" :data-test="'detail-' + row.website_no">{{ row.website_no }}</router-link></template>

@@ -25,7 +25,7 @@ export default {
   },
   template: `
   <page-card title="网站备案进度查询">
-    <el-form inline class="filters no-print" @submit.prevent="list.search()" data-test="progress-filters">
+    <list-filters :list="list" data-test="progress-filters">
       <el-form-item label="主办单位名称"><el-input v-model="list.filters.sponsor_name" clearable placeholder="包含" style="width: 180px" name="sponsor_name" /></el-form-item>
       <el-form-item label="网站域名"><el-input v-model="list.filters.domain" clearable style="width: 170px" name="domain" /></el-form-item>
       <el-form-item label="申请类型"><code-select v-model="list.filters.type" table="filing_types" placeholder="全部" style="width: 140px" /></el-form-item>
@@ -37,11 +37,7 @@ export default {
       <el-form-item label="提交日期">
         <date-range v-model:from="list.filters.submitted_from" v-model:to="list.filters.submitted_to" />
       </el-form-item>
-      <el-form-item>
-        <el-button type="primary" native-type="submit" data-test="search">查询</el-button>
-        <el-button @click="list.reset()">重置</el-button>
-      </el-form-item>
-    </el-form>
+    </list-filters>
     <paged-table :list="list">
       <el-table-column prop="sponsor_name" label="主办单位名称" min-width="180" />
       <el-table-column label="网站域名" min-width="170"><template #default="{ row }">{{ row.domains.join('、') || '—' }}</template></el-table-column>

@@ -20,7 +20,7 @@ export default {
   },
   template: `
   <page-card title="主体查询">
-    <el-form inline class="filters no-print" @submit.prevent="list.search()" data-test="subject-filters">
+    <list-filters :list="list" data-test="subject-filters">
       <el-form-item label="主办单位名称">
         <el-input v-model="list.filters.name" clearable placeholder="包含" style="width: 180px" name="name" />
       </el-form-item>
@@ -55,11 +55,7 @@ export default {
       <el-form-item label="审核通过日期">
         <date-range v-model:from="list.filters.approved_from" v-model:to="list.filters.approved_to" />
       </el-form-item>
-      <el-form-item>
-        <el-button type="primary" native-type="submit" data-test="search">查询</el-button>
-        <el-button @click="list.reset()">重置</el-button>
-      </el-form-item>
-    </el-form>
+    </list-filters>
     <paged-table :list="list">
       <el-table-column label="主办单位名称" min-width="180">
         <template #default="{ row }"><router-link :to="'/records/subjects/' + row.id">{{ row.name }}</router-link></template>

@@ -28,7 +28,7 @@ export default {
   },
   template: `
   <page-card title="未备案检测结果查询">
-    <el-form inline class="filters no-print" @submit.prevent="list.search()" data-test="unfiled-filters">
+    <list-filters :list="list" data-test="unfiled-filters">
       <el-form-item label="域名">
         <el-input v-model="list.filters.domain" clearable placeholder="包含" style="width: 170px" name="domain" />
       </el-form-item>
@@ -54,11 +54,7 @@ export default {
           <el-option label="是" value="true" /><el-option label="否" value="false" />
         </el-select>
       </el-form-item>
-      <el-form-item>
-        <el-button type="primary" native-type="submit" data-test="search">查询</el-button>
-        <el-button @click="list.reset()">重置</el-button>
-      </el-form-item>
-    </el-form>
+    </list-filters>
     <p v-if="list.filters.month" class="hint">检测月份：{{ list.filters.month }}</p>
     <paged-table :list="list">
       <el-table-column prop="domain" label="域名" min-width="200" />

@@ -19,7 +19,7 @@ export default {
   },
   template: `
   <page-card title="网站查询">
-    <el-form inline class="filters no-print" @submit.prevent="list.search()" data-test="website-filters">
+    <list-filters :list="list" data-test="website-filters">
       <el-form-item label="网站名称">
         <el-input v-model="list.filters.name" clearable placeholder="包含" style="width: 170px" name="name" />
       </el-form-item>
@@ -53,11 +53,7 @@ export default {
       <el-form-item label="审核通过日期">
         <date-range v-model:from="list.filters.approved_from" v-model:to="list.filters.approved_to" />
       </el-form-item>
-      <el-form-item>
-        <el-button type="primary" native-type="submit" data-test="search">查询</el-button>
-        <el-button @click="list.reset()">重置</el-button>
-      </el-form-item>
-    </el-form>
+    </list-filters>
     <paged-table :list="list">
       <el-table-column label="网站名称" min-width="160">
         <template #default="{ row }"><router-link :to="'/records/websites/' + row.id">{{ row.name }}</router-link></template>
