@@ -149,8 +149,9 @@ def cpu_seconds(servers: list[int], pg_backends: dict[int, str] | None = None) -
             elif pid in backends:
                 out[(pid, backends[pid])] = sum(p.cpu_times()[:2])
                 continue
-            elif p.info["name"] == "postgres":
-                key = "postgres"
+            elif p.info["name"] == "postgres":  # per pid: the others' backends come and go
+                out[("pg_other", pid)] = sum(p.cpu_times()[:2])
+                continue
             elif p.info["name"] == "beam.smp":
                 key = "rabbitmq"
             else:
@@ -167,7 +168,9 @@ def cpu_delta(before: dict, after: dict) -> tuple[dict[str, float], dict[str, fl
     out = {"server": 0.0, "client": 0.0, "pg_db": 0.0, "pg_other": 0.0, "rabbitmq": 0.0}
     by_app: dict[str, float] = {}
     for k, v in after.items():
-        if isinstance(k, tuple):
+        if isinstance(k, tuple) and k[0] == "pg_other":
+            out["pg_other"] += v - before.get(k, 0.0)
+        elif isinstance(k, tuple):
             d = v - before.get(k, 0.0)
             out["pg_db"] += d
             app = k[1].removeprefix("icp-") or "other"
@@ -467,6 +470,16 @@ async def bench(args) -> list[dict]:
             label = "wizard (5 requests; latency = submit)"
         servers = [p.pid for p in procs[: args.processes]]
         floors = [p.pid for p in procs[args.processes:]]
+        if args.idle:
+            # what the idle server costs per second (metrics sampling, relay and listener, housekeeping of five
+            # services): at a low rate a large part of its CPU per filing
+            pids = await db_backends(db)
+            before = cpu_seconds(servers, pids)
+            await asyncio.sleep(args.idle)
+            after = cpu_seconds(servers, {**pids, **await db_backends(db)})
+            idle, by_app = cpu_delta(before, after)
+            results.append({"name": "idle server", "idle_cpu_ms_per_s": {k: v * 1000 / args.idle for k, v in idle.items()},
+                            "pg_db_ms_by_service": {k: v * 1000 / args.idle for k, v in sorted(by_app.items())}})
         for _ in range(args.rounds):
             if args.client == "wrk":
                 if args.mode != "filings":
@@ -532,6 +545,8 @@ def main() -> None:
                          "(paced, latency from each request's due time); 0 = off")
     ap.add_argument("--rate", type=float, default=0,
                     help="only the submits, paced at this many per second (no floor, no saturation run)")
+    ap.add_argument("--idle", type=float, default=10.0,
+                    help="seconds of CPU measured with no load first (the idle server's cost per second); 0 = off")
     ap.add_argument("--pool", type=int, default=10, help="ICP_DB_POOL_MAX of the server")
     ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument("--profile", help="py-spy the server over each paced run into this file (collapsed stacks)")
@@ -541,6 +556,11 @@ def main() -> None:
           f"services={args.services}, mode={args.mode}, log level {args.log_level}, {os.cpu_count()} CPUs, "
           f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"{'run':48} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    idle = next((r for r in results if "idle_cpu_ms_per_s" in r), None)
+    if idle:
+        print("idle server, CPU ms per second: " + ", ".join(f"{k} {v:.1f}" for k, v in idle["idle_cpu_ms_per_s"].items()
+                                                             if k in ("server", "pg_db")))
+    results = [r for r in results if r is not idle]
     for r in results:
         name = r["name"] + (f" at {r['offered']:.0f}/s" if r.get("offered") else "")
         print(f"{name:48} {r['throughput']:8.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['errors']:7d}")
@@ -548,6 +568,10 @@ def main() -> None:
             c = r["cpu_ms_per_request"]
             print("   CPU ms per request: " + ", ".join(f"{k} {v:.3f}" for k, v in c.items())
                   + f"; server + pg_db {c['server'] + c['pg_db']:.3f}; total {sum(c.values()):.3f}")
+            if idle and not r["name"].startswith("floor"):  # less what the server and its backends burn when idle
+                net = {k: c[k] - idle["idle_cpu_ms_per_s"][k] / r["throughput"] for k in ("server", "pg_db")}
+                print(f"   less idle: server {net['server']:.3f}, pg_db {net['pg_db']:.3f}; "
+                      f"server + pg_db {net['server'] + net['pg_db']:.3f}")
             if r.get("pg_db_ms_by_service"):
                 print("   pg_db by service: " + ", ".join(f"{k} {v:.3f}" for k, v in r["pg_db_ms_by_service"].items()))
         for s in r["error_samples"]:
@@ -556,7 +580,7 @@ def main() -> None:
     subs = [r for r in results if not r["name"].startswith("floor") and not r.get("offered")]
     paced = [r for r in results if r.get("offered")]
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False))
+        Path(args.json).write_text(json.dumps(([idle] if idle else []) + results, indent=2, ensure_ascii=False))
     if not floors:
         return
     ratio = statistics.fmean(s["throughput"] for s in subs) / statistics.fmean(f["throughput"] for f in floors)
