@@ -110,8 +110,11 @@ async def versions(conn, case_id: uuid.UUID) -> list[asyncpg.Record]:
 
 
 async def version_payload(conn, case_id: uuid.UUID, version: int) -> dict | None:
-    return await conn.fetchval("SELECT application FROM case_versions WHERE case_id = $1 AND version = $2",
-                               case_id, version)
+    """A version's application: its own row's for an earlier version, the case's for the current one."""
+    return await conn.fetchval(
+        """SELECT coalesce(v.application, CASE WHEN v.version = c.version THEN c.application END)
+             FROM case_versions v JOIN cases c ON c.id = v.case_id WHERE v.case_id = $1 AND v.version = $2""",
+        case_id, version)
 
 
 async def history(conn, case_id: uuid.UUID) -> list[asyncpg.Record]:
@@ -124,8 +127,8 @@ async def history(conn, case_id: uuid.UUID) -> list[asyncpg.Record]:
 # One round trip for the common case of `filing.application.submitted` (a new application): the
 # tombstone lookup, the case, its first version and its SUBMITTED history entry. The case is not
 # inserted when a withdrawal of this version (or a later one) is on record, nor when a case exists
-# for the application already (`case_id` NULL: the caller locks it and decides). The snapshot is one
-# jsonb parameter ($13) used for both the case and the version: encoded once.
+# for the application already (`case_id` NULL: the caller locks it and decides). The snapshot ($13) is
+# stored once, in the case: the version row of the current version holds no copy (`version_payload`).
 OPEN_CASE_SQL = """
 WITH withdrawn AS (
     SELECT version FROM withdrawals WHERE application_id = $1
@@ -139,7 +142,7 @@ WITH withdrawn AS (
     RETURNING id
 ), first_version AS (
     INSERT INTO case_versions (case_id, version, application, submitted_at, submitted_by, message_id)
-    SELECT id, $10, $13, $14, $15, $16 FROM opened
+    SELECT id, $10, NULL, $14, $15, $16 FROM opened
     ON CONFLICT DO NOTHING
 ), submitted AS (
     INSERT INTO case_history (case_id, version, action, status_from, status_to, text, actor_role, actor_id,
@@ -185,7 +188,7 @@ WITH x AS (
     RETURNING id, application_id
 ), first_version AS (
     INSERT INTO case_versions (case_id, version, application, submitted_at, submitted_by, message_id)
-    SELECT o.id, x.version, x.application, x.submitted_at, x.submitted_by, x.message_id
+    SELECT o.id, x.version, NULL, x.submitted_at, x.submitted_by, x.message_id
     FROM opened o JOIN x ON x.application_id = o.application_id
     ON CONFLICT DO NOTHING
 ), submitted AS (
@@ -207,7 +210,12 @@ async def open_cases(conn: asyncpg.Connection, cases: list[tuple[dict[str, Any],
 # A later version reopening a case (VERIFY_RETURNED / REJECTED …): the case row, the version and
 # the RESUBMITTED history entry in one statement; the snapshot ($9) is encoded once.
 REOPEN_CASE_SQL = """
-WITH reopened AS (
+WITH previous AS (
+    -- the version being replaced keeps its application in its version row (every CTE reads the case as
+    -- it was before this statement)
+    UPDATE case_versions v SET application = c.application FROM cases c
+    WHERE c.id = $1 AND v.case_id = c.id AND v.version = c.version AND v.application IS NULL
+), reopened AS (
     UPDATE cases SET version = $2, status = $3, type = $4, source = $5, subject_name = $6, domains = $7,
         needs_preapproval = $8, application = $9, submitted_at = $10, submitted_by = $11,
         updated_at = now(), verified_at = NULL, decided_at = NULL, decision_reason = NULL
@@ -215,7 +223,7 @@ WITH reopened AS (
     RETURNING id
 ), new_version AS (
     INSERT INTO case_versions (case_id, version, application, submitted_at, submitted_by, message_id)
-    SELECT id, $2, $9, $10, $11, $12 FROM reopened
+    SELECT id, $2, NULL, $10, $11, $12 FROM reopened
     ON CONFLICT DO NOTHING
 )
 INSERT INTO case_history (case_id, version, action, status_from, status_to, text, actor_role, actor_id,

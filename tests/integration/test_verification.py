@@ -322,6 +322,13 @@ async def test_return_then_resubmission_reopens_the_case_with_history(system: Sy
     old = await r.json()
     assert old["shown_version"] == 1 and old["application"]["subject"]["name"] == "北京退回测试有限公司"
     assert (await system.client.get(f"{BASE}/cases/{case_id}?version=7", headers=prov(system, pid))).status == 404
+    r = await system.client.get(f"{BASE}/cases/{case_id}?version=2", headers=prov(system, pid))
+    assert (await r.json())["application"]["subject"]["name"] == "北京退回测试科技有限公司"
+    # each application stored once: the current one in the case, the earlier one in its version row
+    copies = await system.ctx("verification").pool.fetch(
+        "SELECT version, application IS NOT NULL AS own FROM case_versions WHERE case_id = $1 ORDER BY version",
+        uuid.UUID(case_id))
+    assert [(c["version"], c["own"]) for c in copies] == [(1, True), (2, False)]
 
     r = await system.client.post(f"{BASE}/cases/{case_id}/verification",
                                  json={"result": "pass", "opinion": "已更正", "version": 2}, headers=prov(system, pid))
