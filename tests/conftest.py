@@ -114,6 +114,32 @@ class System:
             await asyncio.sleep(interval)
 
 
+@contextlib.asynccontextmanager
+async def service_app(system: System, name: str, *, settings=None, pool=None, extras: dict | None = None):
+    """Another HTTP app of one service on the test database and broker, as another replica would be: the
+    run's settings (or `settings`), the running service's pool (or `pool`, e.g. one of its own), `extras`
+    in its context; yields a client of it (no cookie jar)."""
+    import aiohttp
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from shared.outbox import Outbox
+    from shared.runtime import build_service_app, load_service
+    from shared.service import ServiceContext
+    from shared.web import mount, root_app
+
+    base = system.ctx(name)
+    ctx = ServiceContext(name, settings or system.settings, pool or base.pool, Outbox(name), base.transport,
+                         revocations=base.revocations, extras=dict(extras or {}))
+    root = root_app()
+    mount(root, name, build_service_app(load_service(name), ctx))
+    client = TestClient(TestServer(root), cookie_jar=aiohttp.DummyCookieJar())
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
 @pytest.fixture(scope="session")
 async def system(pg_dsn, amqp_url):
     from aiohttp.test_utils import TestClient, TestServer

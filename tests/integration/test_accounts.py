@@ -6,11 +6,11 @@ import uuid
 from contextlib import asynccontextmanager
 
 import aiohttp
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from services.filing.accounts.model import captcha_digest
 from shared.auth import read_token
-from tests.conftest import System
+from tests.conftest import System, service_app
 from tests.integration.filing_helpers import new_sponsor
 
 # ---------------------------------------------------------------- helpers (also used by test_content*.py)
@@ -467,23 +467,8 @@ async def test_cli_creates_accounts(system: System, pg_dsn, amqp_url, monkeypatc
 @asynccontextmanager
 async def filing_app(system: System, env: str, **settings):
     """The filing API built with another ICP_ENV (and other `settings`), on the test database and broker."""
-    from shared.outbox import Outbox
-    from shared.runtime import build_service_app, load_service
-    from shared.service import ServiceContext
-    from shared.web import mount, root_app
-
-    base = system.ctx("filing")
-    settings = system.settings.model_copy(update={"env": env, **settings})
-    ctx = ServiceContext("filing", settings, base.pool, Outbox("filing"), base.transport,
-                         revocations=base.revocations)
-    root = root_app()
-    mount(root, "filing", build_service_app(load_service("filing"), ctx))
-    client = TestClient(TestServer(root), cookie_jar=aiohttp.DummyCookieJar())
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
+    async with service_app(system, "filing", settings=system.settings.model_copy(update={"env": env, **settings})) as c:
+        yield c
 
 
 async def test_the_captcha_answer_never_leaves_outside_the_test_environment(system: System):

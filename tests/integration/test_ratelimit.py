@@ -8,13 +8,11 @@ import asyncio
 import uuid
 from contextlib import asynccontextmanager
 
-import aiohttp
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from shared import db, ratelimit
-from tests.conftest import System
+from tests.conftest import System, service_app
 
 
 def _limit(limit: int, window: float, detail: str = "查询过于频繁") -> ratelimit.Limit:
@@ -121,24 +119,11 @@ async def test_the_platform_housekeeping_purges_passed_counters(system: System):
 @asynccontextmanager
 async def reporting_replica(system: System, limit: ratelimit.Limit):
     """Another reporting API process: its own pool on the same database (as a second pod)."""
-    from shared.outbox import Outbox
-    from shared.runtime import build_service_app, load_service
-    from shared.service import ServiceContext
-    from shared.web import mount, root_app
-
-    base = system.ctx("reporting")
     pool = await db.create_pool(system.runtime.endpoints.dsn, "reporting", max_size=2)
-    ctx = ServiceContext("reporting", system.settings, pool, Outbox("reporting"), base.transport,
-                         revocations=base.revocations)
-    ctx.extras["lookup_limit"] = limit
-    root = root_app()
-    mount(root, "reporting", build_service_app(load_service("reporting"), ctx))
-    client = TestClient(TestServer(root), cookie_jar=aiohttp.DummyCookieJar())
-    await client.start_server()
     try:
-        yield client
+        async with service_app(system, "reporting", pool=pool, extras={"lookup_limit": limit}) as client:
+            yield client
     finally:
-        await client.close()
         await pool.close()
 
 
