@@ -6,6 +6,8 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 
+from shared.field_labels import label
+
 from ._text import InvalidValue, normalize_text, require_text
 
 # Permissive default (DOMAIN §5.3 `^1[3-9]\d{9}$`): allowed leading segments of a mobile number.
@@ -87,19 +89,10 @@ PRINCIPAL_FIELDS = (
 # Fields that must differ when the website principal is a different person.
 PRINCIPAL_DISTINCT_FIELDS = ("mobile", "emergency_phone", "email", "id_number")
 
-_FIELD_LABELS = {
-    "name": "负责人姓名",
-    "id_type": "证件类型",
-    "id_number": "证件号码",
-    "id_valid_from": "证件有效期起",
-    "id_valid_to": "证件有效期止",
-    "mobile": "手机号码",
-    "office_phone": "办公电话",
-    "emergency_phone": "应急联系电话",
-    "email": "电子邮件地址",
-    "im_type": "即时通信类型",
-    "im_account": "即时通信账号",
-}
+def _named(field: str) -> str:
+    """A principal field's name inside a sentence about the principals: the platform's label without its
+    负责人 (the sentence says whose)."""
+    return label(f"principal.{field}").removeprefix("负责人")
 
 
 def _comparable(field: str, value: object) -> str:
@@ -140,11 +133,11 @@ def principal_consistency_errors(
     if same_person:
         for field in PRINCIPAL_FIELDS:
             if sub[field] != web[field]:
-                errors.append((field, f"网站负责人与主体负责人为同一人时，{_FIELD_LABELS[field]}必须一致"))
+                errors.append((field, f"网站负责人与主体负责人为同一人时，{_named(field)}必须一致"))
     else:
         for field in PRINCIPAL_DISTINCT_FIELDS:
             if web[field] and web[field] == sub[field]:
-                errors.append((field, f"网站负责人与主体负责人不是同一人时，{_FIELD_LABELS[field]}不能相同"))
+                errors.append((field, f"网站负责人与主体负责人不是同一人时，{_named(field)}不能相同"))
     return errors
 
 
