@@ -25,8 +25,28 @@ const PortalFrame = {
   </div>`,
 };
 
+// The role's menu groups, all open; shown beside the page, or in a drawer on a narrow window.
+const SideMenu = {
+  name: 'SideMenu',
+  props: { groups: { type: Array, required: true }, active: String },
+  emits: ['go'],
+  setup(props) {
+    return { openGroups: computed(() => props.groups.map((g) => g.key)) };
+  },
+  template: `
+  <el-menu :default-active="active" :default-openeds="openGroups" class="side-menu">
+    <el-sub-menu v-for="g in groups" :key="g.key" :index="g.key">
+      <template #title><el-icon><component :is="g.icon" /></el-icon><span>{{ g.title }}</span></template>
+      <el-menu-item v-for="item in g.items" :key="item.path" :index="item.path" @click="$emit('go', item.path)">
+        {{ item.title }}
+      </el-menu-item>
+    </el-sub-menu>
+  </el-menu>`,
+};
+
 const ConsoleFrame = {
   name: 'ConsoleFrame',
+  components: { SideMenu },
   setup() {
     const route = useRoute();
     const router = useRouter();
@@ -36,7 +56,6 @@ const ConsoleFrame = {
     onMounted(() => window.addEventListener('resize', onResize));
     onBeforeUnmount(() => window.removeEventListener('resize', onResize));
     const groups = computed(() => (session.user ? menuFor(session.user.role) : []));
-    const openGroups = computed(() => groups.value.map((g) => g.key));
     const roleLabel = computed(() => (session.user ? ROLE_LABELS[session.user.role] || session.user.role : ''));
     const activePath = computed(() => route.path);
     async function doLogout() {
@@ -47,7 +66,7 @@ const ConsoleFrame = {
     }
     function print() { window.print(); }
     function go(path) { drawer.value = false; router.push(path); }
-    return { session, groups, openGroups, roleLabel, activePath, doLogout, print, narrow, drawer, go, title: SYSTEM_TITLE };
+    return { session, groups, roleLabel, activePath, doLogout, print, narrow, drawer, go, title: SYSTEM_TITLE };
   },
   template: `
   <el-container class="console">
@@ -72,24 +91,10 @@ const ConsoleFrame = {
     </el-header>
     <el-container class="console-body">
       <el-aside v-if="!narrow" width="220px" class="console-aside no-print">
-        <el-menu :default-active="activePath" :default-openeds="openGroups" class="side-menu">
-          <el-sub-menu v-for="g in groups" :key="g.key" :index="g.key">
-            <template #title><el-icon><component :is="g.icon" /></el-icon><span>{{ g.title }}</span></template>
-            <el-menu-item v-for="item in g.items" :key="item.path" :index="item.path" @click="go(item.path)">
-              {{ item.title }}
-            </el-menu-item>
-          </el-sub-menu>
-        </el-menu>
+        <side-menu :groups="groups" :active="activePath" @go="go" />
       </el-aside>
       <el-drawer v-else v-model="drawer" direction="ltr" size="260px" title="功能菜单" class="no-print">
-        <el-menu :default-active="activePath" :default-openeds="openGroups" class="side-menu">
-          <el-sub-menu v-for="g in groups" :key="g.key" :index="g.key">
-            <template #title><el-icon><component :is="g.icon" /></el-icon><span>{{ g.title }}</span></template>
-            <el-menu-item v-for="item in g.items" :key="item.path" :index="item.path" @click="go(item.path)">
-              {{ item.title }}
-            </el-menu-item>
-          </el-sub-menu>
-        </el-menu>
+        <side-menu :groups="groups" :active="activePath" @go="go" />
       </el-drawer>
       <el-main class="console-main"><slot /></el-main>
     </el-container>
