@@ -99,15 +99,16 @@ COLUMNS = ("website_id", "subject_id", "state_version", "website_no", "subject_n
 # the same arithmetic as the trigger of migration 013 (and its back-fill), for the whole table at once
 COUNTERS_SQL = """
 INSERT INTO website_daily
-SELECT d, province, nature, filing_method, sum(s) FROM (
-    SELECT (approved_at AT TIME ZONE 'Asia/Shanghai')::date AS d, province, nature, filing_method, 1 AS s FROM websites
+SELECT d, province, nature, filing_method, sum(s), sum(a) FROM (
+    SELECT (approved_at AT TIME ZONE 'Asia/Shanghai')::date AS d, province, nature, filing_method, 1 AS s, 1 AS a
+      FROM websites
     UNION ALL
-    SELECT (cancelled_at AT TIME ZONE 'Asia/Shanghai')::date, province, nature, filing_method, -1 FROM websites
+    SELECT (cancelled_at AT TIME ZONE 'Asia/Shanghai')::date, province, nature, filing_method, -1, 0 FROM websites
      WHERE cancelled_at IS NOT NULL) x
-GROUP BY 1, 2, 3, 4 HAVING sum(s) <> 0;
+GROUP BY 1, 2, 3, 4 HAVING sum(s) <> 0 OR sum(a) <> 0;
 INSERT INTO website_monthly
-SELECT date_trunc('month', day)::date, province, nature, filing_method, sum(delta) FROM website_daily GROUP BY 1, 2, 3, 4
-HAVING sum(delta) <> 0;
+SELECT date_trunc('month', day)::date, province, nature, filing_method, sum(delta), sum(approved) FROM website_daily
+GROUP BY 1, 2, 3, 4 HAVING sum(delta) <> 0 OR sum(approved) <> 0;
 """
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -66,10 +67,7 @@ def counters_serve(principal: Principal, q: st.StatisticsQuery) -> bool:
             and not q.service_content and principal.role in (Role.ADMIN, Role.BUREAU))
 
 
-async def stock_from_counters(pool: asyncpg.Pool, principal: Principal, q: st.StatisticsQuery,
-                              days: tuple[dt.date, dt.date, dt.date]) -> tuple[list[dict], dict]:
-    """Like `stock`, from `website_monthly` (the months before each day's month) plus `website_daily`
-    (that month's days up to the day)."""
+def _counter_where(principal: Principal, q: st.StatisticsQuery) -> Where:
     w = Where()
     if principal.role == Role.BUREAU:
         w.add(f"c.province = {w.param(province_gb(principal.province) or '-')}")
@@ -79,6 +77,14 @@ async def stock_from_counters(pool: asyncpg.Pool, principal: Principal, q: st.St
         w.add(f"c.nature = {w.param(q.nature)}")
     if q.filing_method:
         w.add(f"c.filing_method = {w.param(q.filing_method)}")
+    return w
+
+
+async def stock_from_counters(pool: asyncpg.Pool, principal: Principal, q: st.StatisticsQuery,
+                              days: tuple[dt.date, dt.date, dt.date]) -> tuple[list[dict], dict]:
+    """Like `stock`, from `website_monthly` (the months before each day's month) plus `website_daily`
+    (that month's days up to the day)."""
+    w = _counter_where(principal, q)
     starts = [w.param(d.replace(day=1)) for d in days]
     ends = [w.param(d) for d in days]
     names = ("value", "yoy", "pop")
@@ -97,6 +103,32 @@ async def stock_from_counters(pool: asyncpg.Pool, principal: Principal, q: st.St
     rows = [r for r in rows if r["value"] or r["yoy"] or r["pop"]]
     total = {n: sum(r[n] for r in rows) for n in names}
     return rows, total
+
+
+def approvals_from_counters(principal: Principal, q: st.StatisticsQuery) -> bool:
+    """Whether the counters' `approved` answer the statistics by month (websites, admin or bureau,
+    filtered by province, nature or filing method at most)."""
+    return (q.measure == "websites" and not q.access_method and not q.service_content
+            and principal.role in (Role.ADMIN, Role.BUREAU))
+
+
+async def approvals_in(pool: asyncpg.Pool, principal: Principal, q: st.StatisticsQuery,
+                       windows: list[st.Window]) -> dict[st.Window, int]:
+    """Websites approved in each window (from a month's first day to a day of it) from the counters:
+    a whole month from `website_monthly`, the first days of one from `website_daily`."""
+    full = {win for win in windows if (win.last + dt.timedelta(days=1)).day == 1}
+    days = sorted({win.first + dt.timedelta(days=k) for win in set(windows) - full
+                   for k in range((win.last - win.first).days + 1)})
+    w = _counter_where(principal, q)
+    months, each = w.param(sorted({win.first for win in full})), w.param(days)
+    rows = await pool.fetch(
+        f"SELECT c.month AS d, true AS month, sum(c.approved)::bigint AS n FROM website_monthly c "
+        f"WHERE {w.sql()} AND c.month = ANY({months}::date[]) GROUP BY 1 UNION ALL "
+        f"SELECT c.day, false, sum(c.approved)::bigint FROM website_daily c "
+        f"WHERE {w.sql()} AND c.day = ANY({each}::date[]) GROUP BY 1", *w.params)
+    by_month = {r["d"]: r["n"] for r in rows if r["month"]}
+    by_day = {r["d"]: r["n"] for r in rows if not r["month"]}
+    return {win: by_month.get(win.first, 0) if win in full else window_sum(by_day, win) for win in windows}
 
 
 async def daily_approvals(pool: asyncpg.Pool, principal: Principal, q: st.StatisticsQuery, start: dt.date,
@@ -119,7 +151,9 @@ def window_sum(daily: dict[dt.date, int], window: st.Window) -> int:
     return sum(n for d, n in daily.items() if window.first <= d <= window.last)
 
 
-async def compute(pool: asyncpg.Pool, principal: Principal, q: st.StatisticsQuery) -> dict[str, Any]:
+async def compute(pool: asyncpg.Pool, principal: Principal, q: st.StatisticsQuery,
+                  counters: bool = True) -> dict[str, Any]:
+    """The statistics; from the counters where they answer (`counters=False`: by scanning the websites)."""
     cutoff = q.cutoff
     months = st.PERIODS[q.period]
     yoy_day, pop_day = st.shift_months(cutoff, -12), st.shift_months(cutoff, -months)
@@ -129,17 +163,23 @@ async def compute(pool: asyncpg.Pool, principal: Principal, q: st.StatisticsQuer
     }
     if q.group_by == "month":
         windows = st.month_windows(cutoff)
-        first = windows[0][1].first
-        daily = await daily_approvals(pool, principal, q, st.shift_months(first, -12), cutoff)
+        if counters and approvals_from_counters(principal, q):
+            every = [x for _, win in windows for x in (win, win.shifted(-12), win.shifted(-1))]
+            found = await approvals_in(pool, principal, q, every)
+            count = found.__getitem__
+        else:
+            first = windows[0][1].first
+            daily = await daily_approvals(pool, principal, q, st.shift_months(first, -12), cutoff)
+            count = partial(window_sum, daily)
         rows = []
         for key, win in windows:
-            rows.append(st.row(key, f"{key[:4]}年{int(key[5:])}月", window_sum(daily, win),
-                               window_sum(daily, win.shifted(-12)), window_sum(daily, win.shifted(-1))))
+            rows.append(st.row(key, f"{key[:4]}年{int(key[5:])}月", count(win), count(win.shifted(-12)),
+                               count(win.shifted(-1))))
         total = st.row("total", "合计", sum(r["value"] for r in rows), sum(r["yoy_base"] for r in rows),
                        sum(r["pop_base"] for r in rows))
         out.update(rows=rows, total=total, yoy_date=st.shift_months(cutoff, -12), pop_date=st.shift_months(cutoff, -1))
         return out
-    if counters_serve(principal, q):
+    if counters and counters_serve(principal, q):
         found, total = await stock_from_counters(pool, principal, q, (cutoff, yoy_day, pop_day))
     else:
         found, total = await stock(pool, principal, q, st.day_end(cutoff), st.day_end(yoy_day), st.day_end(pop_day))

@@ -222,6 +222,11 @@ async def test_day_and_month_counters_agree_with_counting_the_websites(system: S
             scanned, scanned_total = await stats_store.stock(pool, who, q, *map(st.day_end, days))
             if [dict(r) for r in scanned] != rows or dict(scanned_total) != total:
                 return False
+        # by month (approvals in month windows): the counters' `approved` against the scan
+        for who, q in {(who, q.cutoff, q.nature, q.filing_method): (who, q) for who, q in cases}.values():
+            q = q.model_copy(update={"group_by": "month"})
+            if await stats_store.compute(pool, who, q) != await stats_store.compute(pool, who, q, counters=False):
+                return False
         return True
 
     assert await system.eventually(agree, limit=30)
