@@ -41,6 +41,11 @@ def normalize_text(value: object) -> str:
     text = value.translate(_FULLWIDTH_TO_ASCII)
     if not text or not (text[0].isspace() or text[-1].isspace() or text[0] in _INVISIBLE or text[-1] in _INVISIBLE):
         return text  # nothing to strip (the common case)
+    return _strip_ends(text)
+
+
+def _strip_ends(text: str) -> str:
+    """`text` without the whitespace and invisible characters (zero-width, BOM, …) at both ends."""
     start, end = 0, len(text)
     while start < end and (text[start].isspace() or text[start] in _INVISIBLE):
         start += 1
@@ -61,12 +66,7 @@ def clean_text(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise InvalidValue("类型不正确，应为文本")
     text = str(value)
-    start, end = 0, len(text)
-    while start < end and (text[start].isspace() or text[start] in _INVISIBLE):
-        start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in _INVISIBLE):
-        end -= 1
-    return text[start:end]
+    return _strip_ends(text)
 
 
 def require_text(value: object, *, max_len: int | None = None, min_len: int = 1) -> str:
