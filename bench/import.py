@@ -132,7 +132,9 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
     services = {name: psutil.Process(p) for name, p in pids.items()}
     cpu_at: dict[str, dict[str, float]] = {}  # CPU seconds (user + system) per service when a phase began
 
-    backends: dict[int, tuple[str, psutil.Process]] = {}  # PostgreSQL backends of the services (same host)
+    # PostgreSQL backends of the services (same host), by pid: (service, process, CPU seconds last read); a
+    # backend that exited (pools close idle connections) keeps its last reading, so no phase goes negative
+    backends: dict[int, list] = {}
 
     async def cpu() -> dict[str, float]:
         out = {name: sum(p.cpu_times()[:2]) for name, p in services.items()}
@@ -142,16 +144,18 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
                                       "current_database() AND application_name LIKE 'icp-%'"):
                 if r["pid"] not in backends:
                     with contextlib.suppress(psutil.Error):
-                        backends[r["pid"]] = ("pg " + r["application_name"][4:], psutil.Process(r["pid"]))
+                        backends[r["pid"]] = ["pg " + r["application_name"][4:], psutil.Process(r["pid"]), 0.0]
         finally:
             await conn.close()
-        for key in {"pg " + k for k in pids} | {name for name, _ in backends.values()}:
-            out[key] = 0.0
-        for bpid, (name, p) in list(backends.items()):
-            try:
-                out[name] += sum(p.cpu_times()[:2])
-            except psutil.Error:
-                del backends[bpid]  # exited: its CPU drops out (pools keep their connections)
+        for key in {"pg " + k for k in pids if "-worker-" not in k} | {b[0] for b in backends.values()}:
+            out[key] = 0.0  # every importer process's backends are "pg importer" (one application name)
+        for b in backends.values():
+            if b[1] is not None:
+                try:
+                    b[2] = sum(b[1].cpu_times()[:2])
+                except psutil.Error:
+                    b[1] = None  # exited: its last reading stays
+            out[b[0]] += b[2]
         return out
 
     peaks = {name: p.memory_info().rss for name, p in services.items()}

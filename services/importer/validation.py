@@ -46,11 +46,15 @@ log = structlog.get_logger(__name__)
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 _CTX: list[ServiceContext] = []  # the importer's context in a worker process (set by worker.job_loop)
 
+# one index probe per subject key (`= ANY` over the chunk's keys was answered with a sequential scan of
+# the job's staged rows, per chunk: PostgreSQL CPU quadratic in the file)
 _GATHER_SQL = """
 SELECT s.key, s.row_no, s.cells, s.bad,
        (SELECT coalesce(jsonb_agg(jsonb_build_array(w.row_no, w.cells, w.bad) ORDER BY w.row_no), '[]'::jsonb)
           FROM import_rows w WHERE w.job_id = s.job_id AND w.sheet = 2 AND w.key = s.key) AS websites
-FROM import_rows s WHERE s.job_id = $1 AND s.sheet = 1 AND s.key = ANY($2::text[])
+  FROM unnest($2::text[]) WITH ORDINALITY AS k(key, n),
+       LATERAL (SELECT * FROM import_rows s WHERE s.job_id = $1 AND s.sheet = 1 AND s.key = k.key) s
+ ORDER BY k.n
 """
 
 _INSERT_CHUNK = """INSERT INTO import_chunks (job_id, chunk_no, subjects, websites, items, refs, credentials)
@@ -116,12 +120,8 @@ async def on_validate_chunk(cmd: ValidateChunk, mctx: MessageContext) -> None:
         raise RuntimeError("importer worker not started yet")
     await _mark_taken(job_id, cmd.vchunk_no)
     started = time.perf_counter()
-    order = {k: i for i, k in enumerate(row["keys"])}
-    group = sorted(
-        ((r["key"], r["row_no"], r["cells"], r["bad"], r["websites"])
-         for r in await conn.fetch(_GATHER_SQL, job_id, row["keys"])),
-        key=lambda g: order[g[0]],
-    )
+    group = [(r["key"], r["row_no"], r["cells"], r["bad"], r["websites"])
+             for r in await conn.fetch(_GATHER_SQL, job_id, row["keys"])]
     s = import_settings()
     # the chunk is packed already (`pack`): it plans exactly one import chunk, numbered as itself
     plan = Plan(get_settings().secret_key, _CTX[0].settings.secret_key, job_id, 1 << 30, clean=cmd.clean)
