@@ -150,7 +150,7 @@ async def main(args) -> None:
         total = sum(v for (_svc, kind), v in waited.items() if kind in ("statement", "simple"))
         commits = sum(v for (_svc, kind), v in waited.items() if kind == "commit")
         print(f"all services: {total / n:.2f} round trips and {commits / n:.2f} explicit commits per filing "
-              f"(+1 implicit: the single-filing statement runs outside a transaction)")
+              f"(besides, each submit written alone commits its one statement by itself)")
         await runner.cleanup()
     finally:
         await rt.stop()
