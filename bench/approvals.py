@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
 
-from services.filing import entry  # noqa: E402
+from services.filing.entry import handlers as entry
 from services.verification import review, store  # noqa: E402
 from shared import db, logs  # noqa: E402
 from shared.config import Settings  # noqa: E402

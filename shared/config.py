@@ -90,7 +90,7 @@ class Settings(BaseSettings):
         default=["*"], description="provinces where 变更主体 of a provider's own 代为备案 subject needs the sponsor's "
                                    "username and password ('*' all, empty none)")
 
-    # group commit of POST /api/filing/filings (services/filing/submits.py)
+    # group commit of POST /api/filing/filings (services/filing/entry/submits.py)
     submit_writers: int = Field(3, ge=1, description="batches of submits written at a time (one connection each)")
     submit_batch_max: int = Field(32, ge=1, description="most submits written in one transaction")
 

@@ -347,7 +347,7 @@ def check_filing(data: FilingData, today: dt.date | None = None, *, normalize: b
     copy=False, checked=True)` then finishes the canonical form without validating again.
 
     Database rules (certificate, domain or mobile already filed, DOMAIN §5.10) are the
-    filing service's (`services/filing/filings.py`), not this pure function's.
+    filing service's (`services/filing/entry/store.py`), not this pure function's.
     """
     today = today or dt.date.today()
     errors: list[FieldError] = []
@@ -506,7 +506,7 @@ def domain_paths(data: FilingData) -> dict[str, str]:
 def rule_keys(data: FilingData) -> dict:
     """What the database rules of DOMAIN §5.10 look up for a filing in canonical form: the subject's
     certificate key, its principal mobiles and its domains (each → its path). The importer seals it
-    beside each item, so filing's dry run needs no second parse (services/filing/batch.py)."""
+    beside each item, so filing's dry run needs no second parse (services/filing/entry/batch.py)."""
     return {"cert": list(subject_key(data.subject, normalized=True)), "mobiles": principal_mobiles(data),
             "domains": domain_paths(data)}
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.filing import api_entry, batch, blacklist, housekeeping
+from services.filing import blacklist, housekeeping
 from services.filing.accounts import api as api_accounts
 from services.filing.applications import api as api_applications
 from services.filing.cancellations import api as api_cancellations
 from services.filing.changes import api as api_changes
 from services.filing.content import api as api_content
+from services.filing.entry import api as api_entry
+from services.filing.entry import batch
 from services.filing.outcomes import handlers as outcomes
 from services.filing.providers.api import api as provider_routes
 from services.filing.records import api as api_records

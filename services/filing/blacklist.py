@@ -1,6 +1,6 @@
 """Filing's projection of the filing blacklist (备案信息黑名单), fed by `detection.blacklist.changed`,
 and the rule it serves: a new filing, an added website or a change naming a listed certificate or
-domain is refused (the rows below join the conflicts of `filings.conflict_error`)."""
+domain is refused (the rows below join the conflicts of `entry.model.conflict_error`)."""
 
 from __future__ import annotations
 

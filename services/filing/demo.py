@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from services.filing.accounts import store as accounts_store
 from services.filing.accounts.model import ROLE_LABELS
 from services.filing.content import store as content_store
-from services.filing.filings import create_first_filing
+from services.filing.entry.store import create_first_filing
 from services.filing.providers.handlers import register_provider
 from services.filing.providers.model import ProviderIn
 from shared import validate as v

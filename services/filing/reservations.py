@@ -2,8 +2,8 @@
 certificates ("<family>:<number>"), principal mobiles, domains — held for its job until its chunk is
 imported, the job ends (`importer.job.finished`) or the reservation expires. Every path that files or
 adds these keys looks at them (`rows`): the import's own chunks (`bulk.find_conflicts`, in its one
-query), a first filing (`bulk`), a correction (`filings.check_database_rules`), a new website or
-changed domains and mobiles (`changes_store.check_conflicts`); `filings.conflict_error` words the
+query), a first filing (`bulk`), a correction (`entry.store.check_database_rules`), a new website or
+changed domains and mobiles (`changes_store.check_conflicts`); `entry.model.conflict_error` words the
 refusal ("与正在导入的另一个文件冲突"). So a file that passed its check is imported whole."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ SELECT r.kind, r.key
 
 async def rows(conn: asyncpg.Connection, certs: Iterable[tuple[str, str]] = (), mobiles: Iterable[str] = (),
                domains: Iterable[str] = (), *, own_job: str | None = None) -> list[dict]:
-    """The conflicts (rows for `filings.conflict_error`: kind reserved_cert / reserved_mobile /
+    """The conflicts (rows for `entry.model.conflict_error`: kind reserved_cert / reserved_mobile /
     reserved_domain) of keys reserved by an import job other than `own_job`."""
     pairs = keys_of(certs, mobiles, domains)
     if not pairs:

@@ -168,7 +168,7 @@ def _assess_one(key: str, s_row: int, s_cells: list[str], s_bad: list[str], webs
     for mobile, path in principal_mobiles(data).items():
         record(MOBILE, mobile, path, s_row)
     # the canonical form (certificate/ID numbers, home URLs, IPs normalised; same-as-subject principal
-    # dropped): filing finishes it without validating those values again (`"c": 1`, services/filing/batch.py)
+    # dropped): filing finishes it without validating those values again (`"c": 1`, services/filing/entry/batch.py)
     return found, canonical(data, copy=False, checked=True)
 
 

@@ -10,7 +10,7 @@ import asyncpg
 
 from shared import crypto
 
-SEAL_PURPOSE = "batch-import"  # shared with services/filing/batch.py (same string, no import); the key
+SEAL_PURPOSE = "batch-import"  # shared with services/filing/entry/batch.py (same string, no import); the key
 # is ICP_SECRET_KEY (get_settings), which every service shares
 RESULT_PURPOSE = "import-result"  # import_chunks.credentials, context "<job_id>:<chunk_no>"
 UPLOAD_PURPOSE = "import-upload"  # the upload at rest (import_files), context: the job id

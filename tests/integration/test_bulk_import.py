@@ -1,5 +1,5 @@
-"""The importer's batched write path (`services/filing/bulk.py`) against the per-subject one
-(`filings.create_first_filing`): the same items give the same rows in every table and the same
+"""The importer's batched write path (`services/filing/entry/bulk.py`) against the per-subject one
+(`entry.store.create_first_filing`): the same items give the same rows in every table and the same
 `filing.application.submitted` events; a conflict refuses the whole chunk with nothing written."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from services.filing.bulk import BulkRefused, check_chunk, create_first_filings
-from services.filing.filings import FilingError, check_database_rules, create_first_filing
+from services.filing.entry.bulk import BulkRefused, check_chunk, create_first_filings
+from services.filing.entry.model import FilingError
+from services.filing.entry.store import check_database_rules, create_first_filing
 from services.importer import columns as C
 from shared import crypto
 from shared.config import get_settings

@@ -12,9 +12,10 @@ import uuid
 import pytest
 from openpyxl import load_workbook
 
-from services.filing.bulk import BulkRefused, create_first_filings
 from services.filing.changes.store import check_conflicts
-from services.filing.filings import FilingError, check_database_rules
+from services.filing.entry.bulk import BulkRefused, create_first_filings
+from services.filing.entry.model import FilingError
+from services.filing.entry.store import check_database_rules
 from services.importer import columns as C
 from services.importer.sealing import ANNOTATED_PURPOSE, UPLOAD_PURPOSE
 from services.importer.settings import import_settings

@@ -8,7 +8,7 @@ import json
 import uuid
 from pathlib import Path
 
-from services.filing.bulk import create_first_filings
+from services.filing.entry.bulk import create_first_filings
 from shared.filing_data import FilingData
 from shared.validate import mask_id_number
 from tests import filing_samples as fs

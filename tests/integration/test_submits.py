@@ -1,4 +1,4 @@
-"""Group commit of `POST /filings` (services/filing/submits.py): batched submits answer exactly as
+"""Group commit of `POST /filings` (services/filing/entry/submits.py): batched submits answer exactly as
 they would alone — every conflict refused on its own field, nothing half-written, one event,
 audit trail and sponsor account per filing, each request's correlation id kept."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 
-from services.filing import filings
-from services.filing.submits import SubmitBatcher
+from services.filing.entry import model as filing_model
+from services.filing.entry.submits import SubmitBatcher
 from shared import logs
 from shared.auth import verify_password
 from shared.filing_data import FilingData
@@ -23,12 +23,12 @@ async def _submit(batcher: SubmitBatcher, who: Tenant, raw: dict, request_id: st
 
     async def call():
         logs.correlation_id.set(request_id)
-        data = filings.validate_filing(FilingData.model_validate(raw), copy=False)
+        data = filing_model.validate_filing(FilingData.model_validate(raw), copy=False)
         return await batcher.submit(who.provider_id, who.operator_id, data)
 
     try:
         return await asyncio.get_running_loop().create_task(call(), context=contextvars.Context())
-    except filings.FilingError as e:
+    except filing_model.FilingError as e:
         return e
 
 
@@ -53,7 +53,7 @@ async def test_a_batch_refuses_each_conflict_on_its_field_and_writes_the_rest(sy
     ))
     assert batcher.batches >= 1 and batcher.batched >= 19, (batcher.batches, batcher.batched)
 
-    refused = {i: r for i, r in enumerate(results) if isinstance(r, filings.FilingError)}
+    refused = {i: r for i, r in enumerate(results) if isinstance(r, filing_model.FilingError)}
     detail = {i: (r.status, r.errors) for i, r in refused.items()}
     # of each planted pair exactly one is refused (which one: the order they are written in), on its field
     loser = {pair: [i for i in pair if i in refused] for pair in [(4, 5), (8, 9), (12, 13)]}
@@ -108,8 +108,8 @@ async def test_a_loser_only_to_a_refused_batch_mate_is_written(system: System, t
         _submit(batcher, tenant, first, "req-first"), _submit(batcher, tenant, a, "req-a"),
         _submit(batcher, tenant, b, "req-b"),
     )
-    assert isinstance(r_a, filings.FilingError) and r_a.errors[0]["field"] == "subject.cert_number"
-    assert isinstance(r_b, filings.CreatedFiling) and isinstance(r_first, filings.CreatedFiling)
+    assert isinstance(r_a, filing_model.FilingError) and r_a.errors[0]["field"] == "subject.cert_number"
+    assert isinstance(r_b, filing_model.CreatedFiling) and isinstance(r_first, filing_model.CreatedFiling)
     assert await ctx.pool.fetchval("SELECT count(*) FROM domains WHERE ascii = $1",
                                    b["websites"][0]["domains"][0]) == 1
 

@@ -6,7 +6,10 @@ import datetime as dt
 
 import pytest
 
-from services.filing import audit, entry, filings, preapproval_contacts
+from services.filing import audit
+from services.filing.entry import handlers as entry
+from services.filing.entry import model as filing_model
+from services.filing.entry import preapproval as preapproval_contacts
 from shared.filing_data import (
     FilingData,
     canonical,
@@ -142,7 +145,7 @@ def test_conflict_messages_name_the_number_and_the_field():
         {"kind": "domain", "key": "example.com", "number": "京ICP备2026000001号-1", "status": "ACTIVE"},
         {"kind": "mobile", "key": "13900000000", "number": None, "status": None},
     ]
-    err = filings.conflict_error(rows, {"13900000000": "websites[0].principal.mobile"},
+    err = filing_model.conflict_error(rows, {"13900000000": "websites[0].principal.mobile"},
                                  {"example.com": "websites[0].domains[0]"})
     assert err.status == 409
     assert err.errors[0] == {"field": "websites[0].domains[0]",
@@ -184,15 +187,15 @@ def test_a_lost_race_is_answered_like_the_check():
     domain = data.websites[0].domains[0]
     e = asyncpg.UniqueViolationError("duplicate key")
     e.constraint_name, e.detail = "domains_live", f"Key (ascii)=({domain}) already exists."
-    err = filings.race_error(e, data)
+    err = filing_model.race_error(e, data)
     assert err.status == 409 and err.errors[0]["field"] == "websites[0].domains[0]"
     assert "正在办理中" in err.errors[0]["message"]
     mobile = data.subject.principal.mobile
     e.constraint_name, e.detail = "subject_mobiles_live", f"Key (mobile)=({mobile}) already exists."
-    err = filings.race_error(e, data)
+    err = filing_model.race_error(e, data)
     assert err.status == 422 and err.errors[0]["field"] == "subject.principal.mobile"
     e.constraint_name = "subjects_cert_live"
-    assert filings.race_error(e, data).errors[0]["field"] == "subject.cert_number"
+    assert filing_model.race_error(e, data).errors[0]["field"] == "subject.cert_number"
 
 
 def test_rule_keys_are_what_the_dry_run_would_compute_from_the_parsed_filing():
@@ -204,7 +207,7 @@ def test_rule_keys_are_what_the_dry_run_would_compute_from_the_parsed_filing():
     raw["websites"][1]["principal_same_as_subject"] = False
     raw["websites"][1]["principal"] = fs.principal(name="李四", email="lisi@example.com")
     raw["subject"]["cert_number"] = " " + raw["subject"]["cert_number"].lower() + " "  # normalised on the way
-    data = filings.validate_filing(FilingData.model_validate(raw), copy=False)
+    data = filing_model.validate_filing(FilingData.model_validate(raw), copy=False)
     keys = rule_keys(data)
     assert keys["cert"] == list(subject_key(data.subject, normalized=True)) == list(subject_key(data.subject))
     assert keys["cert"][1] == raw["subject"]["cert_number"].strip().upper()
@@ -221,7 +224,7 @@ def test_a_same_as_subject_principal_with_a_lower_case_x_is_accepted_on_every_pa
     copies are compared: the copy is still the same person."""
     import copy as copying
 
-    from services.filing.filings import validate_filing
+    from services.filing.entry.model import validate_filing
     from shared import validate as v
 
     first17 = next(f"11010519800101{n:03d}" for n in range(1000)
@@ -233,7 +236,7 @@ def test_a_same_as_subject_principal_with_a_lower_case_x_is_accepted_on_every_pa
     data = validate_filing(FilingData.model_validate(raw), copy=copy)
     assert data.subject.principal.id_number == first17 + "X"
     raw["websites"][0]["principal"]["mobile"] = fs.mobile()
-    with pytest.raises(filings.FilingError) as refused:
+    with pytest.raises(filing_model.FilingError) as refused:
         validate_filing(FilingData.model_validate(raw), copy=copy)
     assert refused.value.errors == [{"field": "websites[0].principal",
                                      "message": "选择“同主体负责人”时，网站负责人信息须与主体负责人完全一致"}]

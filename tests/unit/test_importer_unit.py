@@ -154,7 +154,7 @@ def test_assess_one_gives_the_plain_checks_errors_and_the_canonical_form(subject
     the canonical form filing would compute (validate_filing)."""
     import uuid
 
-    from services.filing.filings import FilingError, validate_filing
+    from services.filing.entry.model import FilingError, validate_filing
     from services.importer import worker as W
     from shared import validate as v
     from shared.filing_data import FilingData, check_filing

@@ -19,11 +19,14 @@ from typing import Any
 import asyncpg
 from pydantic import Field, ValidationError
 
-from services.filing import audit, filings
+from services.filing import audit
 from services.filing.changes import corrections as change_corrections
 from services.filing.changes import store as cs
 from services.filing.changes.model import CANCEL_TYPES, CHANGE_TYPES
-from services.filing.filings import FilingError
+from services.filing.entry import model as filing_model
+from services.filing.entry import rows as filing_rows
+from services.filing.entry import store as filing_store
+from services.filing.entry.model import FilingError
 from services.filing.records import store
 from shared import codes
 from shared.auth import Principal
@@ -58,7 +61,7 @@ async def _current_data(conn, subject_id) -> tuple[FilingData, list[str], asyncp
     websites, domains, accesses = await store.subject_parts(conn, subject_id)
     websites = [w for w in websites if w["status"] not in ("CANCELLED", "WITHDRAWN")]
     domains = [d for d in domains if d["status"] not in ("CANCELLED", "WITHDRAWN")]
-    data = filings.filing_from_rows(subject, websites, domains, accesses)
+    data = filing_rows.filing_from_rows(subject, websites, domains, accesses)
     return data, [str(w["id"]) for w in websites], subject
 
 
@@ -146,14 +149,14 @@ async def correct(
         subject=body.subject,
         websites=[Website.model_validate(w.model_dump(exclude={"website_id"})) for w in body.websites],
     )
-    data = filings.validate_filing(data)
+    data = filing_model.validate_filing(data)
     try:
         async with transaction(ctx.pool) as conn:
             app = await _lock_correctable(conn, application_id, provider_id)
             await _apply_correction(conn, app, data, [w.website_id for w in body.websites], actor)
     except asyncpg.UniqueViolationError:
         async with transaction(ctx.pool) as conn:
-            await filings.check_database_rules(conn, data, own_subject_id=app["subject_id"])
+            await filing_store.check_database_rules(conn, data, own_subject_id=app["subject_id"])
         raise Problem(409, "更正内容与其他正在提交的备案冲突，请刷新后重试") from None
     return await application_detail(ctx, _provider_principal(provider_id, actor), application_id)
 
@@ -167,7 +170,7 @@ def _provider_principal(provider_id: str, actor: str) -> Principal:
 async def _apply_correction(conn, app, data: FilingData, ids: list[str | None], actor: str) -> None:
     subject_id = app["subject_id"]
     provider_id = app["provider_id"]
-    await filings.check_database_rules(conn, data, own_subject_id=subject_id)
+    await filing_store.check_database_rules(conn, data, own_subject_id=subject_id)
     old_data, old_ids, old_subject = await _current_data(conn, subject_id)
     old_by_id = dict(zip(old_ids, old_data.websites, strict=True))
     for i, wid in enumerate(ids):
@@ -177,8 +180,8 @@ async def _apply_correction(conn, app, data: FilingData, ids: list[str | None], 
     if len([w for w in ids if w]) != len({w for w in ids if w}):
         raise FilingError(422, "同一网站不能出现两次", errors=[{"field": "websites", "message": "同一网站不能出现两次"}])
     entries: list[audit.Entry] = []
-    row = filings.subject_row(data)
-    old_row = filings.subject_row(old_data)
+    row = filing_rows.subject_row(data)
+    old_row = filing_rows.subject_row(old_data)
     changes = audit.diff(old_row, row)
     family, number = subject_key(data.subject)
     await conn.execute(
@@ -218,8 +221,8 @@ async def _apply_correction(conn, app, data: FilingData, ids: list[str | None], 
         subject_id, [uuid.UUID(w) for w in kept],
     )
     for i, (w, wid) in enumerate(zip(data.websites, ids, strict=True)):
-        wrow = filings.website_row(w, i)
-        acc = filings.access_row(w)
+        wrow = filing_rows.website_row(w, i)
+        acc = filing_rows.access_row(w)
         if wid is None:
             wid = str(uuid.uuid4())
             await conn.execute(
@@ -241,8 +244,8 @@ async def _apply_correction(conn, app, data: FilingData, ids: list[str | None], 
                                        {**wrow, "domains": list(w.domains), "access": acc}))
         else:
             old_w = old_by_id[wid]
-            before = {**filings.website_row(old_w, old_ids.index(wid)), "domains": list(old_w.domains),
-                      "access": filings.access_row(old_w)}
+            before = {**filing_rows.website_row(old_w, old_ids.index(wid)), "domains": list(old_w.domains),
+                      "access": filing_rows.access_row(old_w)}
             await conn.execute(
                 """UPDATE websites SET position = $2, service_type = $3, name = $4, home_urls = $5,
                        service_content = $6, preapprovals = $7, needs_preapproval = $8, languages = $9, remark = $10,
@@ -277,18 +280,18 @@ async def resubmit(ctx: ServiceContext, application_id: str, provider_id: str, a
     async with transaction(ctx.pool) as conn:
         app = await _lock_correctable(conn, application_id, provider_id)
         data, website_ids, subject = await _current_data(conn, app["subject_id"])
-        data = filings.validate_filing(data)
+        data = filing_model.validate_filing(data)
         version = app["version"] + 1
         now = dt.datetime.now(dt.UTC)
         await conn.execute(
             """UPDATE applications SET status = 'PENDING_VERIFICATION', version = $2, status_at = $3, submitted_at = $3,
                    submitted_by = $4, needs_preapproval = $5, corrected_at = NULL, updated_at = now() WHERE id = $1""",
-            app["id"], version, now, actor, bool(filings.preapproval_types(data)),
+            app["id"], version, now, actor, bool(filing_rows.preapproval_types(data)),
         )
         await conn.execute(
             """INSERT INTO application_versions (application_id, version, payload, submitted_at, submitted_by)
                VALUES ($1, $2, $3, $4, $5)""",
-            app["id"], version, filings.version_payload(data, str(app["subject_id"]), website_ids), now, actor,
+            app["id"], version, filing_rows.version_payload(data, str(app["subject_id"]), website_ids), now, actor,
         )
         await conn.execute(
             """INSERT INTO application_status_history (application_id, version, status, note, actor, at)
@@ -299,7 +302,7 @@ async def resubmit(ctx: ServiceContext, application_id: str, provider_id: str, a
             "application", str(app["id"]), "resubmit", actor, str(app["subject_id"]), provider_id,
             {"status": [app["status"], "PENDING_VERIFICATION"], "version": [app["version"], version]},
         )])
-        event = filings.submitted_event(
+        event = filing_rows.submitted_event(
             application_id=str(app["id"]), version=version, type_=app["type"], provider_id=provider_id, data=data,
             subject_id=str(app["subject_id"]), website_ids=website_ids, submitted_at=now, submitted_by=actor,
             source=app["source"], import_job_id=app["import_job_id"], filing_method=app["filing_method"],

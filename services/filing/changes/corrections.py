@@ -125,13 +125,13 @@ async def correct_proposal(ctx: ServiceContext, application_id: str, provider_id
 
 
 async def _rewrite_pending_website(conn, subject: Any, wid: uuid.UUID, site: Website, provider_id: str, actor: str):
-    from services.filing import filings
+    from services.filing.entry import rows as filing_rows
 
     old = await conn.fetchrow("SELECT * FROM websites WHERE id = $1 AND status = 'PENDING'", wid)
     if old is None:
         raise Problem(409, "该申请的新增网站已不在待审核状态，不能更正")
-    row = filings.website_row(site, old["position"])
-    acc = filings.access_row(site)
+    row = filing_rows.website_row(site, old["position"])
+    acc = filing_rows.access_row(site)
     await conn.execute(
         """UPDATE websites SET name = $2, home_urls = $3, service_content = $4, preapprovals = $5,
                needs_preapproval = $6, languages = $7, remark = $8, principal_same_as_subject = $9, principal = $10,

@@ -32,7 +32,7 @@ from typing import Any
 
 import asyncpg
 
-from services.filing import audit, preapproval_contacts
+from services.filing import audit
 from services.filing.changes import store as cs
 from services.filing.changes.model import (
     AccessCancelled,
@@ -57,6 +57,7 @@ from services.filing.changes.proposals import (
     validated_subject_change,
     validated_website_change,
 )
+from services.filing.entry import preapproval as preapproval_contacts
 from services.filing.records import store as records
 from services.filing.records.events import publish_record
 from shared import codes
@@ -194,12 +195,12 @@ async def add_website(ctx: ServiceContext, provider_id: str, actor: str, subject
 
 
 async def insert_pending_website(conn, subject: Any, wid: uuid.UUID, site: Website, provider_id: str, actor: str):
-    from services.filing import filings
+    from services.filing.entry import rows as filing_rows
 
     position = await conn.fetchval("SELECT coalesce(max(position) + 1, 0) FROM websites WHERE subject_id = $1",
                                    subject["id"])
-    row = filings.website_row(site, position)
-    acc = filings.access_row(site)
+    row = filing_rows.website_row(site, position)
+    acc = filing_rows.access_row(site)
     await conn.execute(
         """INSERT INTO websites (id, subject_id, provider_id, position, service_type, name, home_urls,
                service_content, preapprovals, needs_preapproval, languages, remark, principal_same_as_subject,

@@ -12,7 +12,6 @@ from typing import Any
 import asyncpg
 from pydantic import ValidationError
 
-from services.filing import entry
 from services.filing.changes import store as cs
 from services.filing.changes.model import (
     CANCEL_TYPES,
@@ -24,7 +23,8 @@ from services.filing.changes.model import (
     subject_snap,
     website_snap,
 )
-from services.filing.filings import FilingError, _display, violated_key
+from services.filing.entry import handlers as entry
+from services.filing.entry.model import FilingError, _display, violated_key
 from shared import codes
 from shared import validate as v
 from shared.auth import Principal, Role

@@ -17,12 +17,15 @@ from typing import Any
 
 import asyncpg
 
-from services.filing import audit, filings, reservations
+from services.filing import audit, reservations
 from services.filing.accounts import handlers as accounts
 from services.filing.accounts import store as accounts_store
 from services.filing.accounts.model import after_failure, is_locked, locked_message
 from services.filing.blacklist import blacklist_rows
 from services.filing.changes.model import LIVE_WEBSITE
+from services.filing.entry import model as filing_model
+from services.filing.entry import rows as filing_rows
+from services.filing.entry import store as filing_store
 from services.filing.records import handlers as records
 from shared import codes
 from shared.auth import verify_password
@@ -32,7 +35,7 @@ from shared.outbox import Outbox
 from shared.service import ServiceContext
 from shared.web import Problem, not_found
 
-IN_FLIGHT = filings.IN_FLIGHT
+IN_FLIGHT = filing_model.IN_FLIGHT
 SPONSOR_BAD = "主办者用户名或密码不正确，未通过权限验证"
 
 
@@ -161,13 +164,13 @@ async def check_conflicts(
     `own_website_id` (the pending website of the application being corrected)."""
     mobiles, domains = mobiles or {}, domains or {}
     rows = await conn.fetch(
-        _CONFLICTS_SQL, list(mobiles), list(domains), list(filings.LIVE_EXCLUDED), subject_id,
-        own_website_id or filings._NIL,
+        _CONFLICTS_SQL, list(mobiles), list(domains), list(filing_model.LIVE_EXCLUDED), subject_id,
+        own_website_id or filing_store._NIL,
     )
     rows = [*rows, *await blacklist_rows(conn, [], list(domains), subject_id=subject_id),
             *await reservations.rows(conn, [], mobiles, domains)]
     if rows:
-        raise filings.conflict_error(rows, mobiles, domains)
+        raise filing_model.conflict_error(rows, mobiles, domains)
 
 
 async def insert_pending_domains(conn: asyncpg.Connection, website_id: uuid.UUID, subject_id: uuid.UUID,
@@ -177,7 +180,7 @@ async def insert_pending_domains(conn: asyncpg.Connection, website_id: uuid.UUID
         """INSERT INTO domains (website_id, subject_id, position, ascii, unicode, status)
            VALUES ($1, $2, $3, $4, $5, 'PENDING')""",
         [(website_id, subject_id, d["position"], d["ascii"], d["unicode"])
-         for d in filings.domain_rows(site, str(website_id), str(subject_id))],
+         for d in filing_rows.domain_rows(site, str(website_id), str(subject_id))],
     )
 
 
@@ -367,4 +370,4 @@ async def add_version(
     return version
 
 
-refuse = filings.unprocessable  # 422 naming every field
+refuse = filing_model.unprocessable  # 422 naming every field

@@ -13,7 +13,7 @@ Every answer stays what the submit would get alone:
 - a batch is all or nothing. When it is refused (a database rule, a conflict between two items
   of the batch, a username taken, a race lost on a unique index), the refused items are taken
   out, the rest is written again, and each refused item is then submitted alone with the
-  single-filing path (`filings.create_first_filing`) — which gives exactly its own 409/422
+  single-filing path (`filing_store.create_first_filing`) — which gives exactly its own 409/422
   against what is committed by then (or succeeds when its only conflict was a batch-mate that
   was itself refused);
 - audit entries and the event carry each request's own correlation id; the sponsor password
@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from services.filing import bulk, filings
+from services.filing.entry import bulk
+from services.filing.entry import model as filing_model
+from services.filing.entry import store as filing_store
 from services.filing.sponsors import credentials as sponsors
 from shared import logs
 from shared.filing_data import FilingData
@@ -61,8 +63,8 @@ class SubmitBatcher:
         self.batches = 0  # for tests and the bench: batches written, and submits in them
         self.batched = 0
 
-    async def submit(self, provider_id: str, actor: str, data: FilingData) -> filings.CreatedFiling:
-        """Write a validated first filing (`filings.validate_filing` done, canonical form)."""
+    async def submit(self, provider_id: str, actor: str, data: FilingData) -> filing_model.CreatedFiling:
+        """Write a validated first filing (`filing_model.validate_filing` done, canonical form)."""
         loop = asyncio.get_running_loop()
         item = _Pending(provider_id, actor, data, contextvars.copy_context(), loop.create_future())
         self._pending.append(item)
@@ -110,13 +112,13 @@ class SubmitBatcher:
         for item in todo + refused:  # one left, or refused in a batch: alone, for its exact answer
             await self._alone(item)
 
-    async def _together(self, items: list[_Pending]) -> list[tuple[filings.CreatedFiling, str]]:
+    async def _together(self, items: list[_Pending]) -> list[tuple[filing_model.CreatedFiling, str]]:
         """All items in one transaction (one bulk statement per provider and operator)."""
         creds = [sponsors.new_credentials() for _ in items]
         groups: dict[tuple[str, str], list[int]] = {}
         for i, item in enumerate(items):
             groups.setdefault((item.provider_id, item.actor), []).append(i)
-        made: dict[int, filings.CreatedFiling] = {}
+        made: dict[int, filing_model.CreatedFiling] = {}
         async with self.pool.acquire() as conn, conn.transaction():
             for (provider_id, actor), idxs in groups.items():
                 created = await bulk.create_first_filings(
@@ -137,16 +139,16 @@ class SubmitBatcher:
         return [(made[i], creds[i][1]) for i in range(len(items))]
 
     async def _alone(self, item: _Pending) -> None:
-        async def write() -> filings.CreatedFiling:
+        async def write() -> filing_model.CreatedFiling:
             async with self.pool.acquire() as conn:
-                return await filings.create_first_filing(
+                return await filing_store.create_first_filing(
                     conn, provider_id=item.provider_id, data=item.data, actor=item.actor, source="entry",
                     outbox=self.outbox, savepoint=False, checked=True,
                 )
 
         try:  # in the request's context: its correlation id goes into the audit entries and the event
             result = await asyncio.get_running_loop().create_task(write(), context=item.context.copy())
-        except filings.FilingError as e:
+        except filing_model.FilingError as e:
             _settle(item, exc=e)
         else:
             _settle(item, result=result)

@@ -30,7 +30,7 @@ import orjson
 import structlog
 
 from services.filing import reservations
-from services.filing.bulk import (
+from services.filing.entry.bulk import (
     BulkRefused,
     create_first_filings,
     find_conflicts,
@@ -38,7 +38,7 @@ from services.filing.bulk import (
     reservation_keys,
     sealed_keys,
 )
-from services.filing.filings import FilingError, parse_filing
+from services.filing.entry.model import FilingError, parse_filing
 from shared import crypto
 from shared.bus import MessageContext, PermanentError
 from shared.config import get_settings

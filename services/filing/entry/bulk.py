@@ -1,7 +1,7 @@
 """First filings in bulk: the write path of the importer's chunks (`filing.batch.import`).
 
 `create_first_filings` writes, for a whole chunk of subjects, exactly the rows and the
-`filing.application.submitted` events that `filings.create_first_filing` writes for one (the
+`filing.application.submitted` events that `entry.store.create_first_filing` writes for one (the
 same columns, statuses, audit entries and snapshots, built with the same helpers of
 `filings.py`), but set-based: one query for the database rules of the whole chunk, then one
 statement that inserts every table from `jsonb_to_recordset` / `unnest` parameters (users,
@@ -14,7 +14,7 @@ again with `FilingData` (the structural validation, needed anyway) and is put in
 form with the validating normalisers of `canonical` (certificate and ID numbers, home URLs,
 IP ranges) — an item that fails them is refused with the full `validate_filing` errors (422).
 Items the importer sealed already in canonical form (`checked=True`, the `"c"` flag of
-`services/filing/batch.py`) only get the non-validating rest of `canonical`.
+`services/filing/entry/batch.py`) only get the non-validating rest of `canonical`.
 
 Database rules (DOMAIN §5.10): the certificate, principal mobiles and domains of every item
 against the database in one query, and against the other items of the chunk in Python (the
@@ -36,21 +36,23 @@ import orjson
 
 from services.filing import reservations
 from services.filing.blacklist import blacklist_rows
-from services.filing.filings import (
+from services.filing.entry.model import (
     LIVE_EXCLUDED,
     CreatedFiling,
     FilingError,
-    access_row,
     conflict_error,
-    domain_rows,
-    preapproval_types,
     race_error,
-    subject_row,
-    submitted_event,
     username_taken,
     validate_filing,
-    version_payload,
     violated_key,
+)
+from services.filing.entry.rows import (
+    access_row,
+    domain_rows,
+    preapproval_types,
+    subject_row,
+    submitted_event,
+    version_payload,
     website_row,
 )
 from shared import codes, logs
@@ -105,7 +107,7 @@ SELECT 'reserved', r.kind, r.key, r.job_id, NULL
 assert LIVE_EXCLUDED == ("CANCELLED", "WITHDRAWN")  # the literals above
 
 # Every table of a first filing, for the whole chunk, in one statement (the columns and values of
-# filings._INSERT_FILING_SQL).
+# entry.store._INSERT_FILING_SQL).
 _INSERT_SQL = """
 WITH
 sponsor AS (
@@ -340,13 +342,13 @@ async def create_first_filings(
     """Create the first filings of a chunk on `conn` (the caller's transaction): all or nothing.
 
     `checked`: the items come in canonical form from the importer, which ran `check_filing` and
-    `canonical` on them and sealed them (`services/filing/batch.py`); they are still parsed with
+    `canonical` on them and sealed them (`services/filing/entry/batch.py`); they are still parsed with
     `FilingData` (structural validation), and `canonical(checked=True)` only finishes the form
     (multi-selects without repeats, same-as-subject principal dropped) instead of validating the
     certificate/ID numbers, home URLs and IPs a second time.
 
     `correlation_ids`: per item, the request id for its audit entries and event (the API's group
-    commit, `services/filing/submits.py`); None → the current context's.
+    commit, `services/filing/entry/submits.py`); None → the current context's.
 
     Raises `BulkRefused` (nothing written) with the conflicts of every refused item."""
     outbox = outbox or Outbox("filing")
@@ -374,7 +376,7 @@ async def create_first_filings(
         refused.sort(key=lambda x: x[0])  # stable: an item's 422 before its conflicts
         raise BulkRefused([(items[idx][2], e) for idx, e in refused])
 
-    # ---- the rows of every table, as filings._insert builds them for one filing
+    # ---- the rows of every table, as entry.store._insert builds them for one filing
     users: list[dict[str, Any]] = []
     subjects: list[dict[str, Any]] = []
     mobiles_rows: list[dict[str, Any]] = []

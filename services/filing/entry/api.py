@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_jsonable_python
 
-from services.filing import entry
+from services.filing.entry import handlers as entry
 from shared.filing_data import FilingData
 from shared.service import ctx
 from shared.web import Api, principal_of, tenant_of

@@ -27,9 +27,12 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
-from services.filing import filings, preapproval_contacts, submits
 from services.filing.blacklist import blacklist_rows
-from services.filing.filings import FilingError
+from services.filing.entry import model as filing_model
+from services.filing.entry import preapproval as preapproval_contacts
+from services.filing.entry import store as filing_store
+from services.filing.entry import submits
+from services.filing.entry.model import FilingError
 from shared import field_labels
 from shared.db import transaction
 from shared.errors_zh import translate_errors
@@ -283,16 +286,16 @@ async def _db_conflicts(conn, *, subject: Subject | None = None, site: Website |
         for j, d in enumerate(site.domains):
             domains.setdefault(d, f"websites[{index}].domains[{j}]")
     rows = await conn.fetch(
-        filings._CONFLICTS_SQL,
+        filing_store._CONFLICTS_SQL,
         cert[0] if cert else "",
         cert[1] if cert else "",
         list(mobiles),
         list(domains),
-        list(filings.LIVE_EXCLUDED),
-        filings._NIL,
+        list(filing_model.LIVE_EXCLUDED),
+        filing_store._NIL,
     )
     rows = [*rows, *await blacklist_rows(conn, [cert] if cert else [], list(domains))]
-    return filings.conflict_error(rows, mobiles, domains) if rows else None
+    return filing_model.conflict_error(rows, mobiles, domains) if rows else None
 
 
 async def put_subject(ctx: ServiceContext, draft_id: str, provider_id: str, operator_id: str, raw: dict) -> dict:
@@ -390,10 +393,10 @@ async def submit_draft(ctx: ServiceContext, draft_id: str, provider_id: str, ope
             errors = state["errors"]
             raise FilingError(422, f"草稿尚未填写完整或有错误：{field_labels.summary(errors)}",
                               errors=errors, draft_id=str(row["id"]))
-        filing = filings.parse_filing(
+        filing = filing_model.parse_filing(
             {"subject": data["subject"], "websites": [w["data"] for w in data["websites"]]}
         )
-        created = await filings.create_first_filing(
+        created = await filing_store.create_first_filing(
             conn, provider_id=provider_id, data=filing, actor=operator_id, source="entry", outbox=ctx.outbox,
             savepoint=False,
         )
@@ -409,7 +412,7 @@ async def submit_filing(ctx: ServiceContext, provider_id: str, operator_id: str,
     """`POST /filings`: a completed wizard in one request. Validated here (422 before anything is
     queued), then written by the process's group commit (`submits.SubmitBatcher`): alone with one
     statement when a writer is free, together with the submits that arrived meanwhile otherwise."""
-    data = filings.validate_filing(data, copy=False)
+    data = filing_model.validate_filing(data, copy=False)
     created = await _batcher(ctx).submit(provider_id, operator_id, data)
     return completion(created)
 
@@ -423,7 +426,7 @@ def _batcher(ctx: ServiceContext) -> submits.SubmitBatcher:
     return batcher
 
 
-def completion(created: filings.CreatedFiling, draft_id: str | None = None) -> dict[str, Any]:
+def completion(created: filing_model.CreatedFiling, draft_id: str | None = None) -> dict[str, Any]:
     """Step 5 of the wizard: sponsor name, username and password (shown once), pre-approval contacts."""
     return {
         "application_id": created.application_id,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from shared import codes
 
-DEFAULT_FILE = Path(__file__).parent / "data" / "preapproval_contacts.csv"
+DEFAULT_FILE = Path(__file__).parents[1] / "data" / "preapproval_contacts.csv"  # services/filing/data
 ENV_VAR = "ICP_PREAPPROVAL_CONTACTS_FILE"
 _FIELDS = ("department", "phone", "address", "website", "note")
 

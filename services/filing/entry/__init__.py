@@ -1,0 +1,1 @@
+"""First filings: the entry wizard, POST /filings, group commit, the importer's batches."""
