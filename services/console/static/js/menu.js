@@ -33,6 +33,8 @@ export const PAGES = [
   // ---- 备案业务管理
   { group: 'business', path: '/business/add-website', title: '新增网站', roles: ['provider'], seed: '1.4.1',
     page: () => import('./pages/business-list.js') },
+  { group: 'business', path: '/business/find-subject', title: '查找已备案主体', roles: ['provider'], seed: '1.4.1',
+    page: () => import('./pages/business-find-subject.js') },
   { group: 'business', path: '/business/add-access', title: '新增接入', roles: ['provider'], seed: '1.4.2',
     page: () => import('./pages/business-add-access.js') },
   { group: 'business', path: '/business/change-subject', title: '变更主体', roles: ['provider'], seed: '1.4.3',

@@ -74,11 +74,12 @@ export function useFieldErrors() {
 /**
  * A page that edits or acts on one record: loads `path` on mount (a 404 sets `missing`), builds the
  * form's model with `toModel(record)` when given, and `send(call)` runs a request with the busy flag
- * and the field errors (returns its result, or null on a refusal).
+ * and the field errors (returns its result, or null on a refusal). `initial`: the record already at
+ * hand (e.g. answered by a sponsor-credential check), not loaded again.
  *
  *   const { record, model, missing, f, busy, send } = useRecordPage(`/filing/websites/${id}`, websiteFromRecord);
  */
-export function useRecordPage(path, toModel = null) {
+export function useRecordPage(path, toModel = null, { initial = null } = {}) {
   const record = Vue.ref(null);
   const model = Vue.ref(null);
   const missing = Vue.ref(false);
@@ -86,7 +87,7 @@ export function useRecordPage(path, toModel = null) {
   const f = useFieldErrors();
   Vue.onMounted(async () => {
     try {
-      record.value = await api.get(path);
+      record.value = initial || await api.get(path);
       if (toModel) model.value = Vue.reactive(toModel(record.value));
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) missing.value = true;

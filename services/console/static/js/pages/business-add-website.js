@@ -1,9 +1,12 @@
 // 1.4.1 新增网站: a new website (one domain) with this provider's access for a filed subject; the
-// sponsor's credentials when the subject was filed by itself or through another provider. The answer:
-// the application waiting for verification, and the pre-approval departments when needed.
+// sponsor's credentials when the subject was filed by itself or through another provider. A subject this
+// provider does not serve comes from 查找已备案主体 after the credential check (lib/sponsor-grant.js), with
+// the credentials filled in. The answer: the application waiting for verification, and the
+// pre-approval departments when needed.
 import { api } from '../lib/api.js';
 import { useRecordPage } from '../lib/form.js';
 import { session } from '../lib/session.js';
+import { takeGrant } from '../lib/sponsor-grant.js';
 import { RECORD_VIEWS } from '../lib/record-views.js';
 import { blankWebsite, FILING_FORMS, websitePayload } from '../lib/filing-forms.js';
 
@@ -15,9 +18,11 @@ export default {
   components: { ...RECORD_VIEWS, ...FILING_FORMS },
   setup() {
     const id = useRoute().params.id;
-    const { record: subject, missing, f, busy, send } = useRecordPage(`/filing/subjects/${id}`);
+    const grant = takeGrant(id);
+    const { record: subject, missing, f, busy, send } = useRecordPage(`/filing/subjects/${id}`, null,
+      { initial: grant && grant.subject });
     const website = reactive(blankWebsite());
-    const sponsor = reactive({ username: '', password: '' });
+    const sponsor = reactive(grant ? grant.sponsor : { username: '', password: '' });
     const out = ref(null);
     const needsSponsor = computed(() => subject.value && (subject.value.filing_method === 'SELF'
       || subject.value.provider_id !== (session.user && session.user.provider_id)));
@@ -30,7 +35,10 @@ export default {
   },
   template: `
   <page-card :title="subject ? '新增网站：' + subject.name : '新增网站'">
-    <el-empty v-if="missing" description="主体不存在或无权查看" />
+    <el-empty v-if="missing" description="主体不存在或无权查看">
+      <span class="hint">自主备案或由其他接入服务提供者备案的主体，请在
+        <router-link to="/business/find-subject">查找已备案主体</router-link> 中经主办者权限验证后新增网站。</span>
+    </el-empty>
     <submitted-view v-else-if="out" :out="out" back="/business/add-website" />
     <el-form v-else-if="subject" label-width="140px" class="business-form" @submit.prevent="submit">
       <detail-view :items="[

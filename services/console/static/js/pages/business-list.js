@@ -37,7 +37,10 @@ export default {
   },
   template: `
   <page-card :title="kind.title">
-    <el-alert type="info" :closable="false" show-icon class="form-errors no-print" :title="kind.hint" />
+    <el-alert type="info" :closable="false" show-icon class="form-errors no-print" :title="kind.hint">
+      <router-link v-if="key === 'add-website'" to="/business/find-subject" data-test="find-subject-link">
+        查找其他接入服务提供者或自主备案的主体</router-link>
+    </el-alert>
     <list-filters :list="list" data-test="business-filters">
       <el-form-item :label="kind.subjects ? '主办单位名称' : '网站名称'">
         <el-input v-model="list.filters.name" clearable placeholder="包含" style="width: 170px" name="name" />
