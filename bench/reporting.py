@@ -9,6 +9,7 @@
    transaction) → relay → RabbitMQ → `icp serve reporting --worker` → visible in the query.
 
     .venv/bin/python bench/reporting.py [--websites 1000000] [--rounds 40] [--export-rows 100000] [--fresh 200]
+        [--keep] [--dsn KEPT_DSN] [--parts queries,export,fresh]
 
 Runs on the local PostgreSQL and RabbitMQ, in a throwaway database and vhost removed afterwards.
 """
