@@ -1,9 +1,9 @@
 """Batch import reservations (`batch_reservations`, migration 041): what a checked import file will file —
 certificates ("<family>:<number>"), principal mobiles, domains — held for its job until its chunk is
 imported, the job ends (`importer.job.finished`) or the reservation expires. Every path that files or
-adds these keys looks at them (`rows`): the import's own chunks (`bulk.find_conflicts`, in its one
-query), a first filing (`bulk`), a correction (`entry.store.check_database_rules`), a new website or
-changed domains and mobiles (`changes_store.check_conflicts`); `entry.model.conflict_error` words the
+adds these keys looks at them (`rows`): the import's own chunks (`entry.bulk.find_conflicts`, in its one
+query), a first filing (`entry.store`, `entry.bulk`), a correction (`entry.store.check_database_rules`), a new website or
+changed domains and mobiles (`changes.store.check_conflicts`); `entry.model.conflict_error` words the
 refusal ("与正在导入的另一个文件冲突"). So a file that passed its check is imported whole."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ with a reason from `codes/cancel_reasons.csv` (OTHER needs an explanation). It d
 application of type CANCEL_SUBJECT / CANCEL_WEBSITE that goes through verification like any
 other (`filing.application.submitted`); its status follows the application:
 
-    APPLIED (待核实 / 核实退回 / 已提交管局)  → APPROVED (the approval cancels, `effects.py`)
+    APPLIED (待核实 / 核实退回 / 已提交管局)  → APPROVED (the approval cancels, `outcomes/effects.py`)
                                               → REJECTED (reason shown; 再次提出 = next version)
 
 Modify (next version with the new reason) and delete (application ABANDONED) are possible only

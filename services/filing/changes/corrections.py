@@ -212,7 +212,7 @@ async def abandon(ctx: ServiceContext, application_id: str, provider_id: str, ac
 
 async def mark_abandoned(conn, app: Any, actor: str, note: str, *, outbox: Outbox, reason: str) -> None:
     """ABANDONED, with its history and audit entries, and `filing.application.withdrawn` to verification
-    (same transaction) so that the case is closed there too (or the withdrawal refused, `outcomes.py`)."""
+    (same transaction) so that the case is closed there too (or the withdrawal refused, `outcomes/handlers.py`)."""
     now = utcnow()
     await conn.execute("UPDATE applications SET status = 'ABANDONED', status_at = $2, updated_at = now() WHERE id = $1",
                        app["id"], now)

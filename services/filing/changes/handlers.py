@@ -2,7 +2,7 @@
 
 Each change is an application of its own type (DOMAIN §7.1) that goes through verification like
 a first filing: `filing.application.submitted` carries the subject snapshot (with its number) and
-the websites the application is about; the approval is applied by `effects.py`. The proposal is
+the websites the application is about; the approval is applied by `outcomes/effects.py`. The proposal is
 kept in `applications.proposal` and in every submitted version's payload:
 
 | type           | proposal                                            | rows written at submission           |
@@ -16,12 +16,12 @@ kept in `applications.proposal` and in every submitted version's payload:
 
 Rules: the subject must be filed (number, ACTIVE or SHELL); one application in flight per
 subject (409 naming it); the sponsor's username and password when the subject is self-filed or
-another provider's (`changes_store.credentials_needed`); field rules of `shared.filing_data`;
+another provider's (`store.credentials_needed`); field rules of `shared.filing_data`;
 database rules (domain, mobile) with 409/422 naming the body field. A mobile a proposal
 introduces is reserved (`subject_mobiles`) while the application is in flight, so that no
 other subject can take it before the approval is applied. The event and the validation of
-proposals are in `change_proposals.py`; correction, resubmission and abandonment of returned
-applications in `change_corrections.py`.
+proposals are in `proposals.py`; correction, resubmission and abandonment of returned
+applications in `corrections.py`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Shared steps of the change flows (`changes.py`, `change_corrections.py`, `cancellations.py`):
-the `filing.application.submitted` event of a change or cancellation, and the validation of
-proposed data with the rules of `shared.filing_data` (422 naming the request body's fields).
+"""Shared steps of the change flows (`changes/handlers.py`, `changes/corrections.py`,
+`cancellations/handlers.py`): the `filing.application.submitted` event of a change or cancellation,
+and the validation of proposed data with the rules of `shared.filing_data` (422 naming the request
+body's fields).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 `create_first_filings` writes, for a whole chunk of subjects, exactly the rows and the
 `filing.application.submitted` events that `entry.store.create_first_filing` writes for one (the
 same columns, statuses, audit entries and snapshots, built with the same helpers of
-`filings.py`), but set-based: one query for the database rules of the whole chunk, then one
+`entry/rows.py`), but set-based: one query for the database rules of the whole chunk, then one
 statement that inserts every table from `jsonb_to_recordset` / `unnest` parameters (users,
 subjects, subject_mobiles, websites, domains, accesses, applications, application_versions,
 application_status_history, audit_log, outbox) and NOTIFYs the outbox relay once.
