@@ -1,4 +1,4 @@
-"""The administrator's pages (users, announcements), the bureau's feedback replies, and the record
+"""The administrator's pages (users, providers, announcements), the bureau's feedback replies, and the record
 lists on a narrow window, in the browser."""
 
 from __future__ import annotations
@@ -73,6 +73,31 @@ async def test_admin_publishes_an_announcement(page: Page, system: System):
     # public at once, on the portal home of a visitor
     r = await system.client.get("/api/filing/announcements", params={"q": title})
     assert [a["title"] for a in (await r.json())["items"]] == [title]
+
+
+async def test_admin_creates_a_provider(page: Page, system: System):
+    admin = await new_admin(system)
+    await login(page, admin)
+    await page.locator(".console-aside").get_by_text("接入服务提供者").click()
+    await page.get_by_role("button", name="新建接入服务提供者").click()
+    dialog = page.locator(".el-dialog", has_text="新建接入服务提供者")
+    name = f"页面接入商{uuid.uuid4().hex[:6]}"
+    pid = "pg-" + uuid.uuid4().hex[:8]
+    await dialog.locator("input[name=name]").fill(name)
+    await dialog.locator("input[name=provider_id]").fill(pid)
+    page.expect_api_status(422)
+    await dialog.get_by_role("button", name="创建").click()  # no province yet: the error beside the field
+    province_item = dialog.locator(".el-form-item", has_text="所在省份")
+    await expect(province_item.locator(".el-form-item__error")).to_contain_text("省份")
+    await choose(page, province_item.locator(".el-select"), "北京市")
+    await dialog.get_by_role("button", name="创建").click()
+    await expect(dialog).to_be_hidden()
+    row = page.locator(".el-table__row", has_text=name)
+    await expect(row).to_contain_text(pid)
+    await expect(row).to_contain_text("北京市")
+    await shot(page, "admin-providers")
+    r = await system.client.get("/api/filing/providers", headers=system.auth("admin"))
+    assert any(p["provider_id"] == pid and p["province"] == "BJ" for p in (await r.json())["items"])
 
 
 async def test_bureau_replies_to_feedback(page: Page, system: System, operator: Account):

@@ -3,6 +3,7 @@
 //   const f = useFieldErrors();
 //   <el-form-item label="网站名称" :error="f.err('websites[0].name')"> … </el-form-item>
 //   await f.run(() => api.put(...))      // clears, calls, maps errors; returns the result or null
+//   const { busy, send } = useSubmit(f)  // send(call): f.run with a busy flag for the button
 //   <form-errors :form="f" />           // after the fields: the errors no field showed, and a count
 //
 // Paths are the API's: `subject.principal.mobile`, `websites[1].domains[0]`. `err(path)` also
@@ -72,6 +73,26 @@ export function useFieldErrors() {
 }
 
 /**
+ * A form's submit button: `send(call)` runs a request through the field errors `f` (`f.run`) with `busy`
+ * true meanwhile (the button's :loading), and returns its result, or null on a refusal.
+ *
+ *   const { busy, send } = useSubmit(f);
+ *   const out = await send(() => api.post('/filing/feedback', body));  if (out) { … }
+ */
+export function useSubmit(f) {
+  const busy = Vue.ref(false);
+  async function send(call) {
+    busy.value = true;
+    try {
+      return await f.run(call);
+    } finally {
+      busy.value = false;
+    }
+  }
+  return { busy, send };
+}
+
+/**
  * A page that edits or acts on one record: loads `path` on mount (a 404 sets `missing`), builds the
  * form's model with `toModel(record)` when given, and `send(call)` runs a request with the busy flag
  * and the field errors (returns its result, or null on a refusal). `initial`: the record already at
@@ -83,8 +104,8 @@ export function useRecordPage(path, toModel = null, { initial = null } = {}) {
   const record = Vue.ref(null);
   const model = Vue.ref(null);
   const missing = Vue.ref(false);
-  const busy = Vue.ref(false);
   const f = useFieldErrors();
+  const { busy, send } = useSubmit(f);
   Vue.onMounted(async () => {
     try {
       record.value = initial || await api.get(path);
@@ -94,13 +115,5 @@ export function useRecordPage(path, toModel = null, { initial = null } = {}) {
       else throw e;
     }
   });
-  async function send(call) {
-    busy.value = true;
-    try {
-      return await f.run(call);
-    } finally {
-      busy.value = false;
-    }
-  }
   return { record, model, missing, f, busy, send };
 }

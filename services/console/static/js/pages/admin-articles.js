@@ -1,7 +1,7 @@
 // 系统管理 → 公告与法规 (admin): the home page's 通知公告 and 政策法规 — list, publish, edit, delete.
 // A publication time in the future keeps an article hidden from the public until then.
 import { api, toastSuccess } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { useFieldErrors, useSubmit } from '../lib/form.js';
 import { usePagedList } from '../lib/list.js';
 import { fmtTime, fmtDate } from '../lib/format.js';
 import { confirmAction } from '../lib/components.js';
@@ -18,7 +18,8 @@ export default {
     const label = law ? '政策法规' : '通知公告';
     const list = usePagedList(base, { q: '' });
     const f = useFieldErrors();
-    const dialog = reactive({ open: false, busy: false, id: null });
+    const { busy, send } = useSubmit(f);
+    const dialog = reactive({ open: false, id: null });
     const blank = () => ({ title: '', body: '', issuer: '', document_no: '', effective_on: '', pinned: false, published_at: '' });
     const form = reactive(blank());
     function open(row) {
@@ -36,16 +37,11 @@ export default {
     async function submit() {
       const body = { title: form.title, body: form.body, pinned: form.pinned, published_at: form.published_at || null };
       if (law) Object.assign(body, { issuer: form.issuer || null, document_no: form.document_no || null, effective_on: form.effective_on || null });
-      dialog.busy = true;
-      try {
-        const out = await f.run(() => (dialog.id ? api.put(`${base}/${dialog.id}`, body) : api.post(base, body)));
-        if (out) {
-          dialog.open = false;
-          toastSuccess(dialog.id ? '已保存' : '已发布');
-          list.refresh();
-        }
-      } finally {
-        dialog.busy = false;
+      const out = await send(() => (dialog.id ? api.put(`${base}/${dialog.id}`, body) : api.post(base, body)));
+      if (out) {
+        dialog.open = false;
+        toastSuccess(dialog.id ? '已保存' : '已发布');
+        list.refresh();
       }
     }
     async function remove(row) {
@@ -57,7 +53,7 @@ export default {
     const future = (row) => new Date(row.published_at) > new Date();
     const category = law ? 'law' : 'announcement';
     const dialogTitle = computed(() => (dialog.id ? '修改' : '发布') + label);
-    return { list, f, dialog, form, law, label, category, dialogTitle, open, submit, remove, future, fmtTime, fmtDate };
+    return { busy, list, f, dialog, form, law, label, category, dialogTitle, open, submit, remove, future, fmtTime, fmtDate };
   },
   template: `
   <page-card :title="label + '管理'">
@@ -109,7 +105,7 @@ export default {
       </el-form>
       <template #footer>
         <el-button @click="dialog.open = false">取消</el-button>
-        <el-button type="primary" :loading="dialog.busy" @click="submit" data-test="save-article">保存</el-button>
+        <el-button type="primary" :loading="busy" @click="submit" data-test="save-article">保存</el-button>
       </template>
     </el-dialog>
   </page-card>`,

@@ -1,6 +1,6 @@
 // 系统管理 → 接入服务提供者 (admin): the providers (tenants) and a new one.
 import { api, toastSuccess } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { useFieldErrors, useSubmit } from '../lib/form.js';
 import { fmtTime } from '../lib/format.js';
 
 const { ref, reactive, onMounted } = Vue;
@@ -11,7 +11,8 @@ export default {
     const rows = ref([]);
     const loading = ref(false);
     const f = useFieldErrors();
-    const dialog = reactive({ open: false, busy: false });
+    const { busy, send } = useSubmit(f);
+    const dialog = reactive({ open: false });
     const form = reactive({ name: '', province: '', provider_id: '' });
     async function load() {
       loading.value = true;
@@ -24,20 +25,15 @@ export default {
     onMounted(load);
     function open() { f.clear(); Object.assign(form, { name: '', province: '', provider_id: '' }); dialog.open = true; }
     async function submit() {
-      dialog.busy = true;
-      try {
-        const out = await f.run(() => api.post('/filing/providers',
-          { name: form.name, province: form.province, provider_id: form.provider_id || null }));
-        if (out) {
-          dialog.open = false;
-          toastSuccess(`已创建接入服务提供者“${out.name}”`);
-          load();
-        }
-      } finally {
-        dialog.busy = false;
+      const out = await send(() => api.post('/filing/providers',
+        { name: form.name, province: form.province, provider_id: form.provider_id || null }));
+      if (out) {
+        dialog.open = false;
+        toastSuccess(`已创建接入服务提供者“${out.name}”`);
+        load();
       }
     }
-    return { rows, loading, f, dialog, form, open, submit, fmtTime };
+    return { busy, rows, loading, f, dialog, form, open, submit, fmtTime };
   },
   template: `
   <page-card title="接入服务提供者">
@@ -61,7 +57,7 @@ export default {
       </el-form>
       <template #footer>
         <el-button @click="dialog.open = false">取消</el-button>
-        <el-button type="primary" :loading="dialog.busy" @click="submit">创建</el-button>
+        <el-button type="primary" :loading="busy" @click="submit">创建</el-button>
       </template>
     </el-dialog>
   </page-card>`,

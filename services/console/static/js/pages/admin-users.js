@@ -1,7 +1,7 @@
 // 系统管理 → 用户管理 (admin): accounts of provider operators, bureau reviewers and admins; create one
 // (a chosen or a generated password, the generated one shown once), disable/enable, unlock.
 import { api, toastSuccess } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { useFieldErrors, useSubmit } from '../lib/form.js';
 import { usePagedList } from '../lib/list.js';
 import { fmtTime } from '../lib/format.js';
 import { confirmAction } from '../lib/components.js';
@@ -22,7 +22,8 @@ export default {
     const providers = ref([]);
     onMounted(async () => { providers.value = (await api.get('/filing/providers')).items; });
     const f = useFieldErrors();
-    const dialog = reactive({ open: false, busy: false });
+    const { busy, send } = useSubmit(f);
+    const dialog = reactive({ open: false });
     const blank = () => ({ role: 'provider', username: '', password: '', generate_password: true, display_name: '',
       provider_id: '', province: '', phone: '', email: '' });
     const form = reactive(blank());
@@ -38,17 +39,12 @@ export default {
       };
       if (form.generate_password) body.generate_password = true;
       else body.password = form.password;
-      dialog.busy = true;
-      try {
-        const out = await f.run(() => api.post('/filing/users', body));
-        if (out) {
-          dialog.open = false;
-          created.value = out;
-          toastSuccess('账户已创建');
-          list.search();
-        }
-      } finally {
-        dialog.busy = false;
+      const out = await send(() => api.post('/filing/users', body));
+      if (out) {
+        dialog.open = false;
+        created.value = out;
+        toastSuccess('账户已创建');
+        list.search();
       }
     }
     async function toggle(row) {
@@ -72,7 +68,7 @@ export default {
       }
     }
     const locked = (row) => row.locked_until && new Date(row.locked_until) > new Date();
-    return { list, providers, f, dialog, form, created, ROLES, open, submit, toggle, unlock, copy, locked, fmtTime };
+    return { busy, list, providers, f, dialog, form, created, ROLES, open, submit, toggle, unlock, copy, locked, fmtTime };
   },
   template: `
   <page-card title="用户管理">
@@ -161,7 +157,7 @@ export default {
       </el-form>
       <template #footer>
         <el-button @click="dialog.open = false">取消</el-button>
-        <el-button type="primary" :loading="dialog.busy" @click="submit">创建</el-button>
+        <el-button type="primary" :loading="busy" @click="submit">创建</el-button>
       </template>
     </el-dialog>
   </page-card>`,

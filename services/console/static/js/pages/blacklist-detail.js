@@ -1,7 +1,7 @@
 // One filing-blacklist entry (详细); the regulator (its province's entries) and the admin remove it
 // here (移出黑名单) with a reason.
 import { api, ApiError, toastSuccess } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { useFieldErrors, useSubmit } from '../lib/form.js';
 import { fmtTime } from '../lib/format.js';
 import { hasRole } from '../lib/session.js';
 
@@ -43,22 +43,18 @@ export default {
         ...removed];
     });
     const f = useFieldErrors();
-    const dialog = reactive({ open: false, busy: false, reason: '' });
+    const { busy, send } = useSubmit(f);
+    const dialog = reactive({ open: false, reason: '' });
     async function remove() {
-      dialog.busy = true;
-      try {
-        const out = await f.run(() => api.post(`/detection/blacklist/${e.value.id}/removal`, { reason: dialog.reason }));
-        if (out) {
-          dialog.open = false;
-          e.value = out;
-          toastSuccess('已移出备案信息黑名单');
-        }
-      } finally {
-        dialog.busy = false;
+      const out = await send(() => api.post(`/detection/blacklist/${e.value.id}/removal`, { reason: dialog.reason }));
+      if (out) {
+        dialog.open = false;
+        e.value = out;
+        toastSuccess('已移出备案信息黑名单');
       }
     }
     const back = () => router.push({ path: '/blacklist', query: { by: e.value && e.value.kind === 'WEBSITE' ? 'domain' : 'sponsor_name' } });
-    return { e, missing, items, maintainer, f, dialog, remove, back };
+    return { busy, e, missing, items, maintainer, f, dialog, remove, back };
   },
   template: `
   <page-card title="黑名单详细信息">
@@ -77,7 +73,7 @@ export default {
       </el-form>
       <template #footer>
         <el-button @click="dialog.open = false">取消</el-button>
-        <el-button type="danger" :loading="dialog.busy" @click="remove" data-test="blacklist-remove-confirm">确定移出</el-button>
+        <el-button type="danger" :loading="busy" @click="remove" data-test="blacklist-remove-confirm">确定移出</el-button>
       </template>
     </el-dialog>
   </page-card>`,

@@ -2,7 +2,7 @@
 // value lists every blacklisted subject (or website). 详细 opens an entry. The regulator and the admin
 // also list (列入黑名单) here and remove on the detail page.
 import { api, toastSuccess } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { useFieldErrors, useSubmit } from '../lib/form.js';
 import { fmtTime } from '../lib/format.js';
 import { hasRole } from '../lib/session.js';
 
@@ -49,27 +49,23 @@ export default {
     onMounted(load);
 
     const f = useFieldErrors();
-    const dialog = reactive({ open: false, busy: false, form: blank() });
+    const { busy, send } = useSubmit(f);
+    const dialog = reactive({ open: false, form: blank() });
     function openAdd() { f.clear(); Object.assign(dialog, { open: true, form: blank() }); }
     async function add() {
-      dialog.busy = true;
-      try {
-        const x = dialog.form;
-        const body = x.kind === 'SUBJECT'
-          ? { kind: x.kind, sponsor_name: x.sponsor_name, cert_type: x.cert_type || null, cert_number: x.cert_number, reason: x.reason }
-          : { kind: x.kind, website_name: x.website_name, domains: x.domains.split(/[\s,，;；]+/).filter(Boolean), reason: x.reason };
-        const out = await f.run(() => api.post('/detection/blacklist', body));
-        if (out) {
-          dialog.open = false;
-          toastSuccess('已列入备案信息黑名单');
-          router.push(`/blacklist/${out.id}`);
-        }
-      } finally {
-        dialog.busy = false;
+      const x = dialog.form;
+      const body = x.kind === 'SUBJECT'
+        ? { kind: x.kind, sponsor_name: x.sponsor_name, cert_type: x.cert_type || null, cert_number: x.cert_number, reason: x.reason }
+        : { kind: x.kind, website_name: x.website_name, domains: x.domains.split(/[\s,，;；]+/).filter(Boolean), reason: x.reason };
+      const out = await send(() => api.post('/detection/blacklist', body));
+      if (out) {
+        dialog.open = false;
+        toastSuccess('已列入备案信息黑名单');
+        router.push(`/blacklist/${out.id}`);
       }
     }
     const open = (row) => router.push(`/blacklist/${row.id}`);
-    return { q, rows, total, page, loading, search, maintainer, f, dialog, openAdd, add, open, fmtTime };
+    return { busy, q, rows, total, page, loading, search, maintainer, f, dialog, openAdd, add, open, fmtTime };
   },
   template: `
   <page-card title="备案信息黑名单查询">
@@ -138,7 +134,7 @@ export default {
       </el-form>
       <template #footer>
         <el-button @click="dialog.open = false">取消</el-button>
-        <el-button type="primary" :loading="dialog.busy" @click="add" data-test="blacklist-save">确定</el-button>
+        <el-button type="primary" :loading="busy" @click="add" data-test="blacklist-save">确定</el-button>
       </template>
     </el-dialog>
   </page-card>`,

@@ -3,7 +3,7 @@
 // "提出注销申请"; the others list the requests with "修改" / "删除" (not yet with the bureau) and
 // "再次提出" (rejected). Cancelling a subject cancels all its websites.
 import { api, toastSuccess } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { useFieldErrors, useSubmit } from '../lib/form.js';
 import { usePagedList } from '../lib/list.js';
 import { fmtTime } from '../lib/format.js';
 import { confirmAction } from '../lib/components.js';
@@ -30,7 +30,8 @@ export default {
     const list = usePagedList('/filing/cancellations', { target_type: targetType, status: 'NOT_APPLIED', number: '', name: '' });
     list.filters.target_type = targetType;
     const f = useFieldErrors();
-    const dialog = reactive({ open: false, mode: 'apply', row: null, busy: false });
+    const { busy, send } = useSubmit(f);
+    const dialog = reactive({ open: false, mode: 'apply', row: null });
     const form = reactive({ reason_code: '', reason: '' });
     const detail = ref(null);
     const titles = { apply: '提出注销申请', modify: '修改注销申请', reapply: '再次提出注销申请' };
@@ -44,20 +45,15 @@ export default {
     async function submit() {
       const row = dialog.row;
       const body = { reason_code: form.reason_code, reason: form.reason };
-      dialog.busy = true;
-      try {
-        const out = await f.run(() => {
-          if (dialog.mode === 'apply') return api.post('/filing/cancellations', { target_type: targetType, target_id: row.target_id, ...body });
-          if (dialog.mode === 'modify') return api.put(`/filing/cancellations/${row.id}`, body);
-          return api.post(`/filing/cancellations/${row.id}/reapply`, body);
-        });
-        if (out) {
-          dialog.open = false;
-          toastSuccess(dialog.mode === 'modify' ? '注销申请已修改' : '注销申请已提交');
-          list.refresh();
-        }
-      } finally {
-        dialog.busy = false;
+      const out = await send(() => {
+        if (dialog.mode === 'apply') return api.post('/filing/cancellations', { target_type: targetType, target_id: row.target_id, ...body });
+        if (dialog.mode === 'modify') return api.put(`/filing/cancellations/${row.id}`, body);
+        return api.post(`/filing/cancellations/${row.id}/reapply`, body);
+      });
+      if (out) {
+        dialog.open = false;
+        toastSuccess(dialog.mode === 'modify' ? '注销申请已修改' : '注销申请已提交');
+        list.refresh();
       }
     }
     async function remove(row) {
@@ -70,7 +66,7 @@ export default {
       detail.value = await api.get(`/filing/cancellations/${row.id}`);
     }
     const reasonFilter = computed(() => ({ applies_to: targetType }));
-    return { list, f, dialog, form, detail, titles, kind, targetType, STATUSES, reasonFilter, open, submit, remove,
+    return { busy, list, f, dialog, form, detail, titles, kind, targetType, STATUSES, reasonFilter, open, submit, remove,
       show, fmtTime };
   },
   template: `
@@ -142,7 +138,7 @@ export default {
       </el-form>
       <template #footer>
         <el-button @click="dialog.open = false">取消</el-button>
-        <el-button type="primary" :loading="dialog.busy" @click="submit" data-test="cancel-submit">提交</el-button>
+        <el-button type="primary" :loading="busy" @click="submit" data-test="cancel-submit">提交</el-button>
       </template>
     </el-dialog>
 

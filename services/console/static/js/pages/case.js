@@ -3,7 +3,7 @@
 // return, with the opinion), the bureau's pre-approval result and decision (approve → numbers;
 // reject with a reason). After an action a result page with "返回页面" back to the list (seed 1.3.4).
 import { api, ApiError, toastSuccess } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { useFieldErrors, useSubmit } from '../lib/form.js';
 import { fmtTime } from '../lib/format.js';
 import { session } from '../lib/session.js';
 import { RECORD_VIEWS } from '../lib/record-views.js';
@@ -22,9 +22,9 @@ export default {
     const c = ref(null);
     const missing = ref(false);
     const done = ref(null); // the answer of the action just taken: shows the result page
-    const busy = ref(false);
     const role = session.user ? session.user.role : '';
     const f = useFieldErrors();
+    const { busy, send } = useSubmit(f);
     const verify = reactive({ result: 'pass', opinion: '' });
     const decision = reactive({ decision: 'approve', reason: '' });
     const pre = reactive({ result: 'pass', note: '' });
@@ -57,18 +57,13 @@ export default {
     }
 
     async function act(path, body, message) {
-      busy.value = true;
-      try {
-        const out = await f.run(() => api.post(`/verification/cases/${id}/${path}`, body));
-        if (out) {
-          c.value = out;
-          done.value = message(out);
-          toastSuccess(done.value.title);
-        } else if (f.state.detail && !f.state.errors.length) {
-          await load(); // a 409 (somebody acted first): show the case as it is now
-        }
-      } finally {
-        busy.value = false;
+      const out = await send(() => api.post(`/verification/cases/${id}/${path}`, body));
+      if (out) {
+        c.value = out;
+        done.value = message(out);
+        toastSuccess(done.value.title);
+      } else if (f.state.detail && !f.state.errors.length) {
+        await load(); // a 409 (somebody acted first): show the case as it is now
       }
     }
     const doVerify = () => act('verification', { result: verify.result, opinion: verify.opinion, version: c.value.version }, (out) => ({

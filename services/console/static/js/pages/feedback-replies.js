@@ -1,7 +1,7 @@
 // 管局审核 → 意见反馈答复 (bureau: the feedback of its province; admin: all): read an opinion with
 // the earlier replies and answer it. The status filter defaults to 待回复.
 import { api, toastSuccess } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { useFieldErrors, useSubmit } from '../lib/form.js';
 import { usePagedList } from '../lib/list.js';
 import { fmtTime } from '../lib/format.js';
 
@@ -12,23 +12,19 @@ export default {
   setup() {
     const list = usePagedList('/filing/feedback', { status: 'OPEN' });
     const f = useFieldErrors();
-    const dialog = reactive({ open: false, busy: false, row: null, content: '' });
+    const { busy, send } = useSubmit(f);
+    const dialog = reactive({ open: false, row: null, content: '' });
     const STATUS = [{ value: 'OPEN', label: '待回复' }, { value: 'REPLIED', label: '已回复' }, { value: '', label: '全部' }];
     function open(row) { f.clear(); Object.assign(dialog, { open: true, row, content: '' }); }
     async function submit() {
-      dialog.busy = true;
-      try {
-        const out = await f.run(() => api.post(`/filing/feedback/${dialog.row.id}/replies`, { content: dialog.content }));
-        if (out) {
-          dialog.open = false;
-          toastSuccess('答复已发送');
-          list.refresh();
-        }
-      } finally {
-        dialog.busy = false;
+      const out = await send(() => api.post(`/filing/feedback/${dialog.row.id}/replies`, { content: dialog.content }));
+      if (out) {
+        dialog.open = false;
+        toastSuccess('答复已发送');
+        list.refresh();
       }
     }
-    return { list, f, dialog, STATUS, open, submit, fmtTime };
+    return { busy, list, f, dialog, STATUS, open, submit, fmtTime };
   },
   template: `
   <page-card title="意见反馈答复">
@@ -69,7 +65,7 @@ export default {
       </template>
       <template #footer>
         <el-button @click="dialog.open = false">取消</el-button>
-        <el-button type="primary" :loading="dialog.busy" @click="submit" data-test="reply-submit">发送答复</el-button>
+        <el-button type="primary" :loading="busy" @click="submit" data-test="reply-submit">发送答复</el-button>
       </template>
     </el-dialog>
   </page-card>`,

@@ -1,7 +1,7 @@
 // 1.13 意见反馈: the user's earlier feedback (a bureau reviewer: the province's) with the
 // bureau's replies; "提出新意见" sends a new one to the bureau (providers and sponsors).
 import { api, toastSuccess } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { useFieldErrors, useSubmit } from '../lib/form.js';
 import { usePagedList } from '../lib/list.js';
 import { fmtTime } from '../lib/format.js';
 import { hasRole } from '../lib/session.js';
@@ -13,22 +13,17 @@ export default {
     const dialog = Vue.ref(false);
     const form = Vue.reactive({ title: '', content: '', contact: '' });
     const f = useFieldErrors();
-    const busy = Vue.ref(false);
+    const { busy, send } = useSubmit(f);
     const canSubmit = Vue.computed(() => hasRole('provider', 'sponsor'));
     const STATUS = [{ value: 'OPEN', label: '待回复' }, { value: 'REPLIED', label: '已回复' }];
     function open() { f.clear(); Object.assign(form, { title: '', content: '', contact: '' }); dialog.value = true; }
     async function submit() {
-      busy.value = true;
-      try {
-        const out = await f.run(() => api.post('/filing/feedback',
-          { title: form.title, content: form.content, contact: form.contact || null }));
-        if (out) {
-          dialog.value = false;
-          toastSuccess('意见已提交');
-          list.search();
-        }
-      } finally {
-        busy.value = false;
+      const out = await send(() => api.post('/filing/feedback',
+        { title: form.title, content: form.content, contact: form.contact || null }));
+      if (out) {
+        dialog.value = false;
+        toastSuccess('意见已提交');
+        list.search();
       }
     }
     return { list, dialog, form, f, busy, canSubmit, open, submit, fmtTime, STATUS };

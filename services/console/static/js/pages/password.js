@@ -1,6 +1,6 @@
 // 1.11 修改密码: the old password, the new one twice. The server ends the user's other sessions.
 import { api, toastSuccess } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { useFieldErrors, useSubmit } from '../lib/form.js';
 import { session } from '../lib/session.js';
 
 export default {
@@ -8,7 +8,7 @@ export default {
   setup() {
     const form = Vue.reactive({ old_password: '', new_password: '', confirm: '' });
     const f = useFieldErrors();
-    const busy = Vue.ref(false);
+    const { busy, send } = useSubmit(f);
     const rule = Vue.computed(() => (session.user && session.user.role === 'sponsor'
       ? '至少6位，且不能全为数字' : '6至12位字母、数字或“.-_”，须同时包含字母和数字'));
     async function submit() {
@@ -16,16 +16,11 @@ export default {
         f.set([{ field: 'confirm', message: '两次输入的新密码不一致' }]);
         return;
       }
-      busy.value = true;
-      try {
-        const out = await f.run(() => api.put('/filing/me/password',
-          { old_password: form.old_password, new_password: form.new_password }));
-        if (out) {
-          toastSuccess(out.detail || '密码已修改');
-          Object.assign(form, { old_password: '', new_password: '', confirm: '' });
-        }
-      } finally {
-        busy.value = false;
+      const out = await send(() => api.put('/filing/me/password',
+        { old_password: form.old_password, new_password: form.new_password }));
+      if (out) {
+        toastSuccess(out.detail || '密码已修改');
+        Object.assign(form, { old_password: '', new_password: '', confirm: '' });
       }
     }
     return { form, f, busy, rule, submit };

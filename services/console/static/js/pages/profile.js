@@ -1,6 +1,6 @@
 // 1.12 修改个人信息: name, phone, e-mail of the logged-in user.
 import { api, toastSuccess } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { useFieldErrors, useSubmit } from '../lib/form.js';
 import { ROLE_LABELS, session } from '../lib/session.js';
 
 export default {
@@ -8,24 +8,19 @@ export default {
   setup() {
     const form = Vue.reactive({ display_name: '', phone: '', email: '' });
     const f = useFieldErrors();
-    const busy = Vue.ref(false);
+    const { busy, send } = useSubmit(f);
     const loaded = Vue.ref(false); // the form appears with the current values, never blank first
     function fill(u) {
       Object.assign(form, { display_name: u.display_name || '', phone: u.phone || '', email: u.email || '' });
     }
     Vue.onMounted(async () => { fill(await api.get('/filing/me')); loaded.value = true; });
     async function submit() {
-      busy.value = true;
-      try {
-        const body = { display_name: form.display_name, phone: form.phone || null, email: form.email || null };
-        const out = await f.run(() => api.patch('/filing/me', body));
-        if (out) {
-          session.user = out;
-          fill(out);
-          toastSuccess('个人信息已保存');
-        }
-      } finally {
-        busy.value = false;
+      const body = { display_name: form.display_name, phone: form.phone || null, email: form.email || null };
+      const out = await send(() => api.patch('/filing/me', body));
+      if (out) {
+        session.user = out;
+        fill(out);
+        toastSuccess('个人信息已保存');
       }
     }
     return { form, f, busy, loaded, submit, session, ROLE_LABELS };

@@ -2,7 +2,7 @@
 // reset the selected or all matching ones to one password or a generated one each. The new passwords
 // are shown once, with the workbook the answer carries (nothing is kept on the server).
 import { api, toastSuccess } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { useFieldErrors, useSubmit } from '../lib/form.js';
 import { fmtTime } from '../lib/format.js';
 
 const { ref, reactive, onMounted } = Vue;
@@ -27,7 +27,8 @@ export default {
     const selected = ref([]);
     const loading = ref(false);
     const f = useFieldErrors();
-    const dialog = reactive({ open: false, busy: false, all: false, mode: 'generate', password: '' });
+    const { busy, send } = useSubmit(f);
+    const dialog = reactive({ open: false, all: false, mode: 'generate', password: '' });
     const result = ref(null);
     async function load() {
       loading.value = true;
@@ -44,26 +45,21 @@ export default {
     function search() { page.page = 1; load(); }
     function open(all) {
       f.clear();
-      Object.assign(dialog, { open: true, busy: false, all, mode: 'generate', password: '' });
+      Object.assign(dialog, { open: true, all, mode: 'generate', password: '' });
     }
     async function submit() {
-      dialog.busy = true;
-      try {
-        const body = { mode: dialog.mode, password: dialog.mode === 'same' ? dialog.password : null };
-        if (dialog.all) Object.assign(body, { all_matching: true, filters: { ...filters } });
-        else body.ids = selected.value.map((r) => r.id);
-        const out = await f.run(() => api.post('/filing/sponsors/password-resets', body));
-        if (out) {
-          dialog.open = false;
-          result.value = out;
-          toastSuccess(out.detail);
-          load();
-        }
-      } finally {
-        dialog.busy = false;
+      const body = { mode: dialog.mode, password: dialog.mode === 'same' ? dialog.password : null };
+      if (dialog.all) Object.assign(body, { all_matching: true, filters: { ...filters } });
+      else body.ids = selected.value.map((r) => r.id);
+      const out = await send(() => api.post('/filing/sponsors/password-resets', body));
+      if (out) {
+        dialog.open = false;
+        result.value = out;
+        toastSuccess(out.detail);
+        load();
       }
     }
-    return { filters, page, rows, selected, loading, f, dialog, result, load, search, open, submit, fmtTime,
+    return { busy, filters, page, rows, selected, loading, f, dialog, result, load, search, open, submit, fmtTime,
       download };
   },
   template: `
@@ -107,7 +103,7 @@ export default {
       </el-form>
       <template #footer>
         <el-button @click="dialog.open = false">取消</el-button>
-        <el-button type="primary" :loading="dialog.busy" data-test="confirm-reset" @click="submit">确认重置</el-button>
+        <el-button type="primary" :loading="busy" data-test="confirm-reset" @click="submit">确认重置</el-button>
       </template>
     </el-dialog>
     <el-dialog :model-value="!!result" title="新密码（仅显示这一次）" width="min(640px, 95vw)" @close="result = null">

@@ -2,7 +2,7 @@
 // detection count), every handling, and — for the provider — the handling form (处理: choose a result
 // from the code table, a note, 提交 → 返回 to handle the next).
 import { api, ApiError, toastSuccess } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { useFieldErrors, useSubmit } from '../lib/form.js';
 import { fmtTime } from '../lib/format.js';
 import { hasRole } from '../lib/session.js';
 import { codeName } from '../lib/codes.js';
@@ -22,7 +22,8 @@ export default {
     const page = ref(1);
     const provider = hasRole('provider');
     const f = useFieldErrors();
-    const form = reactive({ code: '', note: '', busy: false, done: false });
+    const { busy, send } = useSubmit(f);
+    const form = reactive({ code: '', note: '', done: false });
 
     async function load(p = page.value) {
       try {
@@ -34,16 +35,11 @@ export default {
       }
     }
     async function submit() {
-      form.busy = true;
-      try {
-        const out = await f.run(() => api.post(`/detection/unfiled/${id}/handling`, { code: form.code, note: form.note }));
-        if (out) {
-          toastSuccess('处理结果已提交');
-          form.done = true;
-          await load(1);
-        }
-      } finally {
-        form.busy = false;
+      const out = await send(() => api.post(`/detection/unfiled/${id}/handling`, { code: form.code, note: form.note }));
+      if (out) {
+        toastSuccess('处理结果已提交');
+        form.done = true;
+        await load(1);
       }
     }
     onMounted(() => load(1));
@@ -61,7 +57,7 @@ export default {
       { label: '检测后备案', value: d.value.filed_meanwhile ? `已备案（${d.value.filed_no}）` : '否' },
     ] : []));
     const back = () => router.push('/unfiled');
-    return { h, d, items, missing, page, load, provider, f, form, submit, back, fmtTime, codeName, STATUS_TAGS,
+    return { busy, h, d, items, missing, page, load, provider, f, form, submit, back, fmtTime, codeName, STATUS_TAGS,
       handle: route.query.handle === '1' };
   },
   template: `
@@ -84,7 +80,7 @@ export default {
           </el-form-item>
           <form-errors :form="f" />
           <el-form-item>
-            <el-button type="primary" native-type="submit" :loading="form.busy" data-test="handling-submit">提交</el-button>
+            <el-button type="primary" native-type="submit" :loading="busy" data-test="handling-submit">提交</el-button>
           </el-form-item>
         </el-form>
       </template>
