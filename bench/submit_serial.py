@@ -1,0 +1,135 @@
+"""A submit's two heaviest database steps, serially on one connection, with the PostgreSQL backend's
+CPU (from /proc) and this process's: steadier than the load bench on a busy host.
+
+    .venv/bin/python bench/submit_serial.py filing      # the single-filing statement (a submit written alone)
+    .venv/bin/python bench/submit_serial.py reporting   # reporting's handling of filing.application.submitted:
+                                                        # log_event + apply (5 statements) vs log_submitted (2)
+    PYTHONPATH=/path/to/other/checkout .venv/bin/python bench/submit_serial.py filing   # that checkout's code
+
+Each on a throwaway database of the local PostgreSQL (only the service's schema migrated); figures per
+filing/event, median of 3 rounds after a warm-up (prepared statements, generic plans).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+if not os.environ.get("PYTHONPATH"):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import asyncpg  # noqa: E402
+import psutil  # noqa: E402
+
+PG = os.environ.get("ICP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+
+
+def cpu(p: psutil.Process) -> float:
+    return sum(p.cpu_times()[:2])
+
+
+async def measure(backend: psutil.Process, fn, items) -> tuple[float, float, float]:
+    c0, p0, w0 = cpu(backend), time.process_time(), time.perf_counter()
+    await fn(items)
+    n = len(items)
+    return ((cpu(backend) - c0) / n * 1e6, (time.process_time() - p0) / n * 1e6, (time.perf_counter() - w0) / n * 1e6)
+
+
+def report(label: str, rounds: list[tuple[float, float, float]]) -> None:
+    pg, py, wall = (sorted(r[i] for r in rounds) for i in range(3))
+    print(f"{label:40s} PostgreSQL backend {pg[1]:6.0f} µs ({pg[0]:.0f}–{pg[-1]:.0f}), "
+          f"Python {py[1]:6.0f} µs, wall {wall[1] / 1000:6.1f} ms")
+
+
+async def filing(conn: asyncpg.Connection, backend: psutil.Process, n: int) -> None:
+    from shared.filing_data import FilingData
+    from tests import filing_samples as fs
+
+    try:
+        from services.filing.entry import store as filings
+    except ImportError:  # a checkout from before filing's subpackages
+        from services.filing import filings
+    await conn.execute("INSERT INTO providers (provider_id, name, province, updated_at) VALUES ('p', '压测', 'BJ', now())")
+
+    async def write(datas) -> None:
+        for d in datas:
+            await filings.create_first_filing(conn, provider_id="p", data=d, actor="op", savepoint=False, checked=True)
+
+    def datas(k: int):
+        return [filings.validate_filing(FilingData.model_validate(fs.filing()), copy=False) for _ in range(k)]
+
+    await write(datas(30))
+    report("single-filing statement, per filing", [await measure(backend, write, datas(n)) for _ in range(3)])
+
+
+async def reporting(conn: asyncpg.Connection, backend: psutil.Process, n: int) -> None:
+    from services.reporting import projection
+    from shared.contracts import Envelope, spec_of
+    from tests.integration.test_reporting import _submitted
+
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def events(k: int):
+        out = []
+        for i in range(k):
+            p = _submitted(str(uuid.uuid4()), 1, t0 + timedelta(seconds=i), ["站点"])
+            out.append((Envelope(type=spec_of(p).type, producer="filing", provider_id="p-run",
+                                 payload=p.model_dump(mode="json")), p))
+        return out
+
+    async def old(evs) -> None:
+        for env, p in evs:
+            async with conn.transaction():
+                await projection.log_event(conn, env)
+                await projection.apply(conn, env.id, p)
+
+    def new(batch: int):
+        async def run(evs) -> None:
+            for i in range(0, len(evs), batch):
+                async with conn.transaction():
+                    await projection.log_submitted(conn, evs[i:i + batch])
+        return run
+
+    ways = [("log_event + apply, 1 per transaction", old), ("log_submitted, 1 per transaction", new(1)),
+            ("log_submitted, runs of 5", new(5))]
+    for _, fn in ways:
+        await fn(events(30))
+    rounds: dict[str, list] = {}
+    for _ in range(3):  # alternated
+        for label, fn in ways:
+            rounds.setdefault(label, []).append(await measure(backend, fn, events(n)))
+    for label, rs in rounds.items():
+        report(label + ", per event", rs)
+
+
+async def main(what: str, n: int) -> None:
+    from shared import db
+    from shared.runtime import load_service
+
+    name = f"icp_serial_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(f"{PG}/postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    try:
+        dsn = f"{PG}/{name}"
+        await db.migrate(dsn, what, load_service(what).migrations)
+        conn = await db.connect(dsn, what)
+        backend = psutil.Process(await conn.fetchval("SELECT pg_backend_pid()"))
+        await (filing if what == "filing" else reporting)(conn, backend, n)
+        await conn.close()
+    finally:
+        admin = await asyncpg.connect(f"{PG}/postgres")
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    what = sys.argv[1] if len(sys.argv) > 1 else "filing"
+    if what not in ("filing", "reporting"):
+        raise SystemExit(__doc__)
+    asyncio.run(main(what, int(sys.argv[2]) if len(sys.argv) > 2 else 300))
