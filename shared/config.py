@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     login_address_max_failures: int = Field(
         20, ge=1, description="failed logins (and wrong old passwords) from one client address per window before 429")
     login_address_window_minutes: int = Field(15, ge=1, description="window of the per-address failure limit")
+    sponsor_registrations_per_hour: int = Field(
+        10, ge=1, description="self-filing sponsor registrations (自主备案账号注册) one client address may attempt per hour")
 
     # web security (shared/security.py)
     trusted_proxies: Annotated[list[str], NoDecode] = Field(

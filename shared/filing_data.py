@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from shared import codes
 from shared import validate as v
@@ -116,6 +116,21 @@ class Website(_Model):
     access: Access = Field(description="接入信息")
 
 
+class SelfWebsite(Website):
+    """网站 of a self-filing (自主备案): no access record — no provider serves it yet; a provider adds
+    its access later (新增接入, seed 1.4.2). An access sent along is ignored."""
+
+    access: Access | None = Field(None, description="接入信息（自主备案不填写，由接入服务提供者新增接入）")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_access(cls, data):
+        # the wizard's form may carry empty access fields: a self-filing has no access to validate
+        if isinstance(data, dict) and "access" in data:
+            data = {k: x for k, x in data.items() if k != "access"}
+        return data
+
+
 class WebsiteChange(_Model):
     """变更网站 (DOMAIN §7.1 CHANGE_WEBSITE): the proposed website fields. The access record is
     changed separately (CHANGE_ACCESS) and the service type cannot change; domains may only be
@@ -137,6 +152,12 @@ class FilingData(_Model):
 
     subject: Subject
     websites: list[Website] = Field(min_length=1, max_length=50)
+
+
+class SelfFilingData(FilingData):
+    """A self-filing (自主备案): the subject with its websites, without access records."""
+
+    websites: list[SelfWebsite] = Field(min_length=1, max_length=50)
 
 
 # ---------------------------------------------------------------- cross-field rules
@@ -297,7 +318,8 @@ def check_website(
             sp, wp = subject.principal.model_dump(), w.principal.model_dump()
             for field, message in v.principal_consistency_errors(sp, wp):
                 _err(errors, f"{path}.principal.{field}", message)
-    check_access(w.access, f"{path}.access", errors, normalize=normalize)
+    if w.access is not None:  # None only in a self-filing (SelfWebsite)
+        check_access(w.access, f"{path}.access", errors, normalize=normalize)
 
 
 def _same_principal(a: Principal, b: Principal) -> bool:
@@ -444,7 +466,8 @@ def canonical_website(w: Website, *, copy: bool = True, checked: bool = False) -
         out.home_urls = _dedupe([v.validate_home_url(u, out.domains) for u in out.home_urls])
     out.service_content = _dedupe(out.service_content)
     out.languages = _dedupe(out.languages)
-    canonical_access(out.access, copy=False, checked=checked)
+    if out.access is not None:
+        canonical_access(out.access, copy=False, checked=checked)
     if out.principal_same_as_subject:
         out.principal = None
     elif out.principal is not None and not checked:

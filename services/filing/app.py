@@ -17,6 +17,7 @@ from services.filing.providers.api import api as provider_routes
 from services.filing.records import api as api_records
 from services.filing.records import search as subject_search
 from services.filing.sponsors import api as api_sponsors
+from services.filing.selffiling import api as selffiling_api
 from shared.contracts.detection import BlacklistChanged
 from shared.directory import platform_handlers
 from shared.service import ServiceDef
@@ -33,6 +34,7 @@ ROUTE_MODULES = (
     api_cancellations.api,  # cancellation requests
     api_sponsors.api,  # the sponsor accounts a provider filed for (password reset)
     subject_search.api,  # finding filed subjects of every provider; view all with the sponsor's credentials
+    selffiling_api.api,  # 自主备案: public sponsor registration, a sponsor's own applications
 )
 
 

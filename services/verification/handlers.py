@@ -26,8 +26,10 @@ from services.verification.model import (
     ABANDONED,
     ACTION_NAMES,
     PENDING_VERIFICATION,
+    PREAPPROVAL_PENDING,
     REOPENABLE,
     STAGES,
+    SUBMITTED_TO_BUREAU,
     WITHDRAWABLE,
     CaseDetail,
     CaseList,
@@ -46,6 +48,7 @@ from services.verification.model import (
 from shared.auth import Principal, Role
 from shared.bus import HandlerTable, MessageContext, PermanentError
 from shared.contracts.filing import ApplicationSubmitted, ApplicationWithdrawn
+from shared.contracts.verification import ApplicationStatusChanged
 from shared.db import transaction
 from shared.service import ServiceContext
 from shared.web import Problem, not_found
@@ -66,9 +69,18 @@ def _bureau_of(value: str | None) -> tuple[str, str] | None:
     return None if row is None else (gb_of(row), row["code"])
 
 
+def _first_status(e: ApplicationSubmitted, preapproval: bool) -> str:
+    """A provider's application waits for the provider's verification (核实); a self-filing (自主备案,
+    no provider) goes to its province's bureau at once (or to pre-approval first)."""
+    if e.provider_id:
+        return PENDING_VERIFICATION
+    return PREAPPROVAL_PENDING if preapproval else SUBMITTED_TO_BUREAU
+
+
 def _case_fields(e: ApplicationSubmitted, raw: dict[str, Any], bureau: tuple[str, str]) -> dict[str, Any]:
     websites = raw.get("websites") or []
     domains = sorted({str(d).strip().lower().rstrip(".") for w in websites for d in (w.get("domains") or [])})
+    preapproval = needs_preapproval(e.type, websites)
     return {
         "application_id": e.application_id,
         "provider_id": e.provider_id,
@@ -80,8 +92,8 @@ def _case_fields(e: ApplicationSubmitted, raw: dict[str, Any], bureau: tuple[str
         "subject_name": e.subject.name,
         "domains": domains,
         "version": e.version,
-        "status": PENDING_VERIFICATION,
-        "needs_preapproval": needs_preapproval(e.type, websites),
+        "status": _first_status(e, preapproval),
+        "needs_preapproval": preapproval,
         "application": raw,  # the payload as received, encoded once for the case and its version
         "submitted_at": e.submitted_at,
         "submitted_by": e.submitted_by,
@@ -98,6 +110,8 @@ def _bureau_for(e: ApplicationSubmitted, mctx: MessageContext) -> tuple[str, str
     """The bureau that files the application; refuses (for good) another tenant's payload or a
     province without a bureau."""
     _same_tenant(e.provider_id, mctx)
+    if not e.provider_id and (e.filing_method != "SELF" or e.type != "FIRST_FILING"):
+        raise PermanentError(f"application {e.application_id}: no provider, but not a self-filing's first filing")
     bureau = _bureau_of(e.province) or _bureau_of(e.subject.province)
     if bureau is None:
         raise PermanentError(f"application {e.application_id}: no filing bureau for province {e.province!r}")
@@ -115,6 +129,7 @@ async def on_application_submitted(e: ApplicationSubmitted, mctx: MessageContext
         return  # withdrawn in filing before (or after) it got here: never opened again
     if case_id is not None:
         log.info("case.opened", case_id=str(case_id), application_id=e.application_id, type=e.type)
+        await _announce(e, fields, case_id, mctx)
         return
     case = await conn.fetchrow("SELECT * FROM cases WHERE application_id = $1 FOR UPDATE", e.application_id)
     if case["provider_id"] != e.provider_id:
@@ -133,7 +148,20 @@ async def on_application_submitted(e: ApplicationSubmitted, mctx: MessageContext
         log.info("case.version_refused", application_id=e.application_id, version=e.version, status=case["status"])
         return
     await store.reopen_and_record(conn, case["id"], case["status"], fields, mctx.envelope.id)
+    await _announce(e, fields, case["id"], mctx)
     log.info("case.reopened", case_id=str(case["id"]), application_id=e.application_id, version=e.version)
+
+
+async def _announce(e: ApplicationSubmitted, fields: dict[str, Any], case_id, mctx: MessageContext) -> None:
+    """A self-filing's case opened in pre-approval: filing (which put the application with the
+    bureau) is told, as after a provider's verification."""
+    if fields["status"] != PREAPPROVAL_PENDING or e.provider_id:
+        return
+    await mctx.publish(ApplicationStatusChanged(
+        application_id=e.application_id, version=e.version, case_id=str(case_id), provider_id="",
+        status=PREAPPROVAL_PENDING, note="自主备案涉及前置审批", changed_at=e.submitted_at,
+        changed_by="verification",
+    ), provider_id=None)
 
 
 async def on_applications_submitted(items: list[tuple[ApplicationSubmitted, MessageContext]]) -> None:
@@ -143,12 +171,12 @@ async def on_applications_submitted(items: list[tuple[ApplicationSubmitted, Mess
     goes through `on_application_submitted` — in order, in the same transaction. A message it refuses
     (another tenant, no bureau) makes this raise, and the consumer redoes the run one by one."""
     new: list[tuple[dict[str, Any], uuid.UUID]] = []
-    seen: set[str] = set()
+    fields_of: dict[str, dict[str, Any]] = {}
     for e, mctx in items:
         bureau = _bureau_for(e, mctx)
-        if e.application_id not in seen:
-            seen.add(e.application_id)
-            new.append((_case_fields(e, mctx.envelope.payload, bureau), mctx.envelope.id))
+        if e.application_id not in fields_of:
+            fields_of[e.application_id] = _case_fields(e, mctx.envelope.payload, bureau)
+            new.append((fields_of[e.application_id], mctx.envelope.id))
     opened = await store.open_cases(items[0][1].conn, new)
     done: set[str] = set()
     for e, mctx in items:
@@ -156,6 +184,7 @@ async def on_applications_submitted(items: list[tuple[ApplicationSubmitted, Mess
         if case_id is not None and e.application_id not in done:
             done.add(e.application_id)
             log.info("case.opened", case_id=str(case_id), application_id=e.application_id, type=e.type)
+            await _announce(e, fields_of[e.application_id], case_id, mctx)
             continue
         await on_application_submitted(e, mctx)
 

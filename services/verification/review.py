@@ -59,6 +59,10 @@ def _conflict(case: asyncpg.Record, detail: str) -> Problem:
                    version=case["version"])
 
 
+# A self-filing's case (自主备案) has no provider: provider_id "" in the case and the outcome payloads,
+# no tenant (None) in the envelopes.
+
+
 def _check_not_abandoned(case: asyncpg.Record) -> None:
     if case["status"] == ABANDONED:
         raise _conflict(case, f"该申请（第{case['version']}版）已由接入服务提供者撤回（已放弃），不能再核实或审核")
@@ -93,14 +97,14 @@ async def verify(conn: asyncpg.Connection, outbox: Outbox, case: asyncpg.Record,
         await outbox.add(conn, ApplicationStatusChanged(
             application_id=case["application_id"], version=case["version"], case_id=str(case["id"]),
             provider_id=pid, status=to, note=opinion, changed_at=at, changed_by=actor.id,
-        ), provider_id=pid)
+        ), provider_id=pid or None)
         return to
     await _history(conn, case, "VERIFY_RETURN", VERIFY_RETURNED, opinion, actor, at)
     await store.set_status(conn, case["id"], VERIFY_RETURNED, at, verified_at=at, decision_reason=opinion)
     await outbox.add(conn, ApplicationReturned(
         application_id=case["application_id"], version=case["version"], case_id=str(case["id"]), provider_id=pid,
         opinion=opinion, returned_at=at, returned_by=actor.id,
-    ), provider_id=pid)
+    ), provider_id=pid or None)
     return VERIFY_RETURNED
 
 
@@ -119,7 +123,7 @@ async def preapproval(conn: asyncpg.Connection, outbox: Outbox, case: asyncpg.Re
             application_id=case["application_id"], version=case["version"], case_id=str(case["id"]),
             provider_id=pid, status=SUBMITTED_TO_BUREAU, note=note or "前置审批通过", changed_at=at,
             changed_by=actor.id,
-        ), provider_id=pid)
+        ), provider_id=pid or None)
         return SUBMITTED_TO_BUREAU
     if not note:
         raise Problem(422, "前置审批未通过时须填写说明", errors=[{"field": "note", "message": "前置审批未通过时必填"}])
@@ -135,7 +139,7 @@ async def _reject(conn, outbox: Outbox, case, reason: str, actor: Actor, at: dt.
         application_id=case["application_id"], version=case["version"], case_id=str(case["id"]),
         provider_id=case["provider_id"], reason=reason, rejected_at=at, rejected_by=actor.id, stage=stage,
         application_type=case["type"],
-    ), provider_id=case["provider_id"])
+    ), provider_id=case["provider_id"] or None)
 
 
 async def decide(conn: asyncpg.Connection, outbox: Outbox, case: asyncpg.Record, *, decision: str, reason: str,
@@ -181,7 +185,7 @@ async def decide(conn: asyncpg.Connection, outbox: Outbox, case: asyncpg.Record,
         province=case["province"], new_numbers=n.new_numbers, retired_numbers=n.retired_numbers,
         retired_websites=[NumberAssignment(website_id=w, website_no=no) for w, no in n.retired_websites],
         retired_subject_no=n.retired_subject_no,
-    ), provider_id=case["provider_id"])
+    ), provider_id=case["provider_id"] or None)
     return APPROVED
 
 
@@ -219,4 +223,4 @@ async def refuse(conn: asyncpg.Connection, publish, case: asyncpg.Record, *, kin
         application_id=case["application_id"], version=version, case_version=case["version"],
         case_id=str(case["id"]), provider_id=case["provider_id"], kind=kind, status=case["status"], reason=text,
         refused_at=at,
-    ), provider_id=case["provider_id"])
+    ), provider_id=case["provider_id"] or None)

@@ -147,7 +147,8 @@ WITH withdrawn AS (
 ), submitted AS (
     INSERT INTO case_history (case_id, version, action, status_from, status_to, text, actor_role, actor_id,
         actor_name, at, details)
-    SELECT id, $10, 'SUBMITTED', NULL, $11, '', 'provider', $15, '', $14, NULL FROM opened
+    SELECT id, $10, 'SUBMITTED', NULL, $11, '', CASE WHEN $2 = '' THEN 'sponsor' ELSE 'provider' END, $15, '', $14,
+           NULL FROM opened
 )
 SELECT (SELECT version FROM withdrawn) AS withdrawn, (SELECT id FROM opened) AS case_id"""
 
@@ -194,7 +195,8 @@ WITH x AS (
 ), submitted AS (
     INSERT INTO case_history (case_id, version, action, status_from, status_to, text, actor_role, actor_id,
         actor_name, at, details)
-    SELECT o.id, x.version, 'SUBMITTED', NULL, x.status, '', 'provider', x.submitted_by, '', x.submitted_at, NULL
+    SELECT o.id, x.version, 'SUBMITTED', NULL, x.status, '', CASE WHEN x.provider_id = '' THEN 'sponsor' ELSE 'provider' END,
+        x.submitted_by, '', x.submitted_at, NULL
     FROM opened o JOIN x ON x.application_id = o.application_id
 )
 SELECT id, application_id FROM opened"""

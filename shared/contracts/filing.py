@@ -95,7 +95,7 @@ class ApplicationSubmitted(Contract):
     application_id: str
     version: int = 1
     type: str  # codes/filing_types.csv, plus CANCEL_SUBJECT / CANCEL_WEBSITE
-    provider_id: str
+    provider_id: str  # the tenant; "" for a self-filing's first filing (自主备案: no provider, no verification)
     province: str  # the subject's province (GB/T 2260): decides the bureau
     filing_method: str = "PROXY"  # SELF | PROXY
     subject: SubjectSnapshot
@@ -246,7 +246,7 @@ class FiledRecordChanged(Contract):
 
     subject_id: str
     seq: int
-    provider_id: str  # the provider that filed the subject
+    provider_id: str  # the provider that filed the subject; "" for a self-filing (自主备案, filing_method SELF)
     subject_no: str | None = None
     name: str
     status: str

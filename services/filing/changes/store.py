@@ -106,7 +106,8 @@ def in_flight_problem(app: Any, provider_id: str) -> Problem:
     type_name = codes.name_zh("filing_types", app["type"]) or app["type"]
     status_name = codes.name_zh("application_statuses", app["status"]) or app["status"]
     own = app["provider_id"] == provider_id
-    where = f"（申请编号 {app['id']}）" if own else "（由其他接入服务提供者提交）"
+    where = f"（申请编号 {app['id']}）" if own else (
+        "（由主办者自主备案提交）" if app["provider_id"] is None else "（由其他接入服务提供者提交）")
     return Problem(
         409,
         f"该主体已有正在办理中的“{type_name}”申请{where}，状态为“{status_name}”；"

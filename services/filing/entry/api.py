@@ -12,6 +12,7 @@ from pydantic_core import to_jsonable_python
 from services.filing.entry import handlers as entry
 from shared.filing_data import FilingData
 from shared.service import ctx
+from shared.auth import Role
 from shared.web import Api, principal_of, tenant_of
 
 api = Api("filing", "ICP 备案 — 代为录入")
@@ -68,6 +69,7 @@ class DraftOut(BaseModel):
     errors: list[FieldErrorOut] = Field(description="当前全部校验错误；为空时可以提交")
     warnings: list[FieldErrorOut] = Field(description="提示（不阻止提交），如网站名称涉及前置审批")
     complete: bool
+    filing_method: str = Field("PROXY", description="PROXY 代为录入；SELF 自主备案（主办者本人，网站不填接入信息）")
     application_id: str | None = None
     website_id: str | None = Field(None, description="刚保存的网站在草稿中的标识")
     created_at: datetime
@@ -103,43 +105,52 @@ class CompletionOut(BaseModel):
     submitted_at: datetime
 
 
-def _who(request: web.Request) -> tuple[str, str]:
-    return tenant_of(request), principal_of(request).user_id
+# The wizard's drafts serve a provider's operators (代为录入) and self-registered sponsors (自主备案:
+# no provider, no access record; services/filing/selffiling).
+WIZARD_ROLES = ["provider", "sponsor"]
 
 
-@api.get("/drafts/current", response=DraftOut, roles=["provider"], tags=TAGS)
+def _who(request: web.Request) -> tuple[str | None, str]:
+    """(provider, owner) of the drafts: a sponsor files for itself, with no provider."""
+    p = principal_of(request)
+    if p.role == Role.SPONSOR:
+        return None, p.user_id
+    return tenant_of(request), p.user_id
+
+
+@api.get("/drafts/current", response=DraftOut, roles=WIZARD_ROLES, tags=TAGS)
 async def current_draft(request: web.Request) -> dict:
     """当前操作员未完成的代为录入草稿（没有时 404）"""
     return to_jsonable_python(await entry.current_draft(ctx(request), *_who(request)))
 
 
-@api.post("/drafts", errors=[409], response=DraftOut, roles=["provider"], status=201, tags=TAGS)
+@api.post("/drafts", errors=[409], response=DraftOut, roles=WIZARD_ROLES, status=201, tags=TAGS)
 async def start_draft(request: web.Request) -> dict:
     """开始代为录入；已有未完成的草稿时 409，返回其 draft_id 与 summary（继续录入或删除后重新录入）"""
     return to_jsonable_python(await entry.start_draft(ctx(request), *_who(request)))
 
 
-@api.get("/drafts/{draft_id}", response=DraftOut, roles=["provider"], tags=TAGS)
+@api.get("/drafts/{draft_id}", response=DraftOut, roles=WIZARD_ROLES, tags=TAGS)
 async def get_draft(request: web.Request) -> dict:
     """草稿全部信息（第四步：主体与网站浏览），含当前校验错误"""
     return to_jsonable_python(await entry.get_draft(ctx(request), request.match_info["draft_id"], *_who(request)))
 
 
-@api.delete("/drafts/{draft_id}", errors=[409], roles=["provider"], status=204, tags=TAGS)
+@api.delete("/drafts/{draft_id}", errors=[409], roles=WIZARD_ROLES, status=204, tags=TAGS)
 async def delete_draft(request: web.Request) -> web.Response:
     """删除未完成的草稿"""
     await entry.delete_draft(ctx(request), request.match_info["draft_id"], *_who(request))
     return web.Response(status=204)
 
 
-@api.put("/drafts/{draft_id}/subject", errors=[409], body=SubjectStep, response=DraftOut, roles=["provider"], tags=TAGS)
+@api.put("/drafts/{draft_id}/subject", errors=[409], body=SubjectStep, response=DraftOut, roles=WIZARD_ROLES, tags=TAGS)
 async def put_subject(request: web.Request, body: SubjectStep) -> dict:
     """第一步（及第四步修改）：保存主体信息"""
     out = await entry.put_subject(ctx(request), request.match_info["draft_id"], *_who(request), body.model_extra or {})
     return to_jsonable_python(out)
 
 
-@api.post("/drafts/{draft_id}/websites", errors=[409], body=WebsiteStep, response=DraftOut, roles=["provider"], status=201, tags=TAGS)
+@api.post("/drafts/{draft_id}/websites", errors=[409], body=WebsiteStep, response=DraftOut, roles=WIZARD_ROLES, status=201, tags=TAGS)
 async def add_website(request: web.Request, body: WebsiteStep) -> dict:
     """第二步：添加一个网站（第三步选择“是”时再次调用）"""
     out, _ = await entry.save_website(
@@ -148,7 +159,7 @@ async def add_website(request: web.Request, body: WebsiteStep) -> dict:
     return to_jsonable_python(out)
 
 
-@api.put("/drafts/{draft_id}/websites/{website_id}", errors=[409], body=WebsiteStep, response=DraftOut, roles=["provider"], tags=TAGS)
+@api.put("/drafts/{draft_id}/websites/{website_id}", errors=[409], body=WebsiteStep, response=DraftOut, roles=WIZARD_ROLES, tags=TAGS)
 async def put_website(request: web.Request, body: WebsiteStep) -> dict:
     """修改草稿中的一个网站"""
     out, _ = await entry.save_website(
@@ -158,7 +169,7 @@ async def put_website(request: web.Request, body: WebsiteStep) -> dict:
     return to_jsonable_python(out)
 
 
-@api.delete("/drafts/{draft_id}/websites/{website_id}", errors=[409], response=DraftOut, roles=["provider"], tags=TAGS)
+@api.delete("/drafts/{draft_id}/websites/{website_id}", errors=[409], response=DraftOut, roles=WIZARD_ROLES, tags=TAGS)
 async def delete_website(request: web.Request) -> dict:
     """删除草稿中的一个网站"""
     return to_jsonable_python(await entry.delete_website(
@@ -166,14 +177,14 @@ async def delete_website(request: web.Request) -> dict:
     ))
 
 
-@api.put("/drafts/{draft_id}/step", errors=[409], body=StepIn, response=DraftOut, roles=["provider"], tags=TAGS)
+@api.put("/drafts/{draft_id}/step", errors=[409], body=StepIn, response=DraftOut, roles=WIZARD_ROLES, tags=TAGS)
 async def put_step(request: web.Request, body: StepIn) -> dict:
     """第三步的回答：是否还开办其他网站（false 进入第四步）"""
     out = await entry.set_step(ctx(request), request.match_info["draft_id"], *_who(request), body.another_website)
     return to_jsonable_python(out)
 
 
-@api.post("/drafts/{draft_id}/submit", errors=[409], response=CompletionOut, roles=["provider"], status=201, tags=TAGS)
+@api.post("/drafts/{draft_id}/submit", errors=[409], response=CompletionOut, roles=WIZARD_ROLES, status=201, tags=TAGS)
 async def submit_draft(request: web.Request) -> dict:
     """提交：创建主办者账号、主体、网站、接入与首次备案申请（待核实）；返回第五步完成信息"""
     return to_jsonable_python(await entry.submit_draft(ctx(request), request.match_info["draft_id"], *_who(request)))

@@ -12,6 +12,10 @@ A part that passes the field-level checks is stored in its normalised form (trim
 full-width characters converted); a part that does not is stored as sent. `GET` of a draft
 re-validates everything and lists the current errors; submit refuses while any remain.
 
+Self-filing (自主备案, issue 11): a self-registered sponsor uses the same drafts with `provider_id`
+None (the draft belongs to no provider); its websites have no access record (`SelfWebsite`), and
+submit writes the filing through `selffiling.store` (no provider, straight to the bureau).
+
 Steps (`step` in the draft): 1 subject → 2 website → 3 review of the websites ("does the
 subject run another website?": yes = POST another website, no = `PUT …/step
 {"another_website": false}`) → 4 full review (`GET …/drafts/{id}`) → submit (step 5 is the
@@ -33,12 +37,15 @@ from services.filing.entry import preapproval as preapproval_contacts
 from services.filing.entry import store as filing_store
 from services.filing.entry import submits
 from services.filing.entry.model import FilingError
+from services.filing.selffiling import store as self_store
 from shared import field_labels
 from shared.db import transaction
 from shared.errors_zh import translate_errors
 from shared.filing_data import (
     FieldError,
     FilingData,
+    SelfFilingData,
+    SelfWebsite,
     Subject,
     Website,
     check_subject,
@@ -88,15 +95,15 @@ def subject_errors(raw: Any, today: dt.date | None = None) -> tuple[Subject | No
 
 
 def website_errors(
-    raw: Any, index: int, subject: Subject | None, today: dt.date | None = None
+    raw: Any, index: int, subject: Subject | None, today: dt.date | None = None, *, self_filing: bool = False
 ) -> tuple[Website | None, list[FieldError]]:
-    site, errors = parse_part(Website, raw, f"websites[{index}]")
+    site, errors = parse_part(SelfWebsite if self_filing else Website, raw, f"websites[{index}]")
     if site is not None:
         check_website(site, index, subject, errors, today=today or dt.date.today())
     return site, errors  # type: ignore[return-value]
 
 
-def evaluate(data: dict[str, Any], today: dt.date | None = None) -> dict[str, Any]:
+def evaluate(data: dict[str, Any], today: dt.date | None = None, *, self_filing: bool = False) -> dict[str, Any]:
     """Every current error and warning of a draft, and whether it can be submitted."""
     errors: list[FieldError] = []
     subject = subject_for_sites = None
@@ -114,7 +121,7 @@ def evaluate(data: dict[str, Any], today: dt.date | None = None) -> dict[str, An
         errors.append({"field": "websites", "message": "至少须填写 1 个网站"})
     parsed: list[Website] = []
     for i, w in enumerate(websites):
-        site, errs = website_errors(w.get("data"), i, subject_for_sites, today)
+        site, errs = website_errors(w.get("data"), i, subject_for_sites, today, self_filing=self_filing)
         errors += errs
         if site is not None:
             parsed.append(site)
@@ -122,7 +129,8 @@ def evaluate(data: dict[str, Any], today: dt.date | None = None) -> dict[str, An
         check_websites_together(parsed, errors)
     warnings: list[FieldError] = []
     if not errors and subject is not None:
-        warnings = filing_warnings(FilingData(subject=subject, websites=parsed))
+        model = SelfFilingData if self_filing else FilingData
+        warnings = filing_warnings(model(subject=subject, websites=parsed))
     return {"errors": errors, "warnings": warnings, "complete": not errors}
 
 
@@ -159,6 +167,7 @@ def summary(row: asyncpg.Record | dict) -> dict[str, Any]:
 
 def view(row: asyncpg.Record | dict) -> dict[str, Any]:
     data = row["data"] or empty_data()
+    self_filing = row["provider_id"] is None
     return {
         "id": str(row["id"]),
         "status": row["status"],
@@ -166,7 +175,8 @@ def view(row: asyncpg.Record | dict) -> dict[str, Any]:
         "another_website": data.get("another_website"),
         "subject": data.get("subject"),
         "websites": [{"id": w["id"], "data": w.get("data")} for w in data.get("websites") or []],
-        **evaluate(data),
+        **evaluate(data, self_filing=self_filing),
+        "filing_method": "SELF" if self_filing else "PROXY",
         "application_id": str(row["application_id"]) if row["application_id"] else None,
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
@@ -178,17 +188,22 @@ def view(row: asyncpg.Record | dict) -> dict[str, Any]:
 _COLS = "id, provider_id, operator_id, step, data, status, application_id, created_at, updated_at"
 
 
-async def _current(conn, provider_id: str, operator_id: str):
+def _owner(provider_id: str | None, n: int) -> str:
+    """The drafts of one owner: a provider's operator, or (provider None) a self-filing sponsor."""
+    return f"provider_id = ${n}" if provider_id is not None else f"provider_id IS NULL AND ${n}::text IS NULL"
+
+
+async def _current(conn, provider_id: str | None, operator_id: str):
     return await conn.fetchrow(
-        f"SELECT {_COLS} FROM drafts WHERE provider_id = $1 AND operator_id = $2 AND status = 'DRAFT'",
+        f"SELECT {_COLS} FROM drafts WHERE {_owner(provider_id, 1)} AND operator_id = $2 AND status = 'DRAFT'",
         provider_id,
         operator_id,
     )
 
 
-async def _lock(conn: asyncpg.Connection, draft_id: str, provider_id: str, operator_id: str):
+async def _lock(conn: asyncpg.Connection, draft_id: str, provider_id: str | None, operator_id: str):
     row = await conn.fetchrow(
-        f"SELECT {_COLS} FROM drafts WHERE id = $1 AND provider_id = $2 AND operator_id = $3 FOR UPDATE",
+        f"SELECT {_COLS} FROM drafts WHERE id = $1 AND {_owner(provider_id, 2)} AND operator_id = $3 FOR UPDATE",
         as_uuid(draft_id, "草稿"),
         provider_id,
         operator_id,
@@ -216,13 +231,14 @@ async def _save(conn: asyncpg.Connection, draft_id, data: dict[str, Any]):
 async def current_draft(ctx: ServiceContext, provider_id: str, operator_id: str) -> dict[str, Any]:
     row = await _current(ctx.pool, provider_id, operator_id)
     if row is None:
-        raise Problem(404, "没有未完成的代为录入草稿")
+        raise Problem(404, "没有未完成的自主备案草稿" if provider_id is None else "没有未完成的代为录入草稿")
     return view(row)
 
 
 async def get_draft(ctx: ServiceContext, draft_id: str, provider_id: str, operator_id: str) -> dict[str, Any]:
     row = await ctx.pool.fetchrow(
-        f"SELECT {_COLS} FROM drafts WHERE id = $1 AND provider_id = $2 AND operator_id = $3 AND status <> 'DELETED'",
+        f"SELECT {_COLS} FROM drafts WHERE id = $1 AND {_owner(provider_id, 2)} AND operator_id = $3 "
+        "AND status <> 'DELETED'",
         as_uuid(draft_id, "草稿"),
         provider_id,
         operator_id,
@@ -232,8 +248,13 @@ async def get_draft(ctx: ServiceContext, draft_id: str, provider_id: str, operat
     return view(row)
 
 
-async def start_draft(ctx: ServiceContext, provider_id: str, operator_id: str) -> dict[str, Any]:
+async def start_draft(ctx: ServiceContext, provider_id: str | None, operator_id: str) -> dict[str, Any]:
     async with transaction(ctx.pool) as conn:
+        if provider_id is None:  # 自主备案: a self-registered sponsor with no subject yet
+            await self_store.sponsor_row(conn, operator_id)
+            owned = await self_store.owned_subject(conn, operator_id)
+            if owned is not None:
+                raise self_store.already_owns(owned)
         existing = await _current(conn, provider_id, operator_id)
         if existing is None:
             try:
@@ -249,7 +270,7 @@ async def start_draft(ctx: ServiceContext, provider_id: str, operator_id: str) -
                 existing = await _current(conn, provider_id, operator_id)
     raise Problem(
         409,
-        "您有一份未完成的代为录入，请选择继续录入或删除后重新录入",
+        f"您有一份未完成的{'自主备案' if provider_id is None else '代为录入'}，请选择继续录入或删除后重新录入",
         draft_id=str(existing["id"]),
         summary=summary(existing),
     )
@@ -303,6 +324,11 @@ async def put_subject(ctx: ServiceContext, draft_id: str, provider_id: str, oper
         row = await _lock(conn, draft_id, provider_id, operator_id)
         data = row["data"]
         subject, errors = subject_errors(raw)
+        if subject is not None and not errors and provider_id is None:  # 自主备案: the registered province
+            try:
+                self_store.check_province(subject, (await self_store.sponsor_row(conn, operator_id))["province"])
+            except FilingError as e:
+                errors = e.errors or []
         data["subject"] = subject.model_dump(mode="json") if subject is not None else raw
         saved = await _save(conn, row["id"], data)
         conflict = None if errors or subject is None else await _db_conflicts(conn, subject=subject)
@@ -335,7 +361,7 @@ async def save_website(
                 raise not_found("草稿中的网站")
             entry = sites[index]
         subject = _subject_loose(data["subject"])
-        site, errors = website_errors(raw, index, subject)
+        site, errors = website_errors(raw, index, subject, self_filing=provider_id is None)
         if site is not None:
             others = [
                 w for i, w in enumerate(sites)
@@ -388,14 +414,22 @@ async def submit_draft(ctx: ServiceContext, draft_id: str, provider_id: str, ope
     async with transaction(ctx.pool) as conn:
         row = await _lock(conn, draft_id, provider_id, operator_id)
         data = row["data"]
-        state = evaluate(data)
+        state = evaluate(data, self_filing=provider_id is None)
         if state["errors"]:
             errors = state["errors"]
             raise FilingError(422, f"草稿尚未填写完整或有错误：{field_labels.summary(errors)}",
                               errors=errors, draft_id=str(row["id"]))
-        filing = filing_model.parse_filing(
-            {"subject": data["subject"], "websites": [w["data"] for w in data["websites"]]}
-        )
+        raw = {"subject": data["subject"], "websites": [w["data"] for w in data["websites"]]}
+        if provider_id is None:  # 自主备案
+            filing = filing_model.validate_filing(filing_model.parse_filing(raw, SelfFilingData), copy=False)
+            made = await self_store.create_self_filing(conn, sponsor_id=operator_id, data=filing, outbox=ctx.outbox)
+            await conn.execute(
+                "UPDATE drafts SET status = 'SUBMITTED', application_id = $2, updated_at = now() WHERE id = $1",
+                row["id"], uuid.UUID(made.application_id),
+            )
+            username = await conn.fetchval("SELECT username FROM users WHERE id = $1", uuid.UUID(operator_id))
+            return self_completion(made, username, draft_id=str(row["id"]))
+        filing = filing_model.parse_filing(raw)
         created = await filing_store.create_first_filing(
             conn, provider_id=provider_id, data=filing, actor=operator_id, source="entry", outbox=ctx.outbox,
             savepoint=False,
@@ -424,6 +458,24 @@ def _batcher(ctx: ServiceContext) -> submits.SubmitBatcher:
             ctx.pool, ctx.outbox, writers=ctx.settings.submit_writers, max_batch=ctx.settings.submit_batch_max,
         )
     return batcher
+
+
+def self_completion(made: self_store.CreatedSelfFiling, username: str, draft_id: str | None = None) -> dict[str, Any]:
+    """Step 5 of a self-filing: no credentials to hand over (the sponsor's own account)."""
+    return {
+        "application_id": made.application_id,
+        "subject_id": made.subject_id,
+        "website_ids": made.website_ids,
+        "draft_id": draft_id,
+        "status": self_store.STATUS,
+        "sponsor_name": made.subject_name,
+        "username": username,
+        "password": None,
+        "needs_preapproval": bool(made.preapproval_types),
+        "preapproval_contacts": preapproval_contacts.contacts_for(made.province, made.preapproval_types),
+        "notice": "自主备案已提交，报送省通信管理局审核。审核通过后，接入服务提供者凭您的用户名和密码为网站新增接入信息。",
+        "submitted_at": made.submitted_at,
+    }
 
 
 def completion(created: filing_model.CreatedFiling, draft_id: str | None = None) -> dict[str, Any]:

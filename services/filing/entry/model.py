@@ -66,10 +66,11 @@ class CreatedFiling:
 # ---------------------------------------------------------------- validation
 
 
-def parse_filing(raw: Any) -> FilingData:
-    """FilingData from untrusted JSON, refusing with 422 and paths like `websites[1].domains[0]`."""
+def parse_filing(raw: Any, model: type[FilingData] = FilingData) -> FilingData:
+    """FilingData (or `model`, e.g. SelfFilingData) from untrusted JSON, refusing with 422 and paths
+    like `websites[1].domains[0]`."""
     try:
-        return FilingData.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as e:
         errors = translate_errors(e)
         raise unprocessable(errors) from None

@@ -68,7 +68,7 @@ def website_snapshot(w: Website, website_id: str, data: FilingData, website_no: 
             access_methods=list(w.access.access_methods),
             ip_ranges=[f"{r.start_ip}-{r.end_ip}" for r in w.access.ip_ranges],
             server_locations=list(w.access.server_locations),
-        ),
+        ) if w.access is not None else None,  # a self-filing's website has none (自主备案)
     )
 
 

@@ -72,7 +72,7 @@ async def _application(conn: asyncpg.Connection, application_id: str, provider_i
     app = await conn.fetchrow("SELECT * FROM applications WHERE id = $1 FOR UPDATE", app_id)
     if app is None:
         raise PermanentError(f"unknown application {application_id}")
-    if app["provider_id"] != provider_id:
+    if (app["provider_id"] or "") != provider_id:  # a self-filing (自主备案) has no provider: ""
         raise PermanentError(f"application {application_id} does not belong to provider {provider_id}")
     if version > app["version"]:
         raise PermanentError(f"application {application_id} has no version {version} (current {app['version']})")
@@ -280,7 +280,7 @@ async def on_withdrawal_refused(p: WithdrawalRefused, mctx: MessageContext) -> N
     except ValueError:
         raise PermanentError(f"application id {p.application_id!r} is not a UUID") from None
     app = await conn.fetchrow("SELECT * FROM applications WHERE id = $1 FOR UPDATE", app_id)
-    if app is None or app["provider_id"] != p.provider_id:
+    if app is None or (app["provider_id"] or "") != p.provider_id:
         raise PermanentError(f"unknown application {p.application_id} for provider {p.provider_id}")
     if p.kind not in ("withdrawal", "version") or p.case_version > p.version:
         raise PermanentError(f"withdrawal_refused of {p.application_id}: kind {p.kind!r}, v{p.case_version}/v{p.version}")

@@ -67,7 +67,7 @@ async def publish_record(conn: asyncpg.Connection, subject_id: uuid.UUID | str, 
         )
 
     event = FiledRecordChanged(
-        subject_id=str(s["id"]), seq=s["record_seq"], provider_id=s["provider_id"], subject_no=s["subject_no"],
+        subject_id=str(s["id"]), seq=s["record_seq"], provider_id=s["provider_id"] or "", subject_no=s["subject_no"],
         name=s["name"], status=s["status"], province=s["province"], cert_type=s["cert_type"],
         cert_digest=cert_digest(s["cert_family"], s["cert_number"]), cert_number_masked=masked,
         websites=[website(w) for w in websites], changed_at=datetime.now(UTC),

@@ -100,7 +100,7 @@ async def search(c: ServiceContext, provider_id: str, q: SearchQuery) -> SearchO
     pid = w.param(provider_id)
     rows = await c.pool.fetch(
         f"""SELECT s.id, s.subject_no, s.name, s.nature, s.province, s.filing_method,
-                   (s.provider_id = {pid} OR EXISTS (SELECT 1 FROM accesses a WHERE a.subject_id = s.id
+                   (coalesce(s.provider_id = {pid}, false) OR EXISTS (SELECT 1 FROM accesses a WHERE a.subject_id = s.id
                         AND a.provider_id = {pid} AND a.status {LIVE})) AS served
             FROM subjects s WHERE {w.sql()} ORDER BY s.approved_at DESC NULLS LAST, s.id LIMIT {LIMIT + 1}""",
         *w.params)
