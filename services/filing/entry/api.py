@@ -118,7 +118,7 @@ def _who(request: web.Request) -> tuple[str | None, str]:
     return tenant_of(request), p.user_id
 
 
-@api.get("/drafts/current", response=DraftOut, roles=WIZARD_ROLES, tags=TAGS)
+@api.get("/drafts/current", errors=[404], response=DraftOut, roles=WIZARD_ROLES, tags=TAGS)
 async def current_draft(request: web.Request) -> dict:
     """当前操作员未完成的代为录入草稿（没有时 404）"""
     return to_jsonable_python(await entry.current_draft(ctx(request), *_who(request)))

@@ -13,6 +13,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from services.filing.selffiling import registration
+from services.filing.selffiling.store import sponsor_uuid
 from shared import codes
 from shared.security import client_address
 from shared.service import ctx
@@ -73,12 +74,15 @@ def _status_name(status: str) -> str:
 async def my_applications(request: web.Request) -> MyApplications:
     """主办者本人的备案申请及办理进度（自主备案与接入服务提供者为其办理的业务）"""
     c, p = ctx(request), principal_of(request)
+    sponsor = sponsor_uuid(p.user_id)
+    if sponsor is None:
+        return MyApplications(items=[], total=0)
     async with c.pool.acquire() as conn:
         apps = await conn.fetch(
             """SELECT ap.*, s.name AS subject_name, s.subject_no FROM applications ap
                JOIN subjects s ON s.id = ap.subject_id
                WHERE s.sponsor_user_id = $1 ORDER BY ap.submitted_at DESC, ap.id LIMIT 200""",
-            uuid.UUID(p.user_id),
+            sponsor,
         )
         history = await conn.fetch(
             """SELECT application_id, status, note, at FROM application_status_history

@@ -40,22 +40,29 @@ class CreatedSelfFiling:
     preapproval_types: list[str]
 
 
+def sponsor_uuid(sponsor_id: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(sponsor_id))
+    except ValueError:  # a token whose subject is no account id
+        return None
+
+
 async def sponsor_row(conn: asyncpg.Connection, sponsor_id: str) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        "SELECT id, username, province, self_registered FROM users WHERE id = $1 AND role = 'sponsor'",
-        uuid.UUID(sponsor_id),
+    key = sponsor_uuid(sponsor_id)
+    row = key and await conn.fetchrow(
+        "SELECT id, username, province, self_registered FROM users WHERE id = $1 AND role = 'sponsor'", key,
     )
-    if row is None or not row["self_registered"]:
+    if not row or not row["self_registered"]:
         raise Problem(403, "只有自主注册的主办者账号可以自主备案；由接入服务提供者代为备案的，请联系该接入服务提供者")
     return row
 
 
 async def owned_subject(conn: asyncpg.Connection, sponsor_id: str) -> asyncpg.Record | None:
     """The sponsor's live subject (a sponsor account belongs to one subject), if any."""
-    return await conn.fetchrow(
+    key = sponsor_uuid(sponsor_id)
+    return key and await conn.fetchrow(
         """SELECT id, name, subject_no, status FROM subjects
-           WHERE sponsor_user_id = $1 AND status NOT IN ('CANCELLED', 'WITHDRAWN')""",
-        uuid.UUID(sponsor_id),
+           WHERE sponsor_user_id = $1 AND status NOT IN ('CANCELLED', 'WITHDRAWN')""", key,
     )
 
 
