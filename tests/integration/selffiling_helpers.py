@@ -6,6 +6,8 @@ import json
 import uuid
 from dataclasses import dataclass
 
+import aiohttp
+
 from tests import filing_samples as fs
 from tests.conftest import System
 
@@ -47,10 +49,12 @@ class SelfSponsor:
 
 
 async def login(system: System, username: str, password: str, role: str = "sponsor") -> tuple[int, dict]:
+    """POST /sessions without the shared client's cookie jar (a login cookie must not leak into other tests)."""
     cid, answer = await captcha(system)
-    r = await system.client.post(f"{F}/sessions", json={"username": username, "password": password, "role": role,
-                                                        "captcha_id": cid, "captcha": answer})
-    return r.status, await r.json()
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+        r = await session.post(system.client.make_url(f"{F}/sessions"), json={
+            "username": username, "password": password, "role": role, "captcha_id": cid, "captcha": answer})
+        return r.status, await r.json()
 
 
 async def new_self_sponsor(system: System, province: str = "BJ") -> SelfSponsor:

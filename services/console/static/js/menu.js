@@ -29,6 +29,10 @@ export const PAGES = [
     page: () => import('./pages/import.js') },
   { group: 'report', path: '/verify', title: '核实提交', roles: ['provider'], seed: '1.3.4',
     page: () => import('./pages/cases.js') },
+  { group: 'report', path: '/self-filing', title: '自主备案', roles: ['sponsor'],
+    page: () => import('./pages/self-filing.js') },
+  { group: 'report', path: '/my-applications', title: '我的备案申请', roles: ['sponsor'],
+    page: () => import('./pages/my-applications.js') },
 
   // ---- 备案业务管理
   { group: 'business', path: '/business/add-website', title: '新增网站', roles: ['provider'], seed: '1.4.1',
@@ -125,6 +129,7 @@ export const PUBLIC_PAGES = [
   // homeLink: listed under 公共信息查询 on the portal home
   { path: '/lookup', title: '公共查询（备案信息）', homeLink: true, page: () => import('./pages/public-lookup.js') },
   { path: '/codes', title: '公共查询（代码表）', seed: '1.10', homeLink: true, page: () => import('./pages/codes.js') },
+  { path: '/register', title: '自主备案账号注册', page: () => import('./pages/register.js') },
   { path: '/articles/:category/:id', title: '公告与法规', page: () => import('./pages/article.js') },
 ];
 

@@ -102,7 +102,7 @@ export default {
       <el-descriptions :column="3" border class="detail-view case-head">
         <el-descriptions-item label="状态"><status-tag :status="c.status" :name="c.status_name" data-test="case-status" /></el-descriptions-item>
         <el-descriptions-item label="申请类型">{{ c.type_name }}</el-descriptions-item>
-        <el-descriptions-item label="接入服务提供者">{{ c.provider_name || c.provider_id }}</el-descriptions-item>
+        <el-descriptions-item label="接入服务提供者">{{ c.provider_id ? (c.provider_name || c.provider_id) : '无（主办者自主备案，不经接入服务提供者核实）' }}</el-descriptions-item>
         <el-descriptions-item label="省份">{{ c.province_name }}</el-descriptions-item>
         <el-descriptions-item label="首次提交">{{ fmtTime(c.first_submitted_at) }}</el-descriptions-item>
         <el-descriptions-item label="涉及前置审批">{{ c.needs_preapproval ? '是' : '否' }}</el-descriptions-item>

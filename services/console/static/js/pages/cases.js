@@ -76,7 +76,10 @@ export default {
         <template #default="{ row }">{{ row.domains.join('、') || '—' }}</template>
       </el-table-column>
       <el-table-column prop="type_name" label="申请类型" width="100" />
-      <el-table-column v-if="!provider" prop="provider_name" label="接入服务提供者" min-width="150" />
+      <el-table-column v-if="!provider" label="接入服务提供者" min-width="150">
+        <template #default="{ row }"><span v-if="row.provider_id">{{ row.provider_name || row.provider_id }}</span>
+          <el-tag v-else type="warning" data-test="self-filing">自主备案</el-tag></template>
+      </el-table-column>
       <el-table-column v-if="!provider" prop="province_name" label="省份" width="90" />
       <el-table-column label="状态" width="150">
         <template #default="{ row }">

@@ -2,6 +2,8 @@
 //   1 主体信息 → 2 网站信息 → 3 网站浏览（是否还开办其他网站？）→ 4 全部信息浏览（提交）→ 5 完成
 // An unfinished draft found at the start must be continued or deleted before anything else.
 // The URL keeps the draft and the step (`#/entry?draft=…&step=2&site=…`): a reload resumes there.
+// `self-filing` (pages/self-filing.js, a sponsor's 自主备案): the same drafts and steps without access
+// information; submitted to the province's bureau, nothing to hand on at the end.
 import { api, ApiError, toastError, toastSuccess } from '../lib/api.js';
 import { useFieldErrors } from '../lib/form.js';
 import { confirmAction } from '../lib/components.js';
@@ -16,7 +18,8 @@ const STEPS = ['主体信息', '网站信息', '网站浏览', '全部信息浏�
 export default {
   name: 'EntryPage',
   components: { ...RECORD_VIEWS, ...FILING_FORMS },
-  setup() {
+  props: { selfFiling: Boolean },
+  setup(props) {
     const route = VueRouter.useRoute();
     const router = VueRouter.useRouter();
     const f = useFieldErrors();
@@ -35,6 +38,8 @@ export default {
     const busy = ref(false);
     const done = ref(null); // CompletionOut
     const copied = ref(false);
+    const blocked = ref(''); // a sponsor that cannot self-file (already has a subject …): the reason
+    const what = props.selfFiling ? '自主备案' : '代为录入';
 
     const siteIndex = computed(() => {
       if (!draft.value) return 0;
@@ -71,7 +76,13 @@ export default {
     }
 
     async function start() {
-      use(await api.post('/filing/drafts'));
+      try {
+        use(await api.post('/filing/drafts'));
+      } catch (e) {
+        if (!props.selfFiling || !(e instanceof ApiError) || ![403, 409].includes(e.status)) throw e;
+        blocked.value = e.detail;
+        return;
+      }
       prompt.value = null;
       go(1);
     }
@@ -209,12 +220,16 @@ export default {
     return {
       STEPS, f, narrow, draft, step, prompt, subject, website, siteId, sitePrefix, busy, done, copied, back, errorsByPart,
       continueDraft, deleteDraft, saveSubject, saveWebsite, leaveWebsite, editWebsite, removeWebsite, anotherWebsite,
-      editSubject, returnToReview, submit, copyCredentials, newEntry, fmtTime, siteName, filingFieldLabel,
+      editSubject, returnToReview, submit, copyCredentials, newEntry, fmtTime, siteName, filingFieldLabel, blocked,
+      what,
     };
   },
   template: `
-  <page-card title="代为录入">
-    <el-dialog :model-value="!!prompt" title="您有未完成的代为录入" :close-on-click-modal="false" :close-on-press-escape="false"
+  <page-card :title="what">
+    <el-result v-if="blocked" icon="info" :title="blocked" data-test="self-filing-blocked">
+      <template #extra><router-link to="/my-applications"><el-button type="primary">查看我的备案申请</el-button></router-link></template>
+    </el-result>
+    <el-dialog :model-value="!!prompt" :title="'您有未完成的' + what" :close-on-click-modal="false" :close-on-press-escape="false"
                :show-close="false" width="min(520px, 95vw)" data-test="draft-prompt">
       <template v-if="prompt">
         <p>上次的录入尚未提交，须选择继续录入或删除后重新录入。</p>
@@ -248,7 +263,7 @@ export default {
 
     <section v-if="step === 2" data-test="step-2">
       <el-form :model="website" :label-position="narrow ? 'top' : 'right'" label-width="170px" class="entry-form">
-        <website-form :model="website" :f="f" :prefix="sitePrefix" :nature="subject.nature" />
+        <website-form :model="website" :f="f" :prefix="sitePrefix" :nature="subject.nature" :access="!selfFiling" />
       </el-form>
       <form-errors :form="f" :label="filingFieldLabel" />
       <div class="wizard-actions no-print">
@@ -300,7 +315,19 @@ export default {
       </div>
     </section>
 
-    <section v-if="step === 5 && done" data-test="step-5">
+    <section v-if="step === 5 && done && selfFiling" data-test="step-5">
+      <el-result icon="success" title="自主备案已提交" sub-title="已报送省通信管理局审核，可在“我的备案申请”查看办理进度。" />
+      <detail-view :column="1" :items="[
+        { label: '主办单位名称', value: done.sponsor_name },
+        { label: '用户名', value: done.username },
+        { label: '状态', value: '已提交管局审核' },
+      ]" />
+      <p v-if="done.notice" class="hint">{{ done.notice }}</p>
+      <div class="wizard-actions no-print">
+        <router-link to="/my-applications"><el-button type="primary" data-test="to-my-applications">查看办理进度</el-button></router-link>
+      </div>
+    </section>
+    <section v-if="step === 5 && done && !selfFiling" data-test="step-5">
       <el-result icon="success" title="录入完成" sub-title="已提交，等待接入服务商核实。">
       </el-result>
       <el-alert type="warning" :closable="false" show-icon class="credential-warning"
@@ -328,7 +355,10 @@ export default {
         <el-button @click="newEntry" data-test="new-entry">继续录入下一个</el-button>
       </div>
     </section>
-    <el-empty v-if="step === 5 && !done" description="本次录入已完成。用户名和密码只显示一次，离开或刷新页面后不再显示。">
+    <el-empty v-if="step === 5 && !done && selfFiling" description="自主备案已提交。">
+      <router-link to="/my-applications"><el-button type="primary">查看办理进度</el-button></router-link>
+    </el-empty>
+    <el-empty v-if="step === 5 && !done && !selfFiling" description="本次录入已完成。用户名和密码只显示一次，离开或刷新页面后不再显示。">
       <el-button type="primary" @click="newEntry">开始新的录入</el-button>
     </el-empty>
   </page-card>`,

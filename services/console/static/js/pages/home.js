@@ -77,6 +77,7 @@ const LoginBox = {
       <form-errors :form="f" />
       <el-form-item>
         <el-button type="primary" native-type="submit" :loading="busy" data-test="login">登录</el-button>
+        <router-link to="/register" class="register-link" data-test="register-link">网站主办者自主备案注册</router-link>
       </el-form-item>
     </el-form>
   </el-card>`,
