@@ -310,3 +310,38 @@ async def test_drafts_and_applications_are_the_owners_alone(system: System):
     # registration and the sponsor's list are not for other roles
     r = await system.client.get("/api/filing/me/applications", headers=provider.headers)
     assert r.status == 403
+
+
+async def test_a_rejected_self_filing_is_abandoned_by_its_sponsor_and_filed_again(system: System):
+    s, other = await new_self_sponsor(system), await new_self_sponsor(system)
+    provider = await new_tenant(system)
+    data = self_data()
+    status, done, _ = await wizard(s, data)
+    assert status == 201, done
+    app_id = done["application_id"]
+    # not before a rejection; not another sponsor, not a provider
+    status, out = await s.call("POST", f"/me/applications/{app_id}/abandon")
+    assert status == 409, out
+    case = (await system.eventually(lambda: case_for(system, app_id, bureau(system))))[0]
+    await v_post(system, f"/cases/{case['id']}/decision", {"decision": "reject", "reason": "网站名称与内容不符"},
+                 bureau(system))
+    await app_status(s, app_id, "REJECTED")
+    _, mine = await s.call("GET", "/me/applications")
+    assert mine["items"][0]["progress"] == "已驳回" and mine["items"][0]["bureau_reason"] == "网站名称与内容不符"
+    # still in flight: the same sponsor cannot file again, nor anybody else the same domain
+    assert (await s.call("POST", "/drafts"))[0] == 409
+    assert (await other.call("POST", f"/me/applications/{app_id}/abandon"))[0] == 404
+    assert (await provider.call("POST", f"/me/applications/{app_id}/abandon"))[0] == 403
+    status, _ = await s.call("POST", f"/me/applications/{app_id}/abandon")
+    assert status == 204
+    await app_status(s, app_id, "ABANDONED")
+
+    async def closed():
+        r = await system.client.get(f"{V}/cases/{case['id']}", headers=system.auth("admin"))
+        body = await r.json()
+        return body if body["status"] == "ABANDONED" else None
+
+    await system.eventually(closed)
+    # certificate and domain released: the sponsor files them again
+    status, again, _ = await wizard(s, data)
+    assert status == 201 and again["subject_id"] != done["subject_id"], again

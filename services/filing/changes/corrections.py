@@ -223,7 +223,7 @@ async def mark_abandoned(conn, app: Any, actor: str, note: str, *, outbox: Outbo
     )
     await audit.record(conn, [audit.Entry("application", str(app["id"]), "abandon", actor, str(app["subject_id"]),
                                           app["provider_id"], {"status": [app["status"], "ABANDONED"]})])
-    await outbox.add(conn, ApplicationWithdrawn(
-        application_id=str(app["id"]), version=app["version"], provider_id=app["provider_id"], reason=reason,
+    await outbox.add(conn, ApplicationWithdrawn(  # a self-filing (自主备案) has no provider: ""
+        application_id=str(app["id"]), version=app["version"], provider_id=app["provider_id"] or "", reason=reason,
         withdrawn_at=now, withdrawn_by=actor,
     ), provider_id=app["provider_id"])

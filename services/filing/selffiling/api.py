@@ -12,7 +12,7 @@ from datetime import datetime
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from services.filing.selffiling import registration
+from services.filing.selffiling import handlers, registration
 from services.filing.selffiling.store import sponsor_uuid
 from shared import codes
 from shared.security import client_address
@@ -101,3 +101,10 @@ async def my_applications(request: web.Request) -> MyApplications:
         verify_opinion=a["verify_opinion"], submitted_at=a["submitted_at"], history=by_app.get(a["id"], []),
     ) for a in apps]
     return MyApplications(items=items, total=len(items))
+
+
+@api.post("/me/applications/{application_id}/abandon", errors=[409], status=204, roles=["sponsor"], tags=TAGS)
+async def abandon_my_application(request: web.Request) -> web.Response:
+    """放弃被管局驳回的自主备案：撤回待审核的主体与网站，之后可以重新自主备案"""
+    await handlers.abandon(ctx(request), principal_of(request).user_id, request.match_info["application_id"])
+    return web.Response(status=204)
