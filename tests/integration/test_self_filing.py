@@ -345,3 +345,21 @@ async def test_a_rejected_self_filing_is_abandoned_by_its_sponsor_and_filed_agai
     # certificate and domain released: the sponsor files them again
     status, again, _ = await wizard(s, data)
     assert status == 201 and again["subject_id"] != done["subject_id"], again
+
+
+async def test_a_self_filing_with_preapproval_waits_for_it_with_the_bureau(system: System):
+    s = await new_self_sponsor(system)
+    data = self_data()
+    data["websites"][0]["preapprovals"] = [{"type": "NEWS", "approval_no": "京-12345号"}]
+    status, done, _ = await wizard(s, data)
+    assert status == 201 and done["needs_preapproval"] is True and done["preapproval_contacts"], done
+    app_id = done["application_id"]
+    case = (await system.eventually(lambda: case_for(system, app_id, bureau(system))))[0]
+    assert case["status"] == "PREAPPROVAL_PENDING"
+    await app_status(s, app_id, "PREAPPROVAL_PENDING")  # told by verification, as after a provider's 核实
+    _, mine = await s.call("GET", "/me/applications")
+    assert mine["items"][0]["progress"] == "前置审批中"
+    await v_post(system, f"/cases/{case['id']}/preapproval", {"result": "pass", "note": "已取得前置审批"}, bureau(system))
+    await app_status(s, app_id, "SUBMITTED_TO_BUREAU")
+    await v_post(system, f"/cases/{case['id']}/decision", {"decision": "approve", "reason": "同意"}, bureau(system))
+    await app_status(s, app_id, "APPROVED")
