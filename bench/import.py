@@ -135,18 +135,16 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
     # PostgreSQL backends of the services (same host), by pid: (service, process, CPU seconds last read); a
     # backend that exited (pools close idle connections) keeps its last reading, so no phase goes negative
     backends: dict[int, list] = {}
+    monitor = await asyncpg.connect(dsn)
 
     async def cpu() -> dict[str, float]:
         out = {name: sum(p.cpu_times()[:2]) for name, p in services.items()}
-        conn = await asyncpg.connect(dsn)
-        try:
-            for r in await conn.fetch("SELECT pid, application_name FROM pg_stat_activity WHERE datname = "
-                                      "current_database() AND application_name LIKE 'icp-%'"):
-                if r["pid"] not in backends:
-                    with contextlib.suppress(psutil.Error):
-                        backends[r["pid"]] = ["pg " + r["application_name"][4:], psutil.Process(r["pid"]), 0.0]
-        finally:
-            await conn.close()
+        # one monitoring connection for the run (max_connections is shared with everyone's tests)
+        for r in await monitor.fetch("SELECT pid, application_name FROM pg_stat_activity WHERE datname = "
+                                     "current_database() AND application_name LIKE 'icp-%'"):
+            if r["pid"] not in backends:
+                with contextlib.suppress(psutil.Error):
+                    backends[r["pid"]] = ["pg " + r["application_name"][4:], psutil.Process(r["pid"]), 0.0]
         for key in {"pg " + k for k in pids if "-worker-" not in k} | {b[0] for b in backends.values()}:
             out[key] = 0.0  # every importer process's backends are "pg importer" (one application name)
         for b in backends.values():
@@ -204,7 +202,7 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
             assert r.status == 200
         total = time.perf_counter() - t0
     # verification opens a case per imported subject (filing.application.submitted): wait until it caught up
-    conn = await asyncpg.connect(dsn)
+    conn = monitor
     try:
         while time.perf_counter() - t0 < total + 300:
             n = await conn.fetchval("SELECT count(*) FROM verification.cases WHERE provider_id = $1", pid)
