@@ -25,10 +25,19 @@ from shared import validate as v
 ERROR_TYPE = "invalid"
 
 
-def as_pydantic(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+# Validation context of data this platform validated and normalised itself and sealed (an import's items,
+# `services/filing/batch.py`): the field validators keep a text value as it is; pydantic's own checks (types,
+# required fields, lengths, literals, dates) still run. Only for values that went through these validators
+# before: they are idempotent on their own output.
+TRUSTED = {"trusted": True}
+
+
+def as_pydantic(fn: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
     """Wrap a validator so that InvalidValue becomes PydanticCustomError('invalid', message)."""
 
-    def wrapper(value: Any) -> Any:
+    def wrapper(value: Any, info: Any) -> Any:
+        if type(value) is str and info.context is TRUSTED:
+            return value
         try:
             return fn(value)
         except v.InvalidValue as exc:

@@ -202,3 +202,44 @@ def test_strict_namespaces_are_translated_across_block_boundaries():
     root = ET.fromstring(translated)
     assert root.tag == "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}worksheet"
     assert out.read("xl/media/image1.png") == b"\x89PNG" + _STRICT_MARK
+
+
+def test_a_sealed_canonical_item_parses_trusted_to_the_same_filing_and_structure_is_still_checked():
+    """Filing parses the importer's sealed canonical items without the field validators (shared.fields.TRUSTED):
+    the same model as the full parse; types, required fields, list lengths, literals and dates still refused."""
+    import orjson
+    from pydantic import ValidationError
+
+    from shared.fields import TRUSTED
+    from shared.filing_data import FilingData, canonical
+    from tests import filing_samples as fs
+
+    raw = fs.filing(2)
+    raw["websites"][0]["domains"] = ["中文域名测试.中国"]  # an IDN: stored as its A-label
+    raw["websites"][0]["home_urls"] = ["www.中文域名测试.中国"]
+    raw["websites"][1].update(principal_same_as_subject=False,
+                              principal=fs.principal(id_valid_to="2031-01-31", name=" 李四 "))
+    raw["subject"]["principal"]["mobile"] = "１３８００１３８０００"  # full-width digits: normalised
+    item = orjson.loads(canonical(FilingData.model_validate(raw)).model_dump_json())  # what the importer seals
+    assert item["websites"][0]["domains"][0].startswith("xn--")
+    assert FilingData.model_validate(item, context=TRUSTED) == FilingData.model_validate(item)
+    # what the field validators refuse is refused without the context …
+    bad = fs.clone(item)
+    bad["subject"]["principal"]["mobile"] = "12345"
+    with pytest.raises(ValidationError):
+        FilingData.model_validate(bad)
+    # … and the structure is checked with it
+    for path, value in ((("subject", "name"), None), (("websites", 0, "access", "ip_ranges"), []),
+                        (("subject", "principal", "im_type"), "ICQ"), (("websites", 0, "principal_same_as_subject"), "maybe"),
+                        (("subject", "principal", "id_valid_from"), "not a date")):
+        bad = fs.clone(item)
+        target = bad
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        with pytest.raises(ValidationError):
+            FilingData.model_validate(bad, context=TRUSTED)
+    bad = fs.clone(item)
+    del bad["subject"]["cert_number"]
+    with pytest.raises(ValidationError):
+        FilingData.model_validate(bad, context=TRUSTED)

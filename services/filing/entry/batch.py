@@ -85,11 +85,13 @@ def _conflicts(index: int, e: FilingError) -> list[BatchConflict]:
 
 def _parse(items: list[dict]) -> tuple[list[tuple], dict[int, list[BatchConflict]]]:
     """The items as `bulk` takes them ((data, (username, password hash), index)), and the conflicts
-    of those that do not parse, by index."""
+    of those that do not parse, by index. Items in canonical form (`_canonical`: sealed by the importer
+    after every rule) are parsed without running the field validators again (`shared.fields.TRUSTED`)."""
     parsed, refused = [], {}
+    trusted = _canonical(items)
     for i, it in enumerate(items):
         try:
-            parsed.append((parse_filing(it["data"]), (str(it["sponsor"][0]), str(it["sponsor"][1])), i))
+            parsed.append((parse_filing(it["data"], trusted=trusted), (str(it["sponsor"][0]), str(it["sponsor"][1])), i))
         except FilingError as e:
             refused[i] = _conflicts(i, e)
     return parsed, refused

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from shared import field_labels
 from shared import validate as v
 from shared.errors_zh import translate_errors
+from shared.fields import TRUSTED
 from shared.filing_data import (
     FieldError,
     FilingData,
@@ -66,11 +67,12 @@ class CreatedFiling:
 # ---------------------------------------------------------------- validation
 
 
-def parse_filing(raw: Any, model: type[FilingData] = FilingData) -> FilingData:
+def parse_filing(raw: Any, model: type[FilingData] = FilingData, *, trusted: bool = False) -> FilingData:
     """FilingData (or `model`, e.g. SelfFilingData) from untrusted JSON, refusing with 422 and paths
-    like `websites[1].domains[0]`."""
+    like `websites[1].domains[0]`. `trusted`: the importer's sealed canonical form (`shared.fields.TRUSTED`:
+    no field validator again)."""
     try:
-        return model.model_validate(raw)
+        return model.model_validate(raw, context=TRUSTED if trusted else None)
     except ValidationError as e:
         errors = translate_errors(e)
         raise unprocessable(errors) from None
