@@ -106,7 +106,8 @@ async def test_a_chunk_delivered_twice_is_recorded_once(system: System):
             assert await pool.fetchval("SELECT count(*) FROM import_keys WHERE job_id = $1 AND vchunk_no = 1",
                                        jid) == 1 + 1 + 2 + 1  # certificate, mobile, 2 domains, username
             first = (await _vchunks(system, job_id))[0]
-            assert (first["state"], first["takes"]) == ("DONE", 2)
+            # both usually start it (takes 2); one that starts after the other recorded it returns at once
+            assert first["state"] == "DONE" and first["takes"] in (1, 2), first
             # the queued delivery of chunk 1 and a resent command come later: recorded once still
             async with transaction(pool) as conn:
                 await ctx.outbox.add(conn, cmd, provider_id=pid)
