@@ -128,3 +128,39 @@ async def test_register_self_file_bureau_approves_progress_visible(page: Page, s
     await system.eventually(approved)
     await expect(mine).to_contain_text(re.compile(r"京ICP备\d{10}号"))
     await shot(page, "self-filing-approved")
+
+
+async def test_a_rejected_self_filing_abandoned_from_my_applications(page: Page, system: System):
+    from tests.integration.change_helpers import bureau
+    from tests.integration.selffiling_helpers import new_self_sponsor, self_data, wizard
+
+    s = await new_self_sponsor(system)
+    status, done, _ = await wizard(s, self_data())
+    assert status == 201, done
+
+    async def case_id():
+        r = await system.client.get("/api/verification/cases", params={"application_id": done["application_id"]},
+                                    headers=bureau(system))
+        items = (await r.json())["items"]
+        return items[0]["id"] if items else None
+
+    cid = await system.eventually(case_id)
+    r = await system.client.post(f"/api/verification/cases/{cid}/decision", headers=bureau(system),
+                                 json={"decision": "reject", "reason": "主体证件照片不清晰"})
+    assert r.status == 200, await r.text()
+
+    await login(page, Account(s.username, s.password, "sponsor"))
+    await page.locator(".console-aside").get_by_text("我的备案申请").click()
+    mine = page.locator("[data-test=my-applications]")
+
+    async def rejected() -> bool:
+        await page.locator("button", has_text="刷新").click()
+        return (await mine.locator("[data-test=progress]").first.inner_text()).strip() == "已驳回"
+
+    await system.eventually(rejected)
+    await expect(mine).to_contain_text("主体证件照片不清晰")
+    await shot(page, "self-filing-rejected")
+    await mine.locator("[data-test=abandon]").click()
+    await page.locator(".el-message-box").get_by_role("button", name="放弃").click()
+    await expect(mine.locator("[data-test=progress]").first).to_have_text("已放弃")
+    await expect(mine.locator("[data-test=abandon]")).to_have_count(0)

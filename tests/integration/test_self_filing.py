@@ -328,6 +328,7 @@ async def test_a_rejected_self_filing_is_abandoned_by_its_sponsor_and_filed_agai
     await app_status(s, app_id, "REJECTED")
     _, mine = await s.call("GET", "/me/applications")
     assert mine["items"][0]["progress"] == "已驳回" and mine["items"][0]["bureau_reason"] == "网站名称与内容不符"
+    assert mine["items"][0]["abandonable"] is True
     # still in flight: the same sponsor cannot file again, nor anybody else the same domain
     assert (await s.call("POST", "/drafts"))[0] == 409
     assert (await other.call("POST", f"/me/applications/{app_id}/abandon"))[0] == 404
@@ -358,7 +359,7 @@ async def test_a_self_filing_with_preapproval_waits_for_it_with_the_bureau(syste
     assert case["status"] == "PREAPPROVAL_PENDING"
     await app_status(s, app_id, "PREAPPROVAL_PENDING")  # told by verification, as after a provider's 核实
     _, mine = await s.call("GET", "/me/applications")
-    assert mine["items"][0]["progress"] == "前置审批中"
+    assert mine["items"][0]["progress"] == "前置审批中" and mine["items"][0]["abandonable"] is False
     await v_post(system, f"/cases/{case['id']}/preapproval", {"result": "pass", "note": "已取得前置审批"}, bureau(system))
     await app_status(s, app_id, "SUBMITTED_TO_BUREAU")
     await v_post(system, f"/cases/{case['id']}/decision", {"decision": "approve", "reason": "同意"}, bureau(system))

@@ -54,6 +54,7 @@ class MyApplication(BaseModel):
     bureau_reason: str | None
     verify_opinion: str | None
     submitted_at: datetime
+    abandonable: bool = Field(description="被管局驳回的自主备案：主办者可以放弃（POST …/abandon）")
     history: list[HistoryOut]
 
 
@@ -99,6 +100,7 @@ async def my_applications(request: web.Request) -> MyApplications:
         version=a["version"], filing_method=a["filing_method"], subject_id=str(a["subject_id"]),
         subject_name=a["subject_name"], subject_no=a["subject_no"], bureau_reason=a["bureau_reason"],
         verify_opinion=a["verify_opinion"], submitted_at=a["submitted_at"], history=by_app.get(a["id"], []),
+        abandonable=a["status"] == "REJECTED" and a["provider_id"] is None,
     ) for a in apps]
     return MyApplications(items=items, total=len(items))
 

@@ -1,6 +1,7 @@
 // 我的备案申请 (sponsor): the sponsor's own applications — its 自主备案 and what providers filed for its
 // subject (新增接入 …) — with the progress (审核中 / 前置审批中 / 已通过 / 已驳回), numbers and history.
-import { api } from '../lib/api.js';
+import { api, toastSuccess } from '../lib/api.js';
+import { confirmAction } from '../lib/components.js';
 import { fmtTime } from '../lib/format.js';
 
 const { ref, onMounted } = Vue;
@@ -17,9 +18,17 @@ export default {
       loaded.value = true;
     }
     onMounted(load);
+    // a rejected 自主备案 holds its certificate and domains until abandoned; then the sponsor may file again
+    async function abandon(row) {
+      if (!(await confirmAction(`放弃后，“${row.subject_name}”的本次自主备案撤回，可以重新自主备案。确定放弃？`,
+        '放弃自主备案', '放弃'))) return;
+      await api.post(`/filing/me/applications/${row.id}/abandon`);
+      toastSuccess('已放弃该自主备案');
+      await load();
+    }
     const tag = (p) => PROGRESS_TAG[p] || 'info';
     const method = (m) => (m === 'SELF' ? '自主备案' : '代为备案');
-    return { items, loaded, load, tag, method, fmtTime };
+    return { items, loaded, load, abandon, tag, method, fmtTime };
   },
   template: `
   <page-card title="我的备案申请">
@@ -47,6 +56,11 @@ export default {
       <el-table-column prop="status_name" label="状态" width="120" />
       <el-table-column label="驳回原因" min-width="160"><template #default="{ row }">{{ row.bureau_reason || '' }}</template></el-table-column>
       <el-table-column label="提交时间" width="170"><template #default="{ row }">{{ fmtTime(row.submitted_at) }}</template></el-table-column>
+      <el-table-column label="操作" width="90" class-name="no-print">
+        <template #default="{ row }">
+          <el-button v-if="row.abandonable" text type="danger" @click="abandon(row)" data-test="abandon">放弃</el-button>
+        </template>
+      </el-table-column>
     </el-table>
   </page-card>`,
 };
