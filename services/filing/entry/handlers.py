@@ -428,7 +428,7 @@ async def submit_draft(ctx: ServiceContext, draft_id: str, provider_id: str, ope
                 row["id"], uuid.UUID(made.application_id),
             )
             username = await conn.fetchval("SELECT username FROM users WHERE id = $1", uuid.UUID(operator_id))
-            return self_completion(made, username, draft_id=str(row["id"]))
+            return self_store.completion(made, username, draft_id=str(row["id"]))
         filing = filing_model.parse_filing(raw)
         created = await filing_store.create_first_filing(
             conn, provider_id=provider_id, data=filing, actor=operator_id, source="entry", outbox=ctx.outbox,
@@ -458,24 +458,6 @@ def _batcher(ctx: ServiceContext) -> submits.SubmitBatcher:
             ctx.pool, ctx.outbox, writers=ctx.settings.submit_writers, max_batch=ctx.settings.submit_batch_max,
         )
     return batcher
-
-
-def self_completion(made: self_store.CreatedSelfFiling, username: str, draft_id: str | None = None) -> dict[str, Any]:
-    """Step 5 of a self-filing: no credentials to hand over (the sponsor's own account)."""
-    return {
-        "application_id": made.application_id,
-        "subject_id": made.subject_id,
-        "website_ids": made.website_ids,
-        "draft_id": draft_id,
-        "status": self_store.STATUS,
-        "sponsor_name": made.subject_name,
-        "username": username,
-        "password": None,
-        "needs_preapproval": bool(made.preapproval_types),
-        "preapproval_contacts": preapproval_contacts.contacts_for(made.province, made.preapproval_types),
-        "notice": "自主备案已提交，报送省通信管理局审核。审核通过后，接入服务提供者凭您的用户名和密码为网站新增接入信息。",
-        "submitted_at": made.submitted_at,
-    }
 
 
 def completion(created: filing_model.CreatedFiling, draft_id: str | None = None) -> dict[str, Any]:

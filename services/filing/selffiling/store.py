@@ -14,11 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
 from services.filing import audit
 from services.filing.entry import model as filing_model
+from services.filing.entry import preapproval as preapproval_contacts
 from services.filing.entry import rows as filing_rows
 from services.filing.entry import store as filing_store
 from shared import codes
@@ -174,3 +176,21 @@ async def _insert(conn: asyncpg.Connection, *, sponsor_id: str, data: SelfFiling
         application_id=str(application_id), subject_id=str(subject_id), website_ids=ids, subject_name=srow["name"],
         province=srow["province"], submitted_at=now, preapproval_types=pre_types,
     )
+
+
+def completion(made: CreatedSelfFiling, username: str, draft_id: str | None = None) -> dict[str, Any]:
+    """Step 5 of a self-filing: no credentials to hand over (the sponsor's own account)."""
+    return {
+        "application_id": made.application_id,
+        "subject_id": made.subject_id,
+        "website_ids": made.website_ids,
+        "draft_id": draft_id,
+        "status": STATUS,
+        "sponsor_name": made.subject_name,
+        "username": username,
+        "password": None,
+        "needs_preapproval": bool(made.preapproval_types),
+        "preapproval_contacts": preapproval_contacts.contacts_for(made.province, made.preapproval_types),
+        "notice": "自主备案已提交，报送省通信管理局审核。审核通过后，接入服务提供者凭您的用户名和密码为网站新增接入信息。",
+        "submitted_at": made.submitted_at,
+    }
