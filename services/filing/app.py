@@ -16,8 +16,8 @@ from services.filing.outcomes import handlers as outcomes
 from services.filing.providers.api import api as provider_routes
 from services.filing.records import api as api_records
 from services.filing.records import search as subject_search
-from services.filing.sponsors import api as api_sponsors
 from services.filing.selffiling import api as selffiling_api
+from services.filing.sponsors import api as api_sponsors
 from shared.contracts.detection import BlacklistChanged
 from shared.directory import platform_handlers
 from shared.service import ServiceDef

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_jsonable_python
 
 from services.filing.entry import handlers as entry
+from shared.auth import Role
 from shared.filing_data import FilingData
 from shared.service import ctx
-from shared.auth import Role
 from shared.web import Api, principal_of, tenant_of
 
 api = Api("filing", "ICP 备案 — 代为录入")
