@@ -59,6 +59,7 @@ class JobOut(BaseModel):
     errors: list[ErrorOut] = Field(default_factory=list, description="前 20 个错误；全部见 /errors")
     result_available: bool = Field(False, description="主办者账号结果文件可下载（完成，或失败前已导入的部分）")
     errors_file_available: bool = Field(False, description="错误标注文件（errors.xlsx）已生成可下载")
+    errors_file_pending: bool = Field(False, description="错误标注文件正在生成（生成后 errors_file_available 为 true）")
     result_expires_at: datetime | None = None
     created_at: datetime
     finished_at: datetime | None = None

@@ -122,6 +122,8 @@ def job_out(r: asyncpg.Record, errors: list) -> dict:
         "errors": [error_out(e) for e in errors],
         "result_available": available,
         "errors_file_available": r["annotation"] == "READY" and r["purged_at"] is None,
+        # a rejected job's annotated copy is built by a worker after the rejection: clients wait for it
+        "errors_file_pending": r["annotation"] in ("PENDING", "BUILDING"),
         "result_expires_at": r["result_expires_at"],
         "created_at": r["created_at"],
         "finished_at": r["finished_at"],

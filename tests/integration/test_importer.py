@@ -68,9 +68,14 @@ async def wait_annotated(system: System, headers, job_id: str) -> dict:
     """The rejected job's annotated copy (errors.xlsx) is built (once, by a worker, after the rejection)."""
     async def ready():
         body = await (await system.client.get(f"/api/importer/jobs/{job_id}", headers=headers)).json()
+        if body["status"] == "REJECTED" and not body["errors_file_available"]:
+            # clients (the console) keep polling on this flag until the copy is there
+            assert body["errors_file_pending"] is True, body
         return body if body["errors_file_available"] else None
 
-    return await system.eventually(ready, limit=60, interval=0.2)
+    body = await system.eventually(ready, limit=60, interval=0.2)
+    assert body["errors_file_pending"] is False
+    return body
 
 
 async def run_import(system: System, headers, data: bytes) -> dict:

@@ -87,8 +87,11 @@ export default {
       const id = route.query.job;
       if (!id) { job.value = null; return; }
       job.value = await api.get(`/importer/jobs/${encodeURIComponent(id)}`);
-      if (RUNNING.includes(job.value.status)) timer = setTimeout(() => poll().catch(() => stop()), POLL_MS);
-      else loadHistory();
+      // a rejected job's annotated workbook is built a moment after the rejection: poll until it is there
+      if (RUNNING.includes(job.value.status) || job.value.errors_file_pending) {
+        timer = setTimeout(() => poll().catch(() => stop()), POLL_MS);
+      }
+      if (!RUNNING.includes(job.value.status)) loadHistory();
     }
     watch(() => route.query.job, poll);
     onMounted(() => { poll(); loadHistory(); });
@@ -175,7 +178,9 @@ export default {
         <el-alert type="error" :closable="false" show-icon
           :title="(job.message || '文件有错误，未导入任何数据') + (job.error_count ? '（共 ' + job.error_count + ' 处错误）' : '')" />
         <div class="wizard-actions" v-if="job.error_count">
-          <el-button type="primary" @click="errorsBook" data-test="errors-xlsx">下载标注错误的文件</el-button>
+          <el-button type="primary" @click="errorsBook" data-test="errors-xlsx"
+            :disabled="!job.errors_file_available" :loading="job.errors_file_pending">
+            {{ job.errors_file_pending ? '正在生成标注错误的文件…' : '下载标注错误的文件' }}</el-button>
         </div>
         <import-errors v-if="job.error_count" :job-id="job.job_id" :total="job.error_count" />
       </template>
