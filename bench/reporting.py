@@ -110,6 +110,17 @@ GROUP BY 1, 2, 3, 4 HAVING sum(s) <> 0 OR sum(a) <> 0;
 INSERT INTO website_monthly
 SELECT date_trunc('month', day)::date, province, nature, filing_method, sum(delta), sum(approved) FROM website_daily
 GROUP BY 1, 2, 3, 4 HAVING sum(delta) <> 0 OR sum(approved) <> 0;
+INSERT INTO website_access_daily
+SELECT d, province, nature, filing_method, m, sum(s) FROM (
+    SELECT (approved_at AT TIME ZONE 'Asia/Shanghai')::date AS d, province, nature, filing_method, m, 1 AS s
+      FROM websites, unnest(stat_access_methods) AS m
+    UNION ALL
+    SELECT (cancelled_at AT TIME ZONE 'Asia/Shanghai')::date, province, nature, filing_method, m, -1
+      FROM websites, unnest(stat_access_methods) AS m WHERE cancelled_at IS NOT NULL) x
+GROUP BY 1, 2, 3, 4, 5 HAVING sum(s) <> 0;
+INSERT INTO website_access_monthly
+SELECT date_trunc('month', day)::date, province, nature, filing_method, access_method, sum(delta)
+  FROM website_access_daily GROUP BY 1, 2, 3, 4, 5 HAVING sum(delta) <> 0;
 """
 
 
@@ -123,7 +134,7 @@ async def load(dsn: str, n: int) -> float:
         for d in defs:
             await conn.execute(f'DROP INDEX reporting."{d["indexname"]}"')
         # the counters are filled in one statement after the load (the trigger would do it row by row)
-        await conn.execute("ALTER TABLE websites DISABLE TRIGGER websites_count")
+        await conn.execute("ALTER TABLE websites DISABLE TRIGGER websites_count, DISABLE TRIGGER websites_access_count")
         rnd, provs = random.Random(7), provinces()
         batch = 50_000
         for start in range(0, n, batch):
@@ -138,7 +149,7 @@ async def load(dsn: str, n: int) -> float:
                 "website_ips", records=[(w, p, asyncpg.Range(Decimal(lo), Decimal(hi), upper_inc=True))
                                         for w, p, lo, hi in ips],
                 columns=("website_id", "provider_id", "ips"))
-        await conn.execute("ALTER TABLE websites ENABLE TRIGGER websites_count")
+        await conn.execute("ALTER TABLE websites ENABLE TRIGGER websites_count, ENABLE TRIGGER websites_access_count")
         await conn.execute(COUNTERS_SQL)
         await conn.execute("SET maintenance_work_mem = '256MB'")
         for d in defs:

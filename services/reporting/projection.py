@@ -39,7 +39,7 @@ log = structlog.get_logger(__name__)
 
 # The query tables, in the order the rebuild empties them (everything but the log).
 QUERY_TABLES = ("applications", "application_history", "subjects", "websites", "website_ips", "providers",
-                "website_daily", "website_monthly")
+                "website_daily", "website_monthly", "website_access_daily", "website_access_monthly")
 
 LOGGED = (ProviderRegistered, ApplicationSubmitted, ApplicationWithdrawn, FiledRecordChanged, ApplicationStatusChanged,
           ApplicationReturned, ApplicationApproved, ApplicationRejected, WithdrawalRefused)

@@ -61,14 +61,21 @@ async def stock(pool: asyncpg.Pool, principal: Principal, q: st.StatisticsQuery,
 
 
 def counters_serve(principal: Principal, q: st.StatisticsQuery) -> bool:
-    """Whether the day/month counters answer this question (websites by province or nature, for the
-    admin or a bureau, filtered by province, nature or filing method); else the websites are scanned."""
-    return (q.measure == "websites" and q.group_by in ("province", "nature") and not q.access_method
+    """Whether the day/month counters answer this question (websites by province, nature or access
+    method, for the admin or a bureau, filtered by province, nature, filing method or access method);
+    else the websites are scanned."""
+    # (by access method with one access method as the condition, the scan lists the other methods of its
+    # websites too: the counters cannot, so that combination is scanned)
+    return (q.measure == "websites" and q.group_by in ("province", "nature", "access_method")
+            and not (q.group_by == "access_method" and q.access_method)
             and not q.service_content and principal.role in (Role.ADMIN, Role.BUREAU))
 
 
-def _counter_where(principal: Principal, q: st.StatisticsQuery) -> Where:
+def _counter_where(principal: Principal, q: st.StatisticsQuery, access: bool = False) -> Where:
+    """`access`: the per-access-method counters (020), where the access method can be a condition."""
     w = Where()
+    if access and q.access_method:
+        w.add(f"c.access_method = {w.param(q.access_method)}")
     if principal.role == Role.BUREAU:
         w.add(f"c.province = {w.param(province_gb(principal.province) or '-')}")
     if q.province:
@@ -83,26 +90,44 @@ def _counter_where(principal: Principal, q: st.StatisticsQuery) -> Where:
 async def stock_from_counters(pool: asyncpg.Pool, principal: Principal, q: st.StatisticsQuery,
                               days: tuple[dt.date, dt.date, dt.date]) -> tuple[list[dict], dict]:
     """Like `stock`, from `website_monthly` (the months before each day's month) plus `website_daily`
-    (that month's days up to the day)."""
-    w = _counter_where(principal, q)
+    (that month's days up to the day); grouped by or filtered on the access method, from the
+    per-access-method counters (a website counts once per access method, as the scan's unnest)."""
+    names = ("value", "yoy", "pop")
+    access = q.group_by == "access_method" or bool(q.access_method)
+    rows = await _counted(pool, principal, q, days, access, q.group_by)
+    rows = [r for r in rows if r["value"] or r["yoy"] or r["pop"]]
+    if q.group_by == "access_method" and not q.access_method:
+        # the totals row counts websites, not (website, access method) pairs
+        total = (await _counted(pool, principal, q, days, False, None))[0]
+    else:
+        total = {n: sum(r[n] for r in rows) for n in names}
+    return rows, {n: total[n] for n in names}
+
+
+async def _counted(pool: asyncpg.Pool, principal: Principal, q: st.StatisticsQuery,
+                   days: tuple[dt.date, dt.date, dt.date], access: bool, group: str | None) -> list[dict]:
+    """The counters' sums at the three days, per `group` (a column of the counters) or in all (None)."""
+    w = _counter_where(principal, q, access)
+    daily, monthly = ("website_access_daily", "website_access_monthly") if access else ("website_daily",
+                                                                                        "website_monthly")
     starts = [w.param(d.replace(day=1)) for d in days]
     ends = [w.param(d) for d in days]
     names = ("value", "yoy", "pop")
-    monthly = ", ".join(f"sum(c.delta) FILTER (WHERE c.month < {m}) AS {n}" for m, n in zip(starts, names, strict=True))
-    daily = ", ".join(f"sum(c.delta) FILTER (WHERE c.day >= {m} AND c.day <= {e}) AS {n}"
-                      for m, e, n in zip(starts, ends, names, strict=True))
+    sums_m = ", ".join(f"sum(c.delta) FILTER (WHERE c.month < {m}) AS {n}" for m, n in zip(starts, names, strict=True))
+    sums_d = ", ".join(f"sum(c.delta) FILTER (WHERE c.day >= {m} AND c.day <= {e}) AS {n}"
+                       for m, e, n in zip(starts, ends, names, strict=True))
     in_days = " OR ".join(f"(c.day >= {m} AND c.day <= {e})" for m, e in zip(starts, ends, strict=True))
-    key = "province" if q.group_by == "province" else "nature"
+    key = f"c.{group}" if group else "''"
     sql = f"""
         SELECT key, sum(value)::bigint AS value, sum(yoy)::bigint AS yoy, sum(pop)::bigint AS pop FROM (
-          SELECT c.{key} AS key, {monthly} FROM website_monthly c WHERE {w.sql()} GROUP BY 1
+          SELECT {key} AS key, {sums_m} FROM {monthly} c WHERE {w.sql()} GROUP BY 1
           UNION ALL
-          SELECT c.{key} AS key, {daily} FROM website_daily c WHERE {w.sql()} AND ({in_days}) GROUP BY 1
+          SELECT {key} AS key, {sums_d} FROM {daily} c WHERE {w.sql()} AND ({in_days}) GROUP BY 1
         ) x GROUP BY key ORDER BY key"""
     rows = [{k: r[k] or 0 for k in ("key", "value", "yoy", "pop")} for r in await pool.fetch(sql, *w.params)]
-    rows = [r for r in rows if r["value"] or r["yoy"] or r["pop"]]
-    total = {n: sum(r[n] for r in rows) for n in names}
-    return rows, total
+    if group is None:
+        return rows or [{"key": "", "value": 0, "yoy": 0, "pop": 0}]
+    return rows
 
 
 def approvals_from_counters(principal: Principal, q: st.StatisticsQuery) -> bool:
