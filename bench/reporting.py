@@ -110,17 +110,7 @@ GROUP BY 1, 2, 3, 4 HAVING sum(s) <> 0 OR sum(a) <> 0;
 INSERT INTO website_monthly
 SELECT date_trunc('month', day)::date, province, nature, filing_method, sum(delta), sum(approved) FROM website_daily
 GROUP BY 1, 2, 3, 4 HAVING sum(delta) <> 0 OR sum(approved) <> 0;
-INSERT INTO website_access_daily
-SELECT d, province, nature, filing_method, m, sum(s) FROM (
-    SELECT (approved_at AT TIME ZONE 'Asia/Shanghai')::date AS d, province, nature, filing_method, m, 1 AS s
-      FROM websites, unnest(stat_access_methods) AS m
-    UNION ALL
-    SELECT (cancelled_at AT TIME ZONE 'Asia/Shanghai')::date, province, nature, filing_method, m, -1
-      FROM websites, unnest(stat_access_methods) AS m WHERE cancelled_at IS NOT NULL) x
-GROUP BY 1, 2, 3, 4, 5 HAVING sum(s) <> 0;
-INSERT INTO website_access_monthly
-SELECT date_trunc('month', day)::date, province, nature, filing_method, access_method, sum(delta)
-  FROM website_access_daily GROUP BY 1, 2, 3, 4, 5 HAVING sum(delta) <> 0;
+SELECT website_access_counts_fill();  -- migration 020
 """
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -18,28 +17,7 @@ from shared import codes
 from shared import validate as v
 from shared.auth import Principal, Role
 from shared.fields import code_field
-
-
-@dataclass
-class Where:
-    """A WHERE clause built from optional conditions, with numbered parameters."""
-
-    parts: list[str] = field(default_factory=list)
-    params: list[Any] = field(default_factory=list)
-
-    def param(self, value: Any) -> str:
-        self.params.append(value)
-        return f"${len(self.params)}"
-
-    def add(self, sql: str) -> None:
-        self.parts.append(sql)
-
-    def sql(self) -> str:
-        return " AND ".join(self.parts) if self.parts else "true"
-
-
-def like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+from shared.where import Where, like
 
 
 def contains(w: Where, column: str, text: str) -> None:

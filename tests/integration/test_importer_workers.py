@@ -9,7 +9,6 @@ import io
 import os
 import signal
 import socket
-import sys
 import uuid
 from pathlib import Path
 
@@ -26,8 +25,7 @@ from tests.conftest import System
 from tests.integration.importer_workbooks import filled, mobile, subject_row, website_row
 from tests.integration.test_importer import imported, new_provider, upload, wait_annotated, wait_done
 from tests.integration.test_importer_whole import small_chunks
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.worker_process import spawn_worker, worker_ready
 
 
 async def _vchunks(system: System, job_id: str) -> list[dict]:
@@ -126,41 +124,12 @@ async def test_a_chunk_delivered_twice_is_recorded_once(system: System):
 # ---------------------------------------------------------------- worker processes
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def _spawn_worker(system: System, pg_dsn: str, amqp_url: str, log: Path):
-    env = dict(os.environ)
-    env.update(
-        ICP_ENV="test", ICP_DATABASE_URL=pg_dsn, ICP_AMQP_URL=amqp_url,
-        ICP_SECRET_KEY=system.settings.secret_key, ICP_LOG_FORMAT="json", ICP_LOG_LEVEL="info",
+    return await spawn_worker(
+        "importer", system.settings.secret_key, pg_dsn, amqp_url, log, ICP_LOG_LEVEL="info",
         ICP_IMPORT_CHUNK_WEBSITES=str(import_settings().chunk_websites), ICP_IMPORT_POLL_SECONDS="0.5",
         ICP_RETRY_DELAYS="0.2,0.5", ICP_OUTBOX_POLL_INTERVAL="0.5",
     )
-    port = _free_port()
-    out = log.open("wb")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shared.cli", "serve", "importer", "--worker", "--port", str(port),
-        cwd=ROOT, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT,
-    )
-    return proc, port, out
-
-
-async def _ready(port: int, proc) -> bool:
-    if proc.returncode is not None:
-        raise AssertionError(f"worker exited with {proc.returncode}")
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    except OSError:
-        return False
-    writer.write(b"GET /api/importer/healthz HTTP/1.0\r\n\r\n")
-    await writer.drain()
-    data = await reader.read()
-    writer.close()
-    return b"200" in data.split(b"\r\n", 1)[0]
 
 
 async def test_two_worker_processes_share_the_chunks_and_one_killed_mid_chunk_changes_nothing(
@@ -189,7 +158,7 @@ async def test_two_worker_processes_share_the_chunks_and_one_killed_mid_chunk_ch
         with small_chunks(2):
             workers = [await _spawn_worker(system, pg_dsn, amqp_url, tmp_path / f"worker{i}.log") for i in range(2)]
             for proc, port, _ in workers:
-                await system.eventually(lambda proc=proc, port=port: _ready(port, proc), limit=60)
+                await system.eventually(lambda proc=proc, port=port: worker_ready("importer", port, proc), limit=60)
             ids = {f"{socket.gethostname()}:{proc.pid}": i for i, (proc, _, _) in enumerate(workers)}
 
             pid, h = await new_provider(system)

@@ -9,11 +9,8 @@ approvable in one commit, so both processes race on the same (province, year) se
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import socket
-import sys
 import uuid
 from pathlib import Path
 
@@ -23,46 +20,17 @@ from services.verification import review, store
 from shared.db import transaction
 from tests.conftest import System
 from tests.integration.test_verification import YEAR, application, case_of, submit, uid, website
+from tests.worker_process import spawn_worker, worker_ready
 
-ROOT = Path(__file__).resolve().parents[2]
 N = 360
 PROVINCE = "650000"  # 新 — no other test numbers in Xinjiang
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def _spawn(system: System, pg_dsn: str, amqp_url: str, pid: str, log: Path):
-    env = dict(os.environ)
-    env.update(
-        ICP_ENV="test", ICP_DATABASE_URL=pg_dsn, ICP_AMQP_URL=amqp_url, ICP_SECRET_KEY=system.settings.secret_key,
-        ICP_LOG_FORMAT="json", ICP_LOG_LEVEL="warning", ICP_DB_POOL_MAX="12",
-        ICP_AUTO_REVIEW=f"decision=approve,after=0s,providers={pid},concurrency=8,interval=50ms",
+    return await spawn_worker(
+        "verification", system.settings.secret_key, pg_dsn, amqp_url, log, ICP_LOG_LEVEL="warning",
+        ICP_DB_POOL_MAX="12", ICP_AUTO_REVIEW=f"decision=approve,after=0s,providers={pid},concurrency=8,interval=50ms",
     )
-    port = _free_port()
-    out = log.open("wb")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shared.cli", "serve", "verification", "--worker", "--port", str(port),
-        cwd=ROOT, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT,
-    )
-    return proc, port, out
-
-
-async def _ready(system: System, port: int, proc) -> bool:
-    if proc.returncode is not None:
-        raise AssertionError(f"worker exited with {proc.returncode}")
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    except OSError:
-        return False
-    writer.write(b"GET /api/verification/healthz HTTP/1.0\r\n\r\n")
-    await writer.drain()
-    data = await reader.read()
-    writer.close()
-    return b"200" in data.split(b"\r\n", 1)[0]
 
 
 async def _serial_retries(port: int) -> float:
@@ -94,7 +62,7 @@ async def test_two_worker_processes_approve_hundreds_of_cases_without_duplicate_
     workers = [await _spawn(system, pg_dsn, amqp_url, pid, tmp_path / f"worker{i}.log") for i in range(2)]
     try:
         for proc, port, _ in workers:
-            await system.eventually(lambda proc=proc, port=port: _ready(system, port, proc), limit=60)
+            await system.eventually(lambda proc=proc, port=port: worker_ready("verification", port, proc), limit=60)
         # every case passes provider verification in ONE commit: both workers see all of them at once
         ctx = system.ctx("verification")
         actor = review.Actor("provider", "op-" + pid)

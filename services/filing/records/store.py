@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -12,31 +11,9 @@ import asyncpg
 from shared import codes
 from shared import validate as v
 from shared.auth import Principal, Role
+from shared.where import Where, like
 
 LIVE = "NOT IN ('CANCELLED', 'WITHDRAWN')"
-
-
-@dataclass
-class Where:
-    """A WHERE clause built from optional filters, with numbered parameters."""
-
-    parts: list[str] = field(default_factory=list)
-    params: list[Any] = field(default_factory=list)
-
-    def param(self, value: Any) -> str:
-        self.params.append(value)
-        return f"${len(self.params)}"
-
-    def add(self, sql: str) -> None:
-        self.parts.append(sql)
-
-    def sql(self) -> str:
-        return " AND ".join(self.parts) if self.parts else "true"
-
-
-def like(text: str) -> str:
-    """A contains-pattern for ILIKE with the wildcards of the input escaped."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def province_gb(value: str | None) -> str | None:
