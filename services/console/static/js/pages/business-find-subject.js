@@ -139,10 +139,10 @@ export default {
         <template #default="{ row }"><el-tag :type="row.served_by_me ? 'success' : 'info'" disable-transitions>{{ row.served_by_me ? '已接入' : '未接入' }}</el-tag></template>
       </el-table-column>
       <el-table-column label="操作" width="150" fixed="right" class-name="no-print">
-        <template #default="{ row }">
+        <template #default="{ row }"><div class="row-actions">
           <el-button link type="primary" @click="addWebsite(row)" data-test="find-add-website">新增网站</el-button>
           <el-button link type="primary" @click="viewAll(row)" data-test="find-view">查看全部</el-button>
-        </template>
+        </div></template>
       </el-table-column>
     </paged-table>
 

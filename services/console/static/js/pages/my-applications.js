@@ -54,7 +54,7 @@ export default {
         <template #default="{ row }"><el-tag :type="tag(row.progress)" data-test="progress">{{ row.progress }}</el-tag></template>
       </el-table-column>
       <el-table-column prop="status_name" label="状态" width="120" />
-      <el-table-column label="驳回原因" min-width="160"><template #default="{ row }">{{ row.bureau_reason || '' }}</template></el-table-column>
+      <el-table-column label="审核意见 / 驳回原因" min-width="160"><template #default="{ row }">{{ row.bureau_reason || '' }}</template></el-table-column>
       <el-table-column label="提交时间" width="170"><template #default="{ row }">{{ fmtTime(row.submitted_at) }}</template></el-table-column>
       <el-table-column label="操作" width="90" class-name="no-print">
         <template #default="{ row }">
