@@ -4,6 +4,8 @@ CPU (from /proc) and this process's: steadier than the load bench on a busy host
     .venv/bin/python bench/submit_serial.py filing      # the single-filing statement (a submit written alone)
     .venv/bin/python bench/submit_serial.py reporting   # reporting's handling of filing.application.submitted:
                                                         # log_event + apply (5 statements) vs log_submitted (2)
+    .venv/bin/python bench/submit_serial.py bulk 40     # an import's chunk statement (`create_first_filings`,
+                                                        # 250 subjects of 2 websites): 40 chunks, per subject
     PYTHONPATH=/path/to/other/checkout .venv/bin/python bench/submit_serial.py filing   # that checkout's code
 
 Each on a throwaway database of the local PostgreSQL (only the service's schema migrated); figures per
@@ -107,6 +109,40 @@ async def reporting(conn: asyncpg.Connection, backend: psutil.Process, n: int) -
         report(label + ", per event", rs)
 
 
+async def bulk(conn: asyncpg.Connection, backend: psutil.Process, n: int) -> None:
+    """`n` chunks of 250 subjects (2 websites each), as an import writes them (`checked`, source import),
+    into a growing database; per subject, by tenths of the run (index growth shows as a trend)."""
+    from services.filing.entry import bulk as b
+    from services.filing.entry.model import validate_filing
+    from shared.filing_data import FilingData
+    from tests import filing_samples as fs
+
+    await conn.execute("INSERT INTO providers (provider_id, name, province, updated_at) VALUES ('p', '压测', 'BJ', now())")
+    hash_ = "pbkdf2_sha256$1$x$y"
+    if os.environ.get("ICP_BENCH_PRE_SQL"):  # an experiment's change to the schema (e.g. an index dropped)
+        await conn.execute(os.environ["ICP_BENCH_PRE_SQL"])
+
+    def chunk() -> list:
+        return [(validate_filing(FilingData.model_validate(fs.filing(2)), copy=False),
+                 (f"u{uuid.uuid4().hex[:12]}", hash_), i) for i in range(250)]
+
+    job = str(uuid.uuid4())
+
+    async def write(items) -> None:
+        async with conn.transaction():
+            await b.create_first_filings(conn, provider_id="p", items=items, actor="op", import_job_id=job,
+                                         checked=True)
+
+    await write(chunk())
+    rounds = []
+    for i in range(n):
+        items = chunk()
+        rounds.append(await measure(backend, write, items))
+        if (i + 1) % max(1, n // 5) == 0:
+            report(f"chunks {i + 2 - max(1, n // 5)}–{i + 1}, per subject", rounds[-max(1, n // 5):])
+    report("all chunks, per subject", rounds)
+
+
 async def main(what: str, n: int) -> None:
     from shared import db
     from shared.runtime import load_service
@@ -117,10 +153,11 @@ async def main(what: str, n: int) -> None:
     await admin.close()
     try:
         dsn = f"{PG}/{name}"
-        await db.migrate(dsn, what, load_service(what).migrations)
-        conn = await db.connect(dsn, what)
+        service = "filing" if what == "bulk" else what
+        await db.migrate(dsn, service, load_service(service).migrations)
+        conn = await db.connect(dsn, service)
         backend = psutil.Process(await conn.fetchval("SELECT pg_backend_pid()"))
-        await (filing if what == "filing" else reporting)(conn, backend, n)
+        await {"filing": filing, "reporting": reporting, "bulk": bulk}[what](conn, backend, n)
         await conn.close()
     finally:
         admin = await asyncpg.connect(f"{PG}/postgres")
@@ -130,6 +167,6 @@ async def main(what: str, n: int) -> None:
 
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "filing"
-    if what not in ("filing", "reporting"):
+    if what not in ("filing", "reporting", "bulk"):
         raise SystemExit(__doc__)
     asyncio.run(main(what, int(sys.argv[2]) if len(sys.argv) > 2 else 300))
