@@ -194,7 +194,8 @@ async def db_backends(db: str | None) -> dict[int, str]:
 
 
 async def run_load(name: str, clients: int, seconds: float, warmup: float, one,
-                   servers: list[int] | None = None, rate: float | None = None, db: str | None = None) -> dict:
+                   servers: list[int] | None = None, rate: float | None = None, db: str | None = None,
+                   on_window=None) -> dict:
     """`clients` closed-loop workers calling `one(session, i) -> (ok, latency)` until time is up;
     with `servers` (pids), the CPU of each part per request in the measured window.
 
@@ -248,6 +249,8 @@ async def run_load(name: str, clients: int, seconds: float, warmup: float, one,
 
         async def cpu_window() -> dict[str, float]:
             await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+            if on_window is not None:
+                await on_window()
             before = cpu_seconds(servers or [], await db_backends(db))
             await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
             after = cpu_seconds(servers or [], await db_backends(db))
@@ -440,6 +443,9 @@ async def bench(args) -> list[dict]:
             "PYTHONPATH": str(ROOT),
         }
         cmd = [sys.executable, "-m", "shared.cli"]
+        if args.probe:  # the server under bench/loop_probe.py: loop lag, stalls, request phases
+            cmd = [sys.executable, str(ROOT / "bench/loop_probe.py")]
+            env["ICP_PROBE_OUT"] = args.probe
         cmd += ["up", "--port", str(port)] if args.services == "all" else ["serve", "filing", "--port", str(port)]
         if args.processes > 1:
             env["ICP_REUSE_PORT"] = "true"
@@ -469,6 +475,11 @@ async def bench(args) -> list[dict]:
             subject_call = make_wizard_call(base, pid, fs.filing)
             label = "wizard (5 requests; latency = submit)"
         servers = [p.pid for p in procs[: args.processes]]
+
+        async def probe_reset() -> None:
+            if args.probe:
+                async with aiohttp.ClientSession() as s, s.get(f"{base}/__probe/reset") as r:
+                    await r.read()
         floors = [p.pid for p in procs[args.processes:]]
         if args.idle:
             # what the idle server costs per second (metrics sampling, relay and listener, housekeeping of five
@@ -493,7 +504,8 @@ async def bench(args) -> list[dict]:
             if args.rate:  # only the submits, paced at a fixed rate (comparing CPU per filing between changes)
                 spy = asyncio.create_task(py_spy(args.profile, servers[0], args.warmup, args.seconds))
                 results.append(await run_load(f"{label} paced", args.clients, args.seconds, args.warmup,
-                                              subject_call, servers, rate=args.rate, db=db))
+                                              subject_call, servers, rate=args.rate, db=db,
+                                              on_window=probe_reset))
                 await spy
                 continue
             results.append(await run_load("floor: aiohttp + 1 asyncpg transaction", args.clients, args.seconds,
@@ -505,7 +517,8 @@ async def bench(args) -> list[dict]:
                 rate = args.paced * results[-2]["throughput"]
                 spy = asyncio.create_task(py_spy(args.profile, servers[0], args.warmup, args.seconds))
                 results.append(await run_load(f"{label} paced", args.clients, args.seconds, args.warmup,
-                                              subject_call, servers, rate=rate, db=db))
+                                              subject_call, servers, rate=rate, db=db,
+                                              on_window=probe_reset))
                 await spy
         return results
     finally:
@@ -549,6 +562,8 @@ def main() -> None:
                     help="seconds of CPU measured with no load first (the idle server's cost per second); 0 = off")
     ap.add_argument("--pool", type=int, default=10, help="ICP_DB_POOL_MAX of the server")
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--probe", help="run the server under bench/loop_probe.py; its report (of the last paced "
+                    "run's measured window) goes to this file")
     ap.add_argument("--profile", help="py-spy the server over each paced run into this file (collapsed stacks)")
     args = ap.parse_args()
     results = asyncio.run(bench(args))
