@@ -11,7 +11,7 @@ from services.filing.entry import model as filing_model
 from services.filing.entry.submits import SubmitBatcher
 from shared import logs
 from shared.auth import verify_password
-from shared.filing_data import FilingData
+from shared.filing_data import FilingData, subject_key
 from tests import filing_samples as fs
 from tests.conftest import System
 from tests.integration.filing_helpers import Tenant, new_tenant
@@ -164,3 +164,46 @@ async def test_a_submit_written_alone_respects_import_reservations_and_the_black
     assert await ctx.pool.fetchval("SELECT count(*) FROM domains WHERE ascii = $1", dom) == 0
     status, out = await tenant.call("POST", "/filings", json=data)  # released: it goes through
     assert status == 201, out
+
+
+async def test_a_batch_refuses_blacklisted_and_reserved_items_in_its_one_statement_and_writes_nothing_of_them(
+    system: System, tenant: Tenant,
+):
+    """The batch's one statement (rules and inserts together, no transaction) refuses a blacklisted
+    certificate (known by its digest only), a blacklisted domain and a key reserved by a file being
+    imported, each on its field; nothing of those items is written (the inserts are gated on the rules:
+    none of them would meet a unique index), the others are."""
+    from services.filing import reservations
+    from shared.blacklist import cert_digest
+
+    ctx = system.ctx("filing")
+    bodies = [fs.filing() for _ in range(6)]
+    listed_domain = bodies[3]["websites"][0]["domains"][0]
+    reserved_mobile = bodies[4]["subject"]["principal"]["mobile"]
+    family, number = subject_key(filing_model.validate_filing(FilingData.model_validate(bodies[2])).subject)
+    await ctx.pool.execute(
+        "INSERT INTO blacklist (entry_id, kind, cert_digest, domains, reason, active, changed_at)"
+        " VALUES (gen_random_uuid(), 'SUBJECT', $1, '{}', '虚假证件', true, now()),"
+        "        (gen_random_uuid(), 'WEBSITE', '', $2, '涉诈', true, now())",
+        cert_digest(family, number), [listed_domain])
+    async with ctx.pool.acquire() as conn:
+        await reservations.reserve(conn, [("mobile", reserved_mobile)], job_id="job-b", chunk_no=1,
+                                   provider_id="p-other", seconds=600)
+    try:
+        # one writer: the first submit goes alone, the other five wait and are written as one batch
+        batcher = SubmitBatcher(ctx.pool, ctx.outbox, writers=1, max_batch=32)
+        results = await asyncio.gather(*(_submit(batcher, tenant, b, f"req-{i}") for i, b in enumerate(bodies)))
+    finally:
+        async with ctx.pool.acquire() as conn:
+            await reservations.release(conn, "job-b")
+    assert batcher.batches >= 1, batcher.batches
+    refused = {i: r for i, r in enumerate(results) if isinstance(r, filing_model.FilingError)}
+    detail = {i: (r.status, r.errors) for i, r in refused.items()}
+    assert set(refused) == {2, 3, 4}, detail
+    assert refused[2].errors[0]["field"] == "subject.cert_number" and "虚假证件" in refused[2].errors[0]["message"]
+    assert refused[3].errors[0]["field"] == "websites[0].domains[0]" and "涉诈" in refused[3].errors[0]["message"]
+    assert refused[4].status == 409 and refused[4].errors[0]["field"] == "subject.principal.mobile", detail
+    assert "正在导入的另一个文件" in refused[4].errors[0]["message"], detail
+    for i, body in enumerate(bodies):
+        n = await ctx.pool.fetchval("SELECT count(*) FROM domains WHERE ascii = $1", body["websites"][0]["domains"][0])
+        assert n == (0 if i in refused else 1), (i, n)

@@ -3,9 +3,9 @@
 `create_first_filings` writes, for a whole chunk of subjects, exactly the rows and the
 `filing.application.submitted` events that `entry.store.create_first_filing` writes for one (the
 same columns, statuses, audit entries and snapshots, built with the same helpers of
-`entry/rows.py`), but set-based: one query for the database rules of the whole chunk, then one
-statement that inserts every table from `jsonb_to_recordset` / `unnest` parameters (users,
-subjects, subject_mobiles, websites, domains, accesses, applications, application_versions,
+`entry/rows.py`), but set-based: one statement that checks the database rules of the whole chunk
+and, when nothing conflicts, inserts every table from `jsonb_to_recordset` / `unnest` parameters
+(users, subjects, subject_mobiles, websites, domains, accesses, applications, application_versions,
 application_status_history, audit_log, outbox) and NOTIFYs the outbox relay once.
 
 What is not repeated: `check_filing`. The importer ran `FilingData` + `check_filing` on every
@@ -17,7 +17,8 @@ Items the importer sealed already in canonical form (`checked=True`, the `"c"` f
 `services/filing/entry/batch.py`) only get the non-validating rest of `canonical`.
 
 Database rules (DOMAIN §5.10): the certificate, principal mobiles and domains of every item
-against the database in one query, and against the other items of the chunk in Python (the
+against the database (with the filing blacklist and the keys a file being imported reserved) in
+that statement, and against the other items of the chunk in Python first (the
 importer already refuses such files; this keeps the chunk's answer the same as the per-subject
 path). The partial unique indexes of migration 020 stay the backstop under concurrency: a lost
 race raises `BulkRefused` with the item it concerns. Any conflict → `BulkRefused` and nothing
@@ -27,6 +28,7 @@ is written (the caller's transaction is left for it to roll back).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Hashable, Sequence
 from typing import Any
@@ -35,7 +37,6 @@ import asyncpg
 import orjson
 
 from services.filing import reservations
-from services.filing.blacklist import blacklist_rows
 from services.filing.entry.model import (
     LIVE_EXCLUDED,
     CreatedFiling,
@@ -57,6 +58,7 @@ from services.filing.entry.rows import (
 )
 from shared import codes, logs
 from shared import validate as v
+from shared.blacklist import cert_digest
 from shared.filing_data import FilingData, canonical, domain_paths, principal_mobiles, subject_key
 from shared.outbox import Outbox, notify_channel
 
@@ -76,44 +78,62 @@ class BulkRefused(Exception):
 # each key is looked up through a LATERAL … LIMIT 1 (at most one live row per key: the unique
 # indexes), which keeps it an index probe per key; `= ANY($n)` and plain joins were answered with
 # sequential scans of the whole tables once they held a few thousand rows.
-_CONFLICTS_SQL = """
-SELECT 'cert' AS kind, s.family, s.key, s.number, s.status
-  FROM unnest($1::text[], $2::text[]) AS k(family, number),
+_CONFLICTS_TEMPLATE = """
+SELECT 'cert' AS kind, s.family, s.key, s.number, s.status, NULL::text AS reason
+  FROM unnest($c1::text[], $c2::text[]) AS k(family, number),
        LATERAL (SELECT s.cert_family AS family, s.cert_number AS key, s.subject_no AS number, s.status
                   FROM subjects s
                  WHERE s.cert_family = k.family AND s.cert_number = k.number
                    AND s.status NOT IN ('CANCELLED', 'WITHDRAWN') LIMIT 1) s
 UNION ALL
-SELECT 'mobile', NULL, m.mobile, NULL, NULL
-  FROM unnest($3::text[]) AS k(mobile),
+SELECT 'mobile', NULL, m.mobile, NULL, NULL, NULL
+  FROM unnest($c3::text[]) AS k(mobile),
        LATERAL (SELECT m.mobile FROM subject_mobiles m WHERE m.mobile = k.mobile AND m.active LIMIT 1) m
 UNION ALL
-SELECT 'domain', NULL, d.ascii, d.website_no, d.status
-  FROM unnest($4::text[]) AS k(ascii),
+SELECT 'domain', NULL, d.ascii, d.website_no, d.status, NULL
+  FROM unnest($c4::text[]) AS k(ascii),
        LATERAL (SELECT d.ascii, w.website_no, d.status
                   FROM domains d JOIN websites w ON w.id = d.website_id
                  WHERE d.ascii = k.ascii AND d.status NOT IN ('CANCELLED', 'WITHDRAWN') LIMIT 1) d
 UNION ALL
-SELECT 'username', NULL, u.name, NULL, NULL
-  FROM unnest($5::text[]) AS k(name),
+SELECT 'username', NULL, u.name, NULL, NULL, NULL
+  FROM unnest($c5::text[]) AS k(name),
        LATERAL (SELECT lower(u.username) AS name FROM users u WHERE lower(u.username) = k.name LIMIT 1) u
 UNION ALL
-SELECT 'reserved', r.kind, r.key, r.job_id, NULL
-  FROM unnest($6::text[], $7::text[]) AS k(kind, key),
+SELECT 'reserved', r.kind, r.key, r.job_id, NULL, NULL
+  FROM unnest($c6::text[], $c7::text[]) AS k(kind, key),
        LATERAL (SELECT r.kind, r.key, r.job_id FROM batch_reservations r
                  WHERE r.kind = k.kind AND r.key = k.key AND r.expires_at > now()
-                   AND r.job_id IS DISTINCT FROM $8) r
+                   AND r.job_id IS DISTINCT FROM $c8) r
+UNION ALL  -- the filing blacklist (blacklist.blacklist_rows): certificates by digest, domains
+SELECT 'blacklist_cert', NULL, b.cert_digest, NULL, NULL, b.reason
+  FROM blacklist b WHERE b.active AND b.kind = 'SUBJECT' AND b.cert_digest = ANY($c9::text[])
+UNION ALL
+SELECT 'blacklist_domain', NULL, d, NULL, NULL, b.reason
+  FROM blacklist b, unnest(b.domains) AS d
+ WHERE b.active AND b.kind = 'WEBSITE' AND b.domains && $c4::text[] AND d = ANY($c4::text[])
 """
+
+
+def _conflicts_sql(first: int) -> str:
+    """The rules query with its nine parameters numbered from `first`."""
+    return re.sub(r"\$c(\d)\b", lambda m: f"${first + int(m.group(1)) - 1}", _CONFLICTS_TEMPLATE)
+
+
+_CONFLICTS_SQL = _conflicts_sql(1)
 assert LIVE_EXCLUDED == ("CANCELLED", "WITHDRAWN")  # the literals above
 
-# Every table of a first filing, for the whole chunk, in one statement (the columns and values of
-# entry.store._INSERT_FILING_SQL).
-_INSERT_SQL = """
-WITH
+# Every table of a first filing, for the whole chunk, in one statement with the rules query above
+# (parameters 18 – 26), as entry.store._INSERT_FILING_SQL does for one filing (the same columns and
+# values): each insert reads its rows only when nothing conflicts (`go`), and the statement returns
+# the conflict rows, or one row `ok` (with the relay's NOTIFY). One round trip, atomic without a
+# transaction of its own: the API's group commit (entry/submits.py) needs neither BEGIN nor COMMIT.
+_INSERTS = """
 sponsor AS (
   INSERT INTO users (id, username, password_hash, role, provider_id, display_name, created_by)
   SELECT x.id, x.username, x.password_hash, 'sponsor', $12, x.display_name, $13
   FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, username text, password_hash text, display_name text)
+  WHERE (SELECT go.ok FROM go)
 ),
 subject AS (
   INSERT INTO subjects (id, provider_id, sponsor_user_id, nature, cert_type, cert_family, cert_number, name,
@@ -127,10 +147,12 @@ subject AS (
          cert_number text, name text, cert_address text, province text, city text, county text,
          mail_address text, investor_or_superior text, remark text, principal jsonb, filing_method text,
          source text, import_job_id text, at timestamptz)
+  WHERE (SELECT go.ok FROM go)
 ),
 mobiles AS (
   INSERT INTO subject_mobiles (subject_id, mobile)
   SELECT x.subject_id, x.mobile FROM jsonb_to_recordset($3::jsonb) AS x(subject_id uuid, mobile text)
+  WHERE (SELECT go.ok FROM go)
 ),
 site AS (
   INSERT INTO websites (id, subject_id, provider_id, position, service_type, name, home_urls, service_content,
@@ -143,12 +165,14 @@ site AS (
          id uuid, subject_id uuid, position int, service_type text, name text, home_urls jsonb,
          service_content jsonb, preapprovals jsonb, needs_preapproval boolean, languages jsonb, remark text,
          principal_same_as_subject boolean, principal jsonb, at timestamptz)
+  WHERE (SELECT go.ok FROM go)
 ),
 dom AS (
   INSERT INTO domains (website_id, subject_id, position, ascii, unicode, status, created_at)
   SELECT x.website_id, x.subject_id, x.position, x.ascii, x.unicode, 'PENDING', x.at
   FROM jsonb_to_recordset($5::jsonb) AS x(website_id uuid, subject_id uuid, position int, ascii text,
                                           unicode text, at timestamptz)
+  WHERE (SELECT go.ok FROM go)
 ),
 acc AS (
   INSERT INTO accesses (website_id, subject_id, provider_id, access_methods, ip_ranges, server_locations, status,
@@ -157,6 +181,7 @@ acc AS (
          x.at, x.at
   FROM jsonb_to_recordset($6::jsonb) AS x(website_id uuid, subject_id uuid, access_methods jsonb,
                                           ip_ranges jsonb, server_locations jsonb, at timestamptz)
+  WHERE (SELECT go.ok FROM go)
 ),
 app AS (
   INSERT INTO applications (id, type, status, version, subject_id, provider_id, province, filing_method, source,
@@ -167,16 +192,19 @@ app AS (
   FROM jsonb_to_recordset($7::jsonb) AS x(id uuid, subject_id uuid, province text, filing_method text,
                                           source text, import_job_id text, needs_preapproval boolean,
                                           at timestamptz)
+  WHERE (SELECT go.ok FROM go)
 ),
 ver AS (
   INSERT INTO application_versions (application_id, version, payload, submitted_at, submitted_by)
   SELECT x.application_id, 1, x.payload, x.at, $13
   FROM jsonb_to_recordset($8::jsonb) AS x(application_id uuid, payload jsonb, at timestamptz)
+  WHERE (SELECT go.ok FROM go)
 ),
 hist AS (
   INSERT INTO application_status_history (application_id, version, status, note, actor, at)
   SELECT x.application_id, 1, 'PENDING_VERIFICATION', '提交首次备案', $13, x.at
   FROM jsonb_to_recordset($8::jsonb) AS x(application_id uuid, at timestamptz)
+  WHERE (SELECT go.ok FROM go)
 ),
 aud AS (
   INSERT INTO audit_log (entity, entity_id, subject_id, action, actor, provider_id, at, changes, request_id)
@@ -185,15 +213,25 @@ aud AS (
   FROM jsonb_to_recordset($9::jsonb) AS x(entity text, entity_id uuid, subject_id uuid, action text,
                                           actor text, provider_id text, changes jsonb, request_id text,
                                           at timestamptz)
+  WHERE (SELECT go.ok FROM go)
 ),
 ob AS (
   INSERT INTO outbox (id, exchange, routing_key, body, headers)
   SELECT o.id, o.exchange, o.routing_key, o.body, o.headers::jsonb
   FROM unnest($10::uuid[], $11::text[], $14::text[], $15::bytea[], $16::text[])
        AS o(id, exchange, routing_key, body, headers)
+  WHERE (SELECT go.ok FROM go)
 )
-SELECT pg_notify($17, '')
 """
+_GATED_INSERT_SQL = (
+    "WITH conflicts AS (" + _conflicts_sql(18) + "),\n"
+    "go AS (SELECT NOT EXISTS (SELECT 1 FROM conflicts) AS ok),\n"
+    + _INSERTS
+    + "SELECT kind, family, key, number, status, reason FROM conflicts\n"
+      "UNION ALL\n"
+      "SELECT 'ok', NULL, pg_notify($17, '')::text, NULL, NULL, NULL FROM go WHERE go.ok"
+)
+
 
 
 def _masked(principal: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -221,76 +259,98 @@ def reservation_keys(keys: Sequence[_Keys | None]) -> list[tuple[str, str, int]]
     return out
 
 
+class _Rules:
+    """The database rules of a chunk: its keys, and which item owns each (the first that names it)."""
+
+    def __init__(self, keys: list[_Keys | None], own_job: str | None) -> None:
+        self.keys = keys
+        self.owner_cert: dict[tuple[str, str], int] = {}
+        self.owner_mobile: dict[str, int] = {}
+        self.owner_domain: dict[str, int] = {}
+        self.owner_user: dict[str, int] = {}
+        self.rows_of: dict[int, list[dict[str, Any]]] = {}  # the chunk's own conflicts
+        self.user_taken: set[int] = set()
+        for idx, k in enumerate(keys):
+            if k is None:
+                continue
+            cert, mobiles, paths, username = k
+            if cert in self.owner_cert:
+                self.rows_of.setdefault(idx, []).append({"kind": "cert", "key": cert[1], "number": None})
+            self.owner_cert.setdefault(cert, idx)
+            for m in mobiles:
+                if m in self.owner_mobile:
+                    self.rows_of.setdefault(idx, []).append({"kind": "mobile", "key": m, "number": None})
+                self.owner_mobile.setdefault(m, idx)
+            for d in paths:
+                if d in self.owner_domain:
+                    self.rows_of.setdefault(idx, []).append({"kind": "domain", "key": d, "number": None})
+                self.owner_domain.setdefault(d, idx)
+            name = username.lower()
+            if name in self.owner_user:
+                self.user_taken.add(idx)
+            self.owner_user.setdefault(name, idx)
+        self.reserve = {(kind, key): idx for kind, key, idx in reservation_keys(keys)}
+        # the blacklist knows certificates by digest only (blacklist.blacklist_rows)
+        self.by_digest = {cert_digest(f, n): (f, n) for f, n in self.owner_cert if n}
+        self.own_job = own_job
+
+    @property
+    def chunk_refused(self) -> bool:
+        """Items of the chunk conflict with each other."""
+        return bool(self.rows_of or self.user_taken)
+
+    def params(self) -> list[Any]:
+        """The nine parameters of the rules query (`_conflicts_sql`)."""
+        certs = list(self.owner_cert)
+        return [
+            [c[0] for c in certs], [c[1] for c in certs], list(self.owner_mobile), list(self.owner_domain),
+            list(self.owner_user), [k[0] for k in self.reserve], [k[1] for k in self.reserve], self.own_job,
+            list(self.by_digest),
+        ]
+
+    def settle(self, found) -> tuple[list[tuple[int, FilingError]], set[int]]:
+        """The refusals by item index (the chunk's own conflicts and the database's rows `found`), and
+        the items whose username is taken."""
+        rows_of = {idx: list(rows) for idx, rows in self.rows_of.items()}
+        user_taken = set(self.user_taken)
+        for r in found:
+            kind = r["kind"]
+            if kind == "username":
+                user_taken.add(self.owner_user[r["key"]])
+                continue
+            if kind == "reserved":  # the row of reservations.rows: kind reserved_<kind>, the key as filed
+                idx = self.reserve[(r["family"], r["key"])]
+                key = r["key"].partition(":")[2] if r["family"] == "cert" else r["key"]
+                rows_of.setdefault(idx, []).append({"kind": f"reserved_{r['family']}", "key": key, "number": None})
+                continue
+            family, key = r["family"], r["key"]
+            if kind == "blacklist_cert":
+                family, key = self.by_digest[key]
+            if kind in ("cert", "blacklist_cert"):
+                idx = self.owner_cert[(family, key)]
+            elif kind == "mobile":
+                idx = self.owner_mobile[key]
+            else:
+                idx = self.owner_domain[key]
+            rows_of.setdefault(idx, []).append({"kind": kind, "key": key, "number": r["number"],
+                                                "reason": r["reason"]})
+        refused = []
+        for idx, rows in sorted(rows_of.items()):
+            _cert, mobiles, paths, _username = self.keys[idx]
+            refused.append((idx, conflict_error(rows, mobiles, paths)))
+        return refused, user_taken
+
+
 async def find_conflicts(
     conn: asyncpg.Connection, keys: list[_Keys | None], *, own_job: str | None = None
 ) -> tuple[list[tuple[int, FilingError]], set[int]]:
-    """The database rules of DOMAIN §5.10 for a whole chunk, in one query; and the same rules between
-    the chunk's own items, in Python (a later item meets an earlier one as the per-subject path would
-    meet it: "in progress"). Keys reserved by a file being imported (batch_reservations, another job
-    than `own_job`) are conflicts too. Returns the refusals by item index, and the items whose
-    username is taken. `None` in `keys`: an item already refused."""
-    owner_cert: dict[tuple[str, str], int] = {}
-    owner_mobile: dict[str, int] = {}
-    owner_domain: dict[str, int] = {}
-    owner_user: dict[str, int] = {}
-    rows_of: dict[int, list[dict[str, Any]]] = {}
-    user_taken: set[int] = set()
-    for idx, k in enumerate(keys):
-        if k is None:
-            continue
-        cert, mobiles, paths, username = k
-        if cert in owner_cert:
-            rows_of.setdefault(idx, []).append({"kind": "cert", "key": cert[1], "number": None})
-        owner_cert.setdefault(cert, idx)
-        for m in mobiles:
-            if m in owner_mobile:
-                rows_of.setdefault(idx, []).append({"kind": "mobile", "key": m, "number": None})
-            owner_mobile.setdefault(m, idx)
-        for d in paths:
-            if d in owner_domain:
-                rows_of.setdefault(idx, []).append({"kind": "domain", "key": d, "number": None})
-            owner_domain.setdefault(d, idx)
-        name = username.lower()
-        if name in owner_user:
-            user_taken.add(idx)
-        owner_user.setdefault(name, idx)
-    certs = list(owner_cert)
-    reserve = {(kind, key): idx for kind, key, idx in reservation_keys(keys)}
-    found = await conn.fetch(
-        _CONFLICTS_SQL,
-        [c[0] for c in certs],
-        [c[1] for c in certs],
-        list(owner_mobile),
-        list(owner_domain),
-        list(owner_user),
-        [k[0] for k in reserve],
-        [k[1] for k in reserve],
-        own_job,
-    )
-    found = [*found, *await blacklist_rows(conn, certs, list(owner_domain))]
-    for r in found:
-        kind = r["kind"]
-        if kind == "username":
-            user_taken.add(owner_user[r["key"]])
-            continue
-        if kind == "reserved":  # the row of reservations.rows: kind reserved_<kind>, the key as filed
-            idx = reserve[(r["family"], r["key"])]
-            key = r["key"].partition(":")[2] if r["family"] == "cert" else r["key"]
-            rows_of.setdefault(idx, []).append({"kind": f"reserved_{r['family']}", "key": key, "number": None})
-            continue
-        if kind in ("cert", "blacklist_cert"):
-            idx = owner_cert[(r["family"], r["key"])]
-        elif kind == "mobile":
-            idx = owner_mobile[r["key"]]
-        else:
-            idx = owner_domain[r["key"]]
-        rows_of.setdefault(idx, []).append({"kind": kind, "key": r["key"], "number": r["number"],
-                                            "reason": r.get("reason") if isinstance(r, dict) else None})
-    refused = []
-    for idx, rows in sorted(rows_of.items()):
-        _cert, mobiles, paths, _username = keys[idx]
-        refused.append((idx, conflict_error(rows, mobiles, paths)))
-    return refused, user_taken
+    """The database rules of DOMAIN §5.10 for a whole chunk, in one query (the filing blacklist and the
+    keys reserved by a file being imported — batch_reservations of another job than `own_job` —
+    included); and the same rules between the chunk's own items, in Python (a later item meets an
+    earlier one as the per-subject path would meet it: "in progress"). Returns the refusals by item
+    index, and the items whose username is taken. `None` in `keys`: an item already refused."""
+    rules = _Rules(keys, own_job)
+    return rules.settle(await conn.fetch(_CONFLICTS_SQL, *rules.params()))
 
 
 async def check_chunk(
@@ -369,12 +429,16 @@ async def create_first_filings(
         ((srow["cert_family"], srow["cert_number"]), mobiles, paths, username) if data is not None else None
         for (data, srow, mobiles, paths), (_d, (username, _h), _k) in zip(prepared, items, strict=True)
     ]
-    rules, user_taken = await find_conflicts(conn, keys, own_job=import_job_id if source == "import" else None)
-    refused += rules
-    refused += [(idx, username_taken()) for idx in user_taken]
-    if refused:
-        refused.sort(key=lambda x: x[0])  # stable: an item's 422 before its conflicts
-        raise BulkRefused([(items[idx][2], e) for idx, e in refused])
+    rules = _Rules(keys, own_job=import_job_id if source == "import" else None)
+
+    def refuse(found) -> BulkRefused:
+        db_refused, user_taken = rules.settle(found)
+        out = refused + db_refused + [(idx, username_taken()) for idx in user_taken]
+        out.sort(key=lambda x: x[0])  # stable: an item's 422 before its conflicts
+        return BulkRefused([(items[idx][2], e) for idx, e in out])
+
+    if refused or rules.chunk_refused:  # refused already: the database's rules for the whole answer, no write
+        raise refuse(await conn.fetch(_CONFLICTS_SQL, *rules.params()))
 
     # ---- the rows of every table, as entry.store._insert builds them for one filing
     users: list[dict[str, Any]] = []
@@ -464,12 +528,17 @@ async def create_first_filings(
             event_id=str(env.id),
         ))
     try:
-        await conn.execute(
-            _INSERT_SQL, users, subjects, mobiles_rows, websites, domains, accesses, apps, versions, audit_rows,
-            ob_ids, ob_exchanges, provider_id, actor, ob_keys, ob_bodies, ob_headers, channel,
+        # the rules and every insert in one statement: nothing is written when a rule refuses an item
+        found = await conn.fetch(
+            _GATED_INSERT_SQL, users, subjects, mobiles_rows, websites, domains, accesses, apps, versions,
+            audit_rows, ob_ids, ob_exchanges, provider_id, actor, ob_keys, ob_bodies, ob_headers, channel,
+            *rules.params(),
         )
     except asyncpg.UniqueViolationError as e:  # lost a race with a concurrent filing: the chunk is refused
         raise BulkRefused([_race(e, items, prepared)]) from None
+    conflicts = [r for r in found if r["kind"] != "ok"]
+    if conflicts:
+        raise refuse(conflicts)
     return created
 
 

@@ -3,14 +3,16 @@
 Under load most of a submit's cost is PostgreSQL's per-statement and per-commit work (one
 statement writing ~10 tables, one WAL flush), not the rows themselves. So the submits that
 arrive while earlier ones are being written wait for a writer and are written together with
-the set-based statement of the import path (`bulk.create_first_filings`: one rules query and
-one insert for the whole batch, one commit, one NOTIFY). Nothing waits on purpose: a submit
-that finds a free writer is written at once, alone, with the single-filing statement; batches
-form only while all writers are busy, and their size follows the load.
+the set-based statement of the import path (`bulk.create_first_filings`: the rules and the
+inserts of the whole batch in one statement — one round trip, one commit, one NOTIFY, no
+BEGIN/COMMIT; each round trip waits for the event loop, which at a quarter of the floor's load
+is several ms). Nothing waits on purpose: a submit that finds a free writer is written at once,
+alone, with the single-filing statement; batches form only while all writers are busy, and
+their size follows the load.
 
 Every answer stays what the submit would get alone:
 - the data is validated in the request (`validate_filing`, 422) before it is queued;
-- a batch is all or nothing. When it is refused (a database rule, a conflict between two items
+- a batch (the submits of one provider and operator in it) is all or nothing. When it is refused (a database rule, a conflict between two items
   of the batch, a username taken, a race lost on a unique index), the refused items are taken
   out, the rest is written again, and each refused item is then submitted alone with the
   single-filing path (`filing_store.create_first_filing`) — which gives exactly its own 409/422
@@ -91,6 +93,15 @@ class SubmitBatcher:
             self._active -= 1
 
     async def _write(self, batch: list[_Pending]) -> None:
+        # one statement per provider and operator (the set-based statement takes them as parameters),
+        # each atomic by itself: a group refused does not undo another one's filings
+        groups: dict[tuple[str, str], list[_Pending]] = {}
+        for item in batch:
+            groups.setdefault((item.provider_id, item.actor), []).append(item)
+        for items in groups.values():
+            await self._write_group(items)
+
+    async def _write_group(self, batch: list[_Pending]) -> None:
         if len(batch) == 1:
             await self._alone(batch[0])
             return
@@ -113,30 +124,23 @@ class SubmitBatcher:
             await self._alone(item)
 
     async def _together(self, items: list[_Pending]) -> list[tuple[filing_model.CreatedFiling, str]]:
-        """All items in one transaction (one bulk statement per provider and operator)."""
+        """Items of one provider and operator in one statement (the rules and every insert: no
+        transaction, one round trip)."""
         creds = [sponsors.new_credentials() for _ in items]
-        groups: dict[tuple[str, str], list[int]] = {}
-        for i, item in enumerate(items):
-            groups.setdefault((item.provider_id, item.actor), []).append(i)
-        made: dict[int, filing_model.CreatedFiling] = {}
-        async with self.pool.acquire() as conn, conn.transaction():
-            for (provider_id, actor), idxs in groups.items():
-                created = await bulk.create_first_filings(
-                    conn,
-                    provider_id=provider_id,
-                    items=[
-                        (items[i].data, (creds[i][0], creds[i][2]), i)
-                        for i in idxs
-                    ],
-                    actor=actor,
-                    import_job_id=None,
-                    outbox=self.outbox,
-                    source="entry",
-                    checked=True,
-                    correlation_ids=[items[i].context.get(logs.correlation_id) for i in idxs],
-                )
-                made.update(zip(idxs, created, strict=True))
-        return [(made[i], creds[i][1]) for i in range(len(items))]
+        async with self.pool.acquire() as conn:
+            created = await bulk.create_first_filings(
+                conn,
+                provider_id=items[0].provider_id,
+                items=[(item.data, (username, pw_hash), i)
+                       for i, (item, (username, _password, pw_hash)) in enumerate(zip(items, creds, strict=True))],
+                actor=items[0].actor,
+                import_job_id=None,
+                outbox=self.outbox,
+                source="entry",
+                checked=True,
+                correlation_ids=[item.context.get(logs.correlation_id) for item in items],
+            )
+        return [(made, cred[1]) for made, cred in zip(created, creds, strict=True)]
 
     async def _alone(self, item: _Pending) -> None:
         async def write() -> filing_model.CreatedFiling:
