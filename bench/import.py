@@ -116,14 +116,37 @@ async def floor(path: Path, dsn: str) -> dict:
 
 def spawn(service: str, port: int, env: dict, *role: str) -> subprocess.Popen:
     name = service + ("-" + role[0].lstrip("-") if role else "")
+    log = open(f"/tmp/icp-bench-{name}-{port}.log", "w")  # noqa: SIM115 - the child's, for its lifetime
+    # the services log to stdout: kept with ICP_BENCH_LOG_LEVEL (e.g. info, for each chunk's timing)
+    out = log if os.environ.get("ICP_BENCH_LOG_LEVEL") else subprocess.DEVNULL
     return subprocess.Popen(
         [str(ROOT / ".venv/bin/icp"), "serve", service, "--port", str(port), *role],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(f"/tmp/icp-bench-{name}-{port}.log", "w"),
-        start_new_session=True,
+        env=env, cwd=ROOT, stdout=out, stderr=log, start_new_session=True,
     )
 
 
-async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[str, int], dsn: str) -> dict:
+def py_spy(directory: str | None, pids: dict[str, int]) -> list[subprocess.Popen]:
+    """With `--profile DIR`: py-spy (`pip install py-spy`, not a dependency of the project) samples every
+    service process from the upload to the last case opened into DIR/<process>.spy (collapsed stacks, one
+    per line with its sample count; idle time not sampled, so the samples are the process's CPU)."""
+    if not directory:
+        return []
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    spy = Path(sys.executable).with_name("py-spy")
+    return [subprocess.Popen([str(spy), "record", "--pid", str(pid), "--rate", "200", "--format", "raw",
+                              "--output", f"{directory}/{name}.spy", "--nonblocking"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, pid in pids.items()]
+
+
+def stop_spies(spies: list[subprocess.Popen]) -> None:
+    for p in spies:
+        p.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    for p in spies:
+        p.wait(timeout=60)
+
+
+async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[str, int], dsn: str,
+                  profile: str | None = None) -> dict:
     path = make_workbook(rows, per_subject)
     fl = await floor(path, dsn)
     pid = "bench" + uuid.uuid4().hex[:8]
@@ -170,6 +193,7 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
             assert r.status == 201, await r.text()
         await asyncio.sleep(1)  # the provider event reaches the importer
         data = path.read_bytes()
+        spies = py_spy(profile, pids)
         t0 = time.perf_counter()
         cpu_at["START"] = await cpu()
         form = aiohttp.FormData()
@@ -213,6 +237,7 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
             await asyncio.sleep(0.1)
     finally:
         await conn.close()
+        stop_spies(spies)
     conn = await asyncpg.connect(dsn)
     try:  # which importer process validated how many chunks (validation.on_validate_chunk)
         by_worker = {r["done_by"]: r["n"] for r in await conn.fetch(
@@ -261,6 +286,7 @@ async def main() -> None:
                     help="extra `icp serve filing --worker` processes (filing's consumers scale out)")
     ap.add_argument("--importer-workers", type=int, default=0,
                     help="run the importer as `--api` + N `--worker` processes (0: one process, role all)")
+    ap.add_argument("--profile", metavar="DIR", help="py-spy every service process over the run into DIR/<process>.spy")
     args = ap.parse_args()
     run = uuid.uuid4().hex[:8]
     db, vhost = f"icp_bench_import_{run}", f"icp_bench_import_{run}"
@@ -273,7 +299,7 @@ async def main() -> None:
     from bench import submit
 
     env = {**os.environ, "ICP_DATABASE_URL": dsn, "ICP_AMQP_URL": f"{AMQP}/{vhost}", "ICP_SECRET_KEY": submit.SECRET,
-           "ICP_LOG_LEVEL": "warning", "ICP_IMPORT_MAX_BYTES": str(64 * 1024 * 1024)}
+           "ICP_LOG_LEVEL": os.environ.get("ICP_BENCH_LOG_LEVEL", "warning"), "ICP_IMPORT_MAX_BYTES": str(64 * 1024 * 1024)}
     procs: dict[str, subprocess.Popen] = {}
     base: dict[str, str] = {}
     try:
@@ -297,7 +323,7 @@ async def main() -> None:
         results = []
         print(f"load average at start: {os.getloadavg()}")
         for rows in args.rows:
-            res = await one_run(rows, args.per_subject, base, {k: p.pid for k, p in procs.items()}, dsn)
+            res = await one_run(rows, args.per_subject, base, {k: p.pid for k, p in procs.items()}, dsn, args.profile)
             results.append(res)
             f = res["floor"]
             print(f"{rows} rows ({res['subjects']} subjects, {res['file_mb']:.1f} MB): {res['total_s']:.1f} s end to end "

@@ -84,9 +84,15 @@ class Plan:
             body = orjson.dumps(items)  # UTF-8, compact: what json.dumps(ensure_ascii=False) gave
             context = f"{self.job_id}:{chunk_no}"
             sealed = crypto.seal(self.secret, SEAL_PURPOSE, body, context)
+            # the dry run's payload (`BatchCheck.keys_only`): the rule keys and usernames only, a
+            # twentieth of the items, so the check phase does not carry every item through the outbox,
+            # the broker and filing a second time
+            check = orjson.dumps([{"k": it["k"], "sponsor": [it["sponsor"][0], ""], "c": 1} for it in items])
+            check_sealed = crypto.seal(self.secret, SEAL_PURPOSE, check, context + ":check")
             secret_creds = (crypto.seal_bytes(self.result_secret, RESULT_PURPOSE, orjson.dumps(creds), context)
                             if creds and len(creds) == len(items) else None)
-            self.chunks.append((self.job_id, chunk_no, len(items), websites, sealed, refs, secret_creds))
+            self.chunks.append((self.job_id, chunk_no, len(items), websites, sealed, refs, secret_creds,
+                                check_sealed))
         self.closed = keep
 
 

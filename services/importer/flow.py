@@ -40,7 +40,7 @@ async def send_next(conn: asyncpg.Connection, publish: Publish, job: asyncpg.Rec
         return 0
     col = "check_state" if phase == "check" else "state"
     rows = await conn.fetch(
-        f"""SELECT chunk_no, items, subjects FROM import_chunks
+        f"""SELECT chunk_no, items, check_items, subjects FROM import_chunks
             WHERE job_id = $1 AND {col} = 'PENDING' ORDER BY chunk_no LIMIT $2 FOR UPDATE SKIP LOCKED""",
         job["id"],
         limit,
@@ -61,8 +61,10 @@ def _command(phase: str, job, chunk) -> BatchCheck | BatchImport:
     passed its check is imported whole), except for a file already rejected for its own errors
     (checked only to list every error)."""
     if phase == "check":
+        keys_only = chunk["check_items"] is not None  # (a chunk planned before migration 005: the items)
         return BatchCheck(job_id=str(job["id"]), chunk_no=chunk["chunk_no"], provider_id=job["provider_id"],
-                          actor=job["created_by"], items_sealed=chunk["items"], item_count=chunk["subjects"],
+                          actor=job["created_by"], items_sealed=chunk["check_items"] if keys_only else chunk["items"],
+                          item_count=chunk["subjects"], keys_only=keys_only,
                           reserve_hours=None if job["check_only"] else import_settings().reservation_hours)
     return BatchImport(job_id=str(job["id"]), chunk_no=chunk["chunk_no"], provider_id=job["provider_id"],
                        actor=job["created_by"], items_sealed=chunk["items"], item_count=chunk["subjects"])
@@ -76,7 +78,7 @@ async def in_flight(conn: asyncpg.Connection, job_id: uuid.UUID, phase: str) -> 
 async def resend_stalled(conn: asyncpg.Connection, publish: Publish, stall_seconds: float) -> int:
     """Chunks sent long ago and still unanswered are sent again (filing is idempotent per chunk)."""
     rows = await conn.fetch(
-        """SELECT c.job_id AS id, c.chunk_no, c.items, c.subjects, c.check_state, c.state, j.provider_id, j.created_by,
+        """SELECT c.job_id AS id, c.chunk_no, c.items, c.check_items, c.subjects, c.check_state, c.state, j.provider_id, j.created_by,
                   j.status, j.check_only
            FROM import_chunks c JOIN import_jobs j ON j.id = c.job_id
            WHERE c.sent_at < now() - make_interval(secs => $1)
@@ -142,7 +144,7 @@ async def cleanup_after(conn: asyncpg.Connection, job_id: uuid.UUID, *, keep_fil
     await conn.execute("DELETE FROM import_chunk_errors WHERE job_id = $1", job_id)
     # the validation chunks stay (who validated what), without their subject keys
     await conn.execute("UPDATE import_vchunks SET keys = '{}' WHERE job_id = $1", job_id)
-    await conn.execute("UPDATE import_chunks SET items = NULL WHERE job_id = $1", job_id)
+    await conn.execute("UPDATE import_chunks SET items = NULL, check_items = NULL WHERE job_id = $1", job_id)
     if not keep_file:
         await conn.execute("DELETE FROM import_files WHERE job_id = $1", job_id)
 

@@ -59,8 +59,9 @@ SELECT s.key, s.row_no, s.cells, s.bad,
  ORDER BY k.n
 """
 
-_INSERT_CHUNK = """INSERT INTO import_chunks (job_id, chunk_no, subjects, websites, items, refs, credentials)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7)"""
+_INSERT_CHUNK = """INSERT INTO import_chunks (job_id, chunk_no, subjects, websites, items, refs, credentials,
+                                              check_items)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"""
 
 _KEY_COLUMNS = ("job_id", "vchunk_no", "kind", "key", "pos", "subject", "sheet", "row_no", "field", "value",
                 "first_row", "quiet")

@@ -117,6 +117,8 @@ class ApplicationSubmitted(Contract):
 # ---------------------------------------------------------------- batch import (importer → filing)
 # The items of a chunk travel sealed (shared.crypto, purpose "batch-import", context
 # "<job_id>:<chunk_no>"): JSON list of {"data": FilingData, "sponsor": [username, password_hash]}.
+# A check with `keys_only` carries only what the dry run looks up, sealed under the context
+# "<job_id>:<chunk_no>:check": JSON list of {"k": rule keys, "sponsor": [username, ""], "c": 1}.
 # Full ID numbers and sponsor password hashes never appear in plaintext in a message.
 
 
@@ -130,7 +132,10 @@ class BatchCheck(Contract):
     domains for the job (until its chunks are imported, `importer.job.finished` arrives, or that
     many hours pass), so no other file or filing takes them before the job is imported whole.
     Unset (a file already rejected for its own errors, checked only to list every error): nothing
-    is written."""
+    is written.
+
+    `keys_only`: `items_sealed` holds each item's rule keys and username only (about a twentieth of
+    the full items, which the dry run never reads), sealed under its own context (above)."""
 
     job_id: str
     chunk_no: int
@@ -139,6 +144,7 @@ class BatchCheck(Contract):
     items_sealed: str
     item_count: int
     reserve_hours: float | None = None
+    keys_only: bool = False
 
 
 @message("filing.batch.import", kind="command", consumers=("filing",), solo=True)

@@ -430,6 +430,19 @@ async def test_already_filed_domain_or_subject_rejects_the_file_in_the_dry_run(s
     assert by_place[("网站", 4, "网站域名")]["value"] == first_w["domains"]
     assert ("主体", 5, "主办单位证件号码") in by_place
     assert await imported(system, job_id) == {"subjects": 0, "applications": 0, "websites": 0}
+    # the dry run's commands carried each item's rule keys and username only (`BatchCheck.keys_only`),
+    # sealed under a context of their own: not the items, which only the import needs
+    checks = [json.loads(r) if isinstance(r, str) else r for r in await system.ctx("importer").pool.fetchval(
+        """SELECT array_agg(convert_from(body, 'UTF8')::jsonb->'payload') FROM outbox
+           WHERE routing_key = 'filing.batch.check' AND convert_from(body, 'UTF8')::jsonb->'payload'->>'job_id' = $1""",
+        job_id) or []]
+    assert checks and all(c["keys_only"] for c in checks)
+    secret = get_settings().secret_key
+    for c in checks:
+        items = json.loads(crypto.open_sealed(secret, "batch-import", c["items_sealed"], f"{job_id}:{c['chunk_no']}:check"))
+        assert len(items) == c["item_count"] and all(set(it) == {"k", "sponsor", "c"} for it in items), items
+        with pytest.raises(crypto.SealError):  # never opens as a chunk's items
+            crypto.open_sealed(secret, "batch-import", c["items_sealed"], f"{job_id}:{c['chunk_no']}")
 
 
 # ---------------------------------------------------------------- idempotency and resumption

@@ -57,11 +57,11 @@ SEAL_PURPOSE = "batch-import"  # the importer seals with the same purpose (servi
 
 
 def open_items(cmd: BatchCheck | BatchImport) -> list[dict]:
-    """The chunk's items; a chunk that cannot be opened can never succeed (dead-lettered)."""
+    """The chunk's items (a keys-only check: their rule keys and usernames, under a context of their own,
+    so neither payload opens as the other); a chunk that cannot be opened can never succeed (dead-lettered)."""
+    context = f"{cmd.job_id}:{cmd.chunk_no}" + (":check" if getattr(cmd, "keys_only", False) else "")
     try:
-        raw = crypto.open_sealed(
-            get_settings().secret_key, SEAL_PURPOSE, cmd.items_sealed, f"{cmd.job_id}:{cmd.chunk_no}"
-        )
+        raw = crypto.open_sealed(get_settings().secret_key, SEAL_PURPOSE, cmd.items_sealed, context)
         items = orjson.loads(raw)
     except (crypto.SealError, ValueError) as e:
         raise PermanentError(f"batch chunk {cmd.job_id}:{cmd.chunk_no} cannot be opened: {e}") from None
@@ -113,6 +113,8 @@ async def on_batch_check(cmd: BatchCheck, mctx: MessageContext) -> None:
         # parsed (normalised) data only
         by_item: dict[int, list[BatchConflict]] = {}
         canonical = _canonical(items)
+        if cmd.keys_only and not (canonical and all(isinstance(it.get("k"), dict) for it in items)):
+            raise PermanentError(f"batch chunk {cmd.job_id}:{cmd.chunk_no}: a keys-only check without the keys")
         if canonical and all(isinstance(it.get("k"), dict) for it in items):
             # the rule keys came sealed with the items (shared.filing_data.rule_keys): no parse needed;
             # the import parses every item anyway
