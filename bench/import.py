@@ -162,6 +162,10 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
 
     async def cpu() -> dict[str, float]:
         out = {name: sum(p.cpu_times()[:2]) for name, p in services.items()}
+        # the whole host (busy time of every core): what the services' rows leave out is RabbitMQ,
+        # PostgreSQL's background work (WAL writer, checkpoints, autovacuum), and anyone else here
+        t = psutil.cpu_times()
+        out["~host"] = t.user + t.nice + t.system + t.irq + t.softirq + getattr(t, "steal", 0.0)
         # one monitoring connection for the run (max_connections is shared with everyone's tests)
         for r in await monitor.fetch("SELECT pid, application_name FROM pg_stat_activity WHERE datname = "
                                      "current_database() AND application_name LIKE 'icp-%'"):
@@ -251,9 +255,10 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
     assert creds == body["subjects_imported"], (creds, body["subjects_imported"])
     names = list(cpu_at)
     cpu_s = {f"{a}→{b}": {k: round(cpu_at[b][k] - cpu_at[a].get(k, 0.0), 2) for k in cpu_at[b]} for a, b in zip(names, names[1:], strict=False)}
-    total_cpu = {ph: sum(v for v in d.values()) for ph, d in cpu_s.items()}
+    total_cpu = {ph: sum(v for k, v in d.items() if k != "~host") for ph, d in cpu_s.items()}
+    host_cpu = {ph: d.get("~host", 0.0) for ph, d in cpu_s.items()}
     return {
-        "cpu_s": cpu_s, "total_cpu": total_cpu, "vchunks": vchunks,
+        "cpu_s": cpu_s, "total_cpu": total_cpu, "host_cpu": host_cpu, "vchunks": vchunks,
         "peak_rss_mb_by_process": {k: round(v / 1e6) for k, v in peaks.items()},
         "rows": rows, "subjects": body["subjects_imported"], "total_s": total, "accepted_s": accepted,
         "rows_per_s": rows / total,
@@ -332,6 +337,8 @@ async def main() -> None:
             print(f"    CPU seconds per service between status changes: {res['cpu_s']}")
             print("    CPU seconds per phase (all processes), ms per row: "
                   + ", ".join(f"{ph} {c:.1f} s = {c / rows * 1000:.3f}" for ph, c in res["total_cpu"].items()))
+            print("    the host's busy CPU seconds per phase (every process; wall seconds × 2 cores is the most): "
+                  + ", ".join(f"{ph} {c:.1f}" for ph, c in res["host_cpu"].items()))
             print(f"    validation chunks per importer process: {res['vchunks']}")
             print(f"    peak RSS per process (MB): {res['peak_rss_mb_by_process']}; load average now {os.getloadavg()}")
             print(f"    floor: read {f['read_s']:.2f} s + COPY {f['copy_s']:.2f} s = {f['floor_s']:.2f} s "
