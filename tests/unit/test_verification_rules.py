@@ -93,3 +93,17 @@ def test_the_number_year_is_the_beijing_year():
     late = dt.datetime(2025, 12, 31, 16, 30, tzinfo=dt.UTC)  # 00:30 on 1 January in Beijing
     assert numbers.approval_year(late) == 2026
     assert numbers.approval_year(late - dt.timedelta(hours=1)) == 2025
+
+
+def test_application_text_refuses_a_nul_as_jsonb_did():
+    """cases.application is json (stored as the text received): a NUL, which jsonb refused (the message
+    went to the dead letters), is refused before the statement; a backslash followed by "u0000" is text."""
+    from services.verification.handlers import application_text
+    from shared.bus import PermanentError, is_permanent
+
+    with pytest.raises(PermanentError) as refused:
+        application_text({"websites": [{"remark": "a\x00b"}]})
+    assert is_permanent(refused.value)
+    with pytest.raises(PermanentError):
+        application_text({"name": "\\\x00"})  # an escaped backslash, then the NUL
+    assert application_text({"name": "\\u0000", "n": "北京"}) == '{"name":"\\\\u0000","n":"北京"}'
