@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
+import orjson
 import structlog
 from prometheus_client import Counter
 from pydantic import ValidationError
@@ -287,7 +288,9 @@ class Consumer:
         types: dict[int, str] = {}  # id(delivery) → message type, for the metrics
         for d in batch:
             try:
-                env = Envelope.model_validate_json(d.body)
+                # orjson builds the payload's dicts faster than pydantic's JSON parser: ~20 µs less per
+                # message of an import's 2.8 KB application (bench/verification_open.py)
+                env = Envelope.model_validate(orjson.loads(d.body))
             except (ValidationError, ValueError) as e:
                 outcomes.append((d, "dead", PermanentError(f"unreadable message: {e}")))
                 continue

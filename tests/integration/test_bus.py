@@ -238,6 +238,21 @@ async def test_transient_failure_is_retried_then_succeeds(spine: Harness):
     assert await dead_count(spine) == 0
 
 
+async def test_unreadable_bodies_go_to_the_dead_letters_and_the_rest_is_handled(spine: Harness):
+    """Bodies that are not an envelope (not JSON, not an object, no type) are dead-lettered at once, each
+    on its own; a readable message delivered with them is handled."""
+    await spine.write([Ping(n=5)])
+    row = await spine.pool.fetchrow("SELECT * FROM outbox")
+    good = Outgoing(str(row["id"]), row["exchange"], row["routing_key"], bytes(row["body"]), row["headers"])
+    bad = [Outgoing(str(uuid.uuid4()), row["exchange"], row["routing_key"], body, {})
+           for body in (b"not json", b"[1, 2]", b'{"id": "x"}', b'{"payload": NaN}')]
+    assert await spine.transport.publish_many([*bad, good]) == [None] * 5
+    await spine.consumer.start()
+    await spine.wait_for(lambda: _ge_async(dead_count(spine), 4))
+    await spine.wait_for(lambda: _eq(spine.effects(), [5]))
+    assert spine.consumer.stats.dead == 4 and spine.consumer.stats.retried == 0
+
+
 async def test_always_failing_message_ends_in_dead_queue_with_nothing_written(spine: Harness):
     await spine.write([Ping(n=1, mode="broken"), Ping(n=2, mode="permanent"), Ping(n=3)])
     await spine.consumer.start()
