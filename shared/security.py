@@ -4,7 +4,7 @@
   errors raised past the middlewares): `X-Content-Type-Options`, the CSP, `Referrer-Policy`,
   `X-Frame-Options`, HSTS in prod, `Cache-Control: no-store` on API answers, and a `Server`
   header without aiohttp's version.
-- `guard` (middleware): a browser request with an unsafe method that is not authenticated by a
+- `refusal` (applied by `shared.web`'s middleware): a browser request with an unsafe method that is not authenticated by a
   bearer token (so: by the session cookie, or a login) must come from this origin; and a body sent
   to an endpoint is JSON unless the endpoint documents multipart (an upload). A cross-origin HTML
   form can only send form-encoded, multipart or text bodies, so refusing those is a second wall.
@@ -155,26 +155,23 @@ def cross_origin(request: web.Request, policy: Policy) -> str | None:
     return f"来源 {origin} 不是本系统"
 
 
-def guard_middleware(policy: Policy):
-    from shared.web import Problem
-
-    @web.middleware
-    async def guard(request: web.Request, handler):
-        if request.method in UNSAFE_METHODS:
-            if not _bearer(request):
-                why = cross_origin(request, policy)
-                if why is not None:
-                    raise Problem(403, f"跨站请求已拒绝：{why}，请从本系统页面操作", title="跨站请求被拒绝")
-            route = getattr(request.match_info.handler, "icp_route", None)
-            if route is not None and request.body_exists:
-                ctype = request.content_type
-                json_body = ctype == "application/json" or ctype.endswith("+json")
-                if not json_body and not (route.multipart and ctype == "multipart/form-data"):
-                    want = "multipart/form-data" if route.multipart else "JSON（Content-Type: application/json）"
-                    raise Problem(415, f"请求体须为 {want}，收到的是 {ctype or '空'}")
-        return await handler(request)
-
-    return guard
+def refusal(request: web.Request, policy: Policy) -> tuple[int, str, str | None] | None:
+    """Why this request is refused before its handler runs — (status, Chinese detail, title) — or None:
+    an unsafe browser request from another origin (403), or a body that is not JSON where the endpoint
+    takes JSON (415). Applied by `shared.web`'s middleware."""
+    if request.method in UNSAFE_METHODS:
+        if not _bearer(request):
+            why = cross_origin(request, policy)
+            if why is not None:
+                return 403, f"跨站请求已拒绝：{why}，请从本系统页面操作", "跨站请求被拒绝"
+        route = getattr(request.match_info.handler, "icp_route", None)
+        if route is not None and request.body_exists:
+            ctype = request.content_type
+            json_body = ctype == "application/json" or ctype.endswith("+json")
+            if not json_body and not (route.multipart and ctype == "multipart/form-data"):
+                want = "multipart/form-data" if route.multipart else "JSON（Content-Type: application/json）"
+                return 415, f"请求体须为 {want}，收到的是 {ctype or '空'}", None
+    return None
 
 
 # ---------------------------------------------------------------- client address

@@ -338,14 +338,20 @@ def _malformed(e: HttpProcessingError) -> Problem:
 
 def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitable[bool]] | None,
                  policy: security.Policy, allow: Callable[[str], str | None] | None = None):
+    """One middleware for what every request of a service goes through, in this order: request id and
+    log context, metrics and the access log line; problems (any exception → problem+json); the
+    cross-origin and content-type guard (`security.refusal`); authentication. One layer instead of
+    three: each layer is a coroutine and a frame per request, on every request of the process."""
+
     @web.middleware
-    async def context(request: web.Request, handler):
+    async def platform(request: web.Request, handler):
         rid = request.headers.get("X-Request-ID") or logs.new_id()
         rid = rid[:64]
         token = logs.correlation_id.set(rid)
         structlog.contextvars.bind_contextvars(request_id=rid, service=service)
         started = time.perf_counter()
-        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource else "unmatched"
         status = 500
         try:
             resp = await _guarded(request, handler)
@@ -365,7 +371,15 @@ def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitabl
 
     async def _guarded(request: web.Request, handler) -> web.StreamResponse:
         try:
-            return await handler(request)
+            refused = security.refusal(request, policy)
+            if refused is not None:
+                status, detail, title = refused
+                raise Problem(status, detail, title=title)
+            await _authenticate(request)
+            try:
+                return await handler(request)
+            finally:
+                structlog.contextvars.unbind_contextvars("user_id", "role")
         except Problem as p:
             return problem_response(p, request)
         except web.HTTPException as e:
@@ -378,8 +392,9 @@ def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitabl
             log.exception("http.unhandled", method=request.method, path=request.path)
             return problem_response(Problem(500, "服务器内部错误，请稍后重试；如持续出现请联系管理员"), request)
 
-    @web.middleware
-    async def authenticate(request: web.Request, handler):
+    async def _authenticate(request: web.Request) -> None:
+        """The caller's principal from a bearer token or the session cookie (`PRINCIPAL`), bound to the
+        log context; a bad bearer token is a 401, a stale cookie is forgotten (`STALE_SESSION`)."""
         token = None
         from_cookie = False
         header = request.headers.get("Authorization", "")
@@ -406,12 +421,8 @@ def _middlewares(service: str, secret: str, is_revoked: Callable[[str], Awaitabl
         if token and STALE_SESSION not in request:
             request[PRINCIPAL] = principal
             structlog.contextvars.bind_contextvars(user_id=principal.user_id, role=str(principal.role))
-        try:
-            return await handler(request)
-        finally:
-            structlog.contextvars.unbind_contextvars("user_id", "role")
 
-    return [context, security.guard_middleware(policy), authenticate]
+    return [platform]
 
 
 _EXPIRED_COOKIE = f'{COOKIE_NAME}=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Max-Age=0; Path=/; SameSite=Lax'
