@@ -112,6 +112,13 @@ async def test_a_loser_only_to_a_refused_batch_mate_is_written(system: System, t
     assert isinstance(r_b, filing_model.CreatedFiling) and isinstance(r_first, filing_model.CreatedFiling)
     assert await ctx.pool.fetchval("SELECT count(*) FROM domains WHERE ascii = $1",
                                    b["websites"][0]["domains"][0]) == 1
+    # B was written alone by the writer of the first submit: its audit entries and event carry its own
+    # request's id, not the writer's
+    ids = {r["request_id"] for r in await ctx.pool.fetch("SELECT request_id FROM audit_log WHERE subject_id = $1",
+                                                          r_b.subject_id)}
+    assert ids == {"req-b"}, ids
+    body = await ctx.pool.fetchval("SELECT body FROM outbox WHERE id = $1::uuid", r_b.event_id)
+    assert '"correlation_id":"req-b"' in bytes(body).decode()
 
 
 async def test_concurrent_api_submits_are_each_answered_with_their_own_credentials(system: System, tenant: Tenant):
