@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.ids import uuid7
+
 EVENTS_EXCHANGE = "icp.events"
 COMMANDS_EXCHANGE = "icp.commands"
 
@@ -86,7 +88,7 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    id: uuid.UUID = Field(default_factory=uuid7)  # time-ordered: outbox and inbox index entries stay at the B-tree's edge
     type: str
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     correlation_id: str | None = None

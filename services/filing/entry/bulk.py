@@ -60,6 +60,7 @@ from shared import codes, logs
 from shared import validate as v
 from shared.blacklist import cert_digest
 from shared.filing_data import FilingData, canonical, domain_paths, principal_mobiles, subject_key
+from shared.ids import uuid7
 from shared.outbox import Outbox, notify_channel
 
 Item = tuple[FilingData, tuple[str, str], Hashable]  # (data, (username, password_hash), row_key)
@@ -463,12 +464,12 @@ async def create_first_filings(
     ):
         request_id = request_id or logs.correlation_id.get()
         s = data.subject
-        sponsor_id = str(uuid.uuid4())
+        sponsor_id = str(uuid7())
         now = dt.datetime.now(dt.UTC)
         at = now.isoformat()
-        subject_id = str(uuid.uuid4())
-        application_id = str(uuid.uuid4())
-        website_ids = [str(uuid.uuid4()) for _ in data.websites]
+        subject_id = str(uuid7())
+        application_id = str(uuid7())
+        website_ids = [str(uuid7()) for _ in data.websites]
         pre_types = preapproval_types(data)
         users.append({"id": sponsor_id, "username": username, "password_hash": pw_hash, "display_name": s.name})
         subjects.append({**srow, "id": subject_id, "sponsor_user_id": sponsor_id, "filing_method": "PROXY",

@@ -50,6 +50,7 @@ from shared.filing_data import (
     principal_mobiles,
     subject_key,
 )
+from shared.ids import uuid7
 from shared.outbox import Outbox
 
 _NIL = uuid.UUID(int=0)
@@ -282,11 +283,11 @@ async def _insert(
         username, password, pw_hash = sponsors.new_credentials()
     else:
         (username, pw_hash), password = sponsor, None
-    sponsor_id = str(uuid.uuid4())
+    sponsor_id = str(uuid7())
     now = dt.datetime.now(dt.UTC)
-    subject_id = str(uuid.uuid4())
-    application_id = str(uuid.uuid4())
-    website_ids = [str(uuid.uuid4()) for _ in data.websites]
+    subject_id = str(uuid7())
+    application_id = str(uuid7())
+    website_ids = [str(uuid7()) for _ in data.websites]
     pre_types = preapproval_types(data)
     mobiles = principal_mobiles(data)
     websites, domains, accesses = [], [], []
