@@ -153,6 +153,7 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
     admin = {"Authorization": f"Bearer {token('admin')}"}
     prov = {"Authorization": f"Bearer {token('provider', user_id='bench-op', provider_id=pid)}"}
     services = {name: psutil.Process(p) for name, p in pids.items()}
+    brokers = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "beam.smp"]
     cpu_at: dict[str, dict[str, float]] = {}  # CPU seconds (user + system) per service when a phase began
 
     # PostgreSQL backends of the services (same host), by pid: (service, process, CPU seconds last read); a
@@ -166,6 +167,7 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
         # PostgreSQL's background work (WAL writer, checkpoints, autovacuum), and anyone else here
         t = psutil.cpu_times()
         out["~host"] = t.user + t.nice + t.system + t.irq + t.softirq + getattr(t, "steal", 0.0)
+        out["~rabbitmq"] = sum(sum(p.cpu_times()[:2]) for p in brokers)  # shared with anyone else's vhosts
         # one monitoring connection for the run (max_connections is shared with everyone's tests)
         for r in await monitor.fetch("SELECT pid, application_name FROM pg_stat_activity WHERE datname = "
                                      "current_database() AND application_name LIKE 'icp-%'"):
@@ -255,7 +257,7 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
     assert creds == body["subjects_imported"], (creds, body["subjects_imported"])
     names = list(cpu_at)
     cpu_s = {f"{a}→{b}": {k: round(cpu_at[b][k] - cpu_at[a].get(k, 0.0), 2) for k in cpu_at[b]} for a, b in zip(names, names[1:], strict=False)}
-    total_cpu = {ph: sum(v for k, v in d.items() if k != "~host") for ph, d in cpu_s.items()}
+    total_cpu = {ph: sum(v for k, v in d.items() if not k.startswith("~")) for ph, d in cpu_s.items()}
     host_cpu = {ph: d.get("~host", 0.0) for ph, d in cpu_s.items()}
     return {
         "cpu_s": cpu_s, "total_cpu": total_cpu, "host_cpu": host_cpu, "vchunks": vchunks,
