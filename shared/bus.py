@@ -71,10 +71,11 @@ class _BatchFailed(Exception):
 class _HandlerFailed(Exception):
     """A handler raised inside the fast path; the batch is rolled back and redone message by message."""
 
-    def __init__(self, delivery, error: Exception) -> None:
+    def __init__(self, delivery, error: Exception, envelope=None) -> None:
         super().__init__(repr(error))
         self.delivery = delivery
         self.error = error
+        self.envelope = envelope  # which message of the delivery (a run's deliveries carry several)
 
 
 # ---------------------------------------------------------------- transport interface
@@ -295,6 +296,10 @@ class Consumer:
                 outcomes.append((d, "dead", PermanentError(f"unreadable message: {e}")))
                 continue
             types[id(d)] = env.type if env.type in REGISTRY else "unknown"  # bounded label values
+            spec = REGISTRY.get(env.type)
+            if spec is not None and spec.run_of is not None:
+                runnable += self._unpack_run(d, env, spec.run_of, outcomes, types)
+                continue
             handler = self.handlers.get(env.type)
             if handler is None:
                 outcomes.append((d, "dead", PermanentError(f"no handler for {env.type} in {self.service}")))
@@ -306,6 +311,7 @@ class Consumer:
                 continue
             runnable.append((d, env, payload, handler))
         runnable = self._one_solo(runnable)
+        deliveries = list({id(r[0]): r[0] for r in runnable}.values())  # a run's events share one delivery
         retried_whole = False
         try:
             if runnable:
@@ -314,7 +320,7 @@ class Consumer:
             retried_whole = True
             log.warning("consumer.commit_failed", service=self.service, error=repr(e), size=len(batch))
             await asyncio.sleep(0.5)
-            for d, *_ in runnable:
+            for d in deliveries:
                 await _safe(self._retry(d, attempt_counts=False, error=e))
             outcomes = [o for o in outcomes if o[1] == "dead"]
         self.stats.batches += 1
@@ -328,6 +334,7 @@ class Consumer:
                 counted[key] = counted.get(key, 0) + 1
         for (type_, outcome), n in counted.items():
             MESSAGES.labels(self.service, type_, outcome).inc(n)
+        outcomes = _per_delivery(outcomes)
         acks = [d for d, outcome, _ in outcomes if outcome in ("ok", "duplicate")]
         if acks:
             await _safe(self._ack(acks))
@@ -338,6 +345,25 @@ class Consumer:
                 await _safe(self._retry(d, attempt_counts=True, error=err))
             else:
                 await _safe(self._dead(d, err))
+
+    def _unpack_run(self, d: Delivery, env: Envelope, type_: str, outcomes: list, types: dict) -> list:
+        """An `EventRun`'s events as the messages they stand for, sharing its delivery (settled by the worst
+        outcome among them, `_per_delivery`: a run with a failed event comes back whole, and the events
+        already handled are duplicates then)."""
+        types[id(d)] = type_
+        handler = self.handlers.get(type_)
+        if handler is None:
+            outcomes.append((d, "dead", PermanentError(f"no handler for {type_} in {self.service}")))
+            return []
+        try:
+            run = env.parse_payload()
+            inner = run.envelopes(env)
+        except (ValidationError, KeyError, ValueError, TypeError) as e:
+            outcomes.append((d, "dead", PermanentError(f"payload does not match {env.type}: {e}")))
+            return []
+        if not inner:
+            outcomes.append((d, "ok", None))  # an empty run: nothing to do
+        return [(d, ie, payload, handler) for ie, payload in zip(inner, run.events, strict=True)]
 
     async def _ack(self, deliveries: list[Delivery]) -> None:
         """The batch's acks together when the transport can (`ack_many`: one socket write), else one by one."""
@@ -399,7 +425,7 @@ class Consumer:
                         try:
                             await self._run(conn, env, payload, handler)
                         except Exception as e:
-                            raise _HandlerFailed(d, e) from e
+                            raise _HandlerFailed(d, e, env) from e
                     outcomes += [(item[0], "ok", None) for item in run]
                     handled += [item[1] for item in run]
         except _HandlerFailed as failed:
@@ -418,7 +444,7 @@ class Consumer:
         permanent = is_permanent(error)
         log.warning("consumer.permanent_failure" if permanent else "consumer.handler_failed",
                     service=self.service, id=failed.delivery.message_id, error=repr(error))
-        rest = [r for r in runnable if r[0] is not failed.delivery]
+        rest = [r for r in runnable if r[1] is not failed.envelope]
         outcome = (failed.delivery, "dead" if permanent else "retry", error)
         return [outcome] + (await self._slow_path(rest) if rest else [])
 
@@ -533,6 +559,17 @@ async def _safe(aw: Awaitable[Any]) -> None:
         await aw
     except Exception as e:  # a closed channel: the broker will redeliver, the inbox dedupes
         log.warning("consumer.settle_failed", error=repr(e))
+
+
+def _per_delivery(outcomes: list[tuple[Delivery, str, Exception | None]]) -> list[tuple[Delivery, str, Exception | None]]:
+    """One outcome per delivery, in order: the events of a run share its delivery, which takes the worst
+    of their outcomes (dead, then retry, then handled)."""
+    rank = {"ok": 0, "duplicate": 0, "retry": 1, "dead": 2}
+    worst: dict[int, tuple[Delivery, str, Exception | None]] = {}
+    for o in outcomes:
+        if id(o[0]) not in worst or rank[o[1]] > rank[worst[id(o[0])][1]]:
+            worst[id(o[0])] = o
+    return list(worst.values())
 
 
 def encode(env: Envelope) -> bytes:

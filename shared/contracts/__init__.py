@@ -40,6 +40,8 @@ class MessageSpec:
     # heavy (an import chunk): each gets a transaction of its own, so that the consumer's workers
     # handle two of them side by side instead of one after the other in one delivery batch
     solo: bool = False
+    # an `EventRun`: several events of this type in one message, handled as those events
+    run_of: str | None = None
 
     @property
     def exchange(self) -> str:
@@ -55,15 +57,19 @@ _BY_MODEL: dict[type[Contract], MessageSpec] = {}
 
 
 def message(type_: str, *, kind: Literal["event", "command"] = "event", consumers: tuple[str, ...] = (),
-            solo: bool = False):
-    """Register a payload model under its message type (`solo`: see `MessageSpec.solo`)."""
+            solo: bool = False, run_of: str | None = None):
+    """Register a payload model under its message type (`solo`: see `MessageSpec.solo`; `run_of`: the
+    model is an `EventRun` of that event type, which must be registered first with the same consumers)."""
 
     def register(model: type[Contract]) -> type[Contract]:
         if type_ in REGISTRY:
             raise RuntimeError(f"message type {type_} registered twice")
         if len(type_.split(".")) != 3:
             raise RuntimeError(f"message type {type_} must be <service>.<noun>.<verb>")
-        spec = MessageSpec(type_, kind, model, tuple(consumers), (model.__doc__ or "").strip(), solo)
+        if run_of is not None and not (issubclass(model, EventRun) and run_of in REGISTRY
+                                       and set(REGISTRY[run_of].consumers) == set(consumers)):
+            raise RuntimeError(f"{type_}: a run of a registered event type, for the same consumers")
+        spec = MessageSpec(type_, kind, model, tuple(consumers), (model.__doc__ or "").strip(), solo, run_of)
         REGISTRY[type_] = spec
         _BY_MODEL[model] = spec
         return model
@@ -99,6 +105,33 @@ class Envelope(BaseModel):
 
     def parse_payload(self) -> Contract:
         return REGISTRY[self.type].model.model_validate(self.payload)
+
+
+class EventRun(Contract):
+    """Several events of one type in one message (registered with `message(..., run_of=<their type>)`):
+    `events`, which the subclass declares as a list of that type's model, with the id each has as an
+    event (`event_ids`, same order). A consumer handles them exactly as those events delivered together
+    in one batch (`shared.bus.Consumer`): each recorded in its inbox under its own id, a run handler
+    (`HandlerTable.on_many`) taking them at once. So a producer that writes many events at once (an
+    import chunk's applications) sends one message through the outbox, the broker and each consumer
+    instead of one per event, and nothing downstream changes."""
+
+    event_ids: list[uuid.UUID]
+
+    def envelopes(self, outer: Envelope) -> list[Envelope]:
+        """The events as the envelopes they would have travelled in (the run's time, tenant and
+        correlation; the run as their cause)."""
+        events: list[Contract] = self.events  # type: ignore[attr-defined]  # declared by the subclass
+        if len(events) != len(self.event_ids) or len(set(self.event_ids)) != len(self.event_ids):
+            raise ValueError("a run needs one distinct event id per event")
+        type_ = REGISTRY[outer.type].run_of
+        raw = outer.payload["events"]  # each event's payload as it travelled (what its own envelope holds)
+        return [
+            Envelope(id=eid, type=type_, occurred_at=outer.occurred_at, correlation_id=outer.correlation_id,
+                     causation_id=outer.causation_id, producer=outer.producer, provider_id=outer.provider_id,
+                     payload=payload)
+            for eid, payload in zip(self.event_ids, raw, strict=True)
+        ]
 
 
 def load_all() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.contracts import Contract, message
+from shared.contracts import Contract, EventRun, message
 
 ALL_SERVICES = ("filing", "importer", "verification", "reporting", "detection")
 
@@ -112,6 +112,16 @@ class ApplicationSubmitted(Contract):
     # CHANGE_SUBJECT; `websites` the websites concerned (the new one, the changed one with its proposed
     # data, the one to cancel; every live website for subject-wide types), numbered ones with website_no.
     changes: dict | None = None
+
+
+@message("filing.applications.submitted", consumers=("verification", "reporting"),
+         run_of="filing.application.submitted")
+class ApplicationsSubmitted(EventRun):
+    """The applications an import chunk submitted, in one message: each is exactly a
+    `filing.application.submitted` and is handled as one (under its id in `event_ids`); one message
+    per chunk instead of one per application through the outbox, the broker and each consumer."""
+
+    events: list[ApplicationSubmitted]
 
 
 # ---------------------------------------------------------------- batch import (importer → filing)

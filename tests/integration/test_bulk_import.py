@@ -244,10 +244,25 @@ async def test_the_import_command_reports_a_conflict_and_imports_nothing_of_the_
     body = json.loads(body) if isinstance(body, str) else body
     assert body["ok"] is True and body["subjects_created"] == 2 and body["websites_created"] == 3
     assert await imported(system, job2) == {"subjects": 2, "applications": 2, "websites": 3}
-    events = await fpool.fetchval(
+    # the chunk's two events went out as one filing.applications.submitted, none on its own
+    runs = await fpool.fetch(
+        "SELECT convert_from(body, 'UTF8')::jsonb->'payload' AS p FROM outbox "
+        "WHERE routing_key = 'filing.applications.submitted' "
+        "AND convert_from(body, 'UTF8')::jsonb->'payload'->'events'->0->>'import_job_id' = $1", job2)
+    payload = json.loads(runs[0]["p"]) if runs and isinstance(runs[0]["p"], str) else runs[0]["p"]
+    assert len(runs) == 1 and len(payload["events"]) == 2 and len(set(payload["event_ids"])) == 2
+    assert sorted(e["application_id"] for e in payload["events"]) == sorted(body["application_ids"])
+    assert await fpool.fetchval(
         "SELECT count(*) FROM outbox WHERE routing_key = 'filing.application.submitted' "
-        "AND convert_from(body, 'UTF8')::jsonb->'payload'->>'import_job_id' = $1", job2)
-    assert events == 2
+        "AND convert_from(body, 'UTF8')::jsonb->'payload'->>'import_job_id' = $1", job2) == 0
+    # and verification opened a case for each, under the application's id
+    vpool = system.ctx("verification").pool
+
+    async def cases():
+        return await vpool.fetchval("SELECT count(*) FROM cases WHERE application_id = ANY($1::text[])",
+                                    body["application_ids"]) == 2
+
+    assert await system.eventually(cases)
 
 
 async def test_a_race_lost_on_a_unique_index_refuses_the_chunk(system: System):

@@ -17,7 +17,8 @@ import pytest
 
 from shared import db
 from shared.bus import Consumer, HandlerTable, Outgoing, PermanentError
-from shared.contracts import Contract, message
+from shared.contracts import Contract, EventRun, message
+from shared.ids import uuid7
 from shared.outbox import Outbox, OutboxRelay
 from shared.topology import build_topology
 from shared.transports.amqp import AmqpTransport
@@ -41,6 +42,17 @@ class Chunk(Contract):
     """Test-only heavy command: one per transaction."""
 
     n: int
+
+
+@message("spine.pings.sent", consumers=(SERVICE,), run_of="spine.ping.sent")
+class PingRun(EventRun):
+    """Test-only run of pings in one message."""
+
+    events: list[Ping]
+
+
+def ping_run(pings: list[Ping]) -> PingRun:
+    return PingRun(events=pings, event_ids=[uuid7() for _ in pings])
 
 
 MIGRATION = Path(__file__).parent / "spine_migrations"
@@ -352,6 +364,47 @@ async def test_batch_handler_takes_runs_and_a_failure_is_settled_per_message(spi
     assert max(sizes) > 1, sizes  # runs were handed over together
     assert await spine.pool.fetchval("SELECT count(*) FROM effects") == 60
     assert spine.consumer.stats.handled == 60 and await dead_count(spine) == 1
+
+
+async def test_a_run_of_events_is_handled_as_its_events(spine: Harness):
+    """An EventRun is one message standing for its events: each is handled once under its own id (the run
+    sent twice changes nothing), a run handler gets them together, and plain messages beside it go on."""
+    sizes: list[int] = []
+
+    async def many(items) -> None:
+        sizes.append(len(items))
+        for p, ctx in items:
+            await ctx.conn.execute("INSERT INTO effects (n, message_id) VALUES ($1, $2)", p.n, ctx.envelope.id)
+
+    spine.handlers.on_many(Ping)(many)
+    run = ping_run([Ping(n=i) for i in range(40)])
+    await spine.write([run, Ping(n=100), run])
+    spine.relay()
+    await spine.consumer.start()
+    await spine.wait_for(lambda: _eq(spine.effects(), [*range(40), 100]), limit=30)
+    await asyncio.sleep(0.5)  # the second copy of the run, if it were handled again, would show by now
+    assert await spine.effects() == [*range(40), 100]
+    ids = {r["message_id"] for r in await spine.pool.fetch("SELECT message_id FROM effects WHERE n < 40")}
+    assert ids == set(run.event_ids)  # each event under the id it has in the run
+    assert spine.consumer.stats.handled == 41 and spine.consumer.stats.duplicates >= 40
+    assert max(sizes) >= 40, sizes  # the run's events reached the run handler together
+
+
+async def test_a_run_with_a_failing_event_comes_back_and_each_event_has_one_effect(spine: Harness):
+    """A run is settled by its worst event: a transient failure brings the whole run back (the events
+    handled before are duplicates then), a permanent one dead-letters the run after its other events
+    were handled. Every good event has exactly one effect."""
+    await spine.write([ping_run([Ping(n=i) for i in range(10)] + [Ping(n=50, mode="flaky")]
+                                + [Ping(n=i) for i in range(10, 20)]),
+                       ping_run([Ping(n=60, mode="permanent")] + [Ping(n=i) for i in range(61, 65)])])
+    spine.relay()
+    await spine.consumer.start()
+    want = [*range(20), 50, *range(61, 65)]
+    await spine.wait_for(lambda: _eq(spine.effects(), want), limit=30)
+    await spine.wait_for(lambda: _ge_async(dead_count(spine), 1))
+    await asyncio.sleep(0.5)
+    assert await spine.effects() == want and await dead_count(spine) == 1
+    assert spine.flaky_failures[50] == 2
 
 
 async def test_solo_messages_get_a_transaction_each(spine: Harness):

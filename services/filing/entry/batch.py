@@ -18,7 +18,8 @@ no full ID number or password hash travels in plaintext, no plaintext password a
 - import: one transaction per chunk — `bulk.create_first_filings` for the whole chunk (set-based:
   the same rows and events as `create_first_filing` per subject — sponsor account with the given
   hash, subject, websites, access, application PENDING_VERIFICATION, the
-  `filing.application.submitted` event with source="import"); all or nothing per chunk; recorded
+  `filing.application.submitted` events with source="import", in one `filing.applications.submitted`
+  message per chunk); all or nothing per chunk; recorded
   in `batch_chunks` so a chunk delivered again creates nothing twice and gets the same answer.
 """
 
@@ -174,7 +175,7 @@ async def on_batch_import(cmd: BatchImport, mctx: MessageContext) -> None:
         async with conn.transaction():  # the chunk is all or nothing
             filings = await create_first_filings(
                 conn, provider_id=cmd.provider_id, items=parsed, actor=cmd.actor, import_job_id=cmd.job_id,
-                checked=_canonical(items),
+                checked=_canonical(items), one_message=True,  # the chunk's events in one message
             )
             if conflicts:  # an item that did not parse: the others' conflicts are reported with it
                 raise BulkRefused([])

@@ -59,6 +59,7 @@ from services.filing.entry.rows import (
 from shared import codes, logs
 from shared import validate as v
 from shared.blacklist import cert_digest
+from shared.contracts.filing import ApplicationsSubmitted
 from shared.filing_data import FilingData, canonical, domain_paths, principal_mobiles, subject_key
 from shared.ids import uuid7
 from shared.outbox import Outbox, notify_channel
@@ -399,6 +400,7 @@ async def create_first_filings(
     source: str = "import",
     checked: bool = False,
     correlation_ids: Sequence[str | None] | None = None,
+    one_message: bool = False,
 ) -> list[CreatedFiling]:
     """Create the first filings of a chunk on `conn` (the caller's transaction): all or nothing.
 
@@ -410,6 +412,10 @@ async def create_first_filings(
 
     `correlation_ids`: per item, the request id for its audit entries and event (the API's group
     commit, `services/filing/entry/submits.py`); None → the current context's.
+
+    `one_message`: the `filing.application.submitted` events go out as one `filing.applications.submitted`
+    (an `EventRun`: consumers handle each event as if it came alone, under its own id) — an import chunk's
+    250 events then cost one outbox row, one relay publish and one delivery per consumer.
 
     Raises `BulkRefused` (nothing written) with the conflicts of every refused item."""
     outbox = outbox or Outbox("filing")
@@ -456,6 +462,8 @@ async def create_first_filings(
     ob_keys: list[str] = []
     ob_bodies: list[bytes] = []
     ob_headers: list[str] = []
+    run_events: list = []  # with `one_message`: the events, and the id of each, for one EventRun
+    run_ids: list[uuid.UUID] = []
     created: list[CreatedFiling] = []
     channel = notify_channel(outbox.schema)
     request_ids = correlation_ids or [None] * len(items)
@@ -507,14 +515,20 @@ async def create_first_filings(
             subject_id=subject_id, website_ids=website_ids, submitted_at=now, submitted_by=actor, source=source,
             import_job_id=import_job_id,
         )
-        env, (ob_id, exchange, routing_key, body, headers, _channel) = outbox.row(
-            event, provider_id=provider_id, correlation_id=request_id
-        )
-        ob_ids.append(ob_id)
-        ob_exchanges.append(exchange)
-        ob_keys.append(routing_key)
-        ob_bodies.append(body)
-        ob_headers.append(orjson.dumps(headers).decode())
+        if one_message:
+            event_id = uuid7()
+            run_events.append(event)
+            run_ids.append(event_id)
+        else:
+            env, (ob_id, exchange, routing_key, body, headers, _channel) = outbox.row(
+                event, provider_id=provider_id, correlation_id=request_id
+            )
+            event_id = env.id
+            ob_ids.append(ob_id)
+            ob_exchanges.append(exchange)
+            ob_keys.append(routing_key)
+            ob_bodies.append(body)
+            ob_headers.append(orjson.dumps(headers).decode())
         created.append(CreatedFiling(
             application_id=application_id,
             subject_id=subject_id,
@@ -526,8 +540,18 @@ async def create_first_filings(
             province=s.province,
             submitted_at=now,
             preapproval_types=pre_types,
-            event_id=str(env.id),
+            event_id=str(event_id),
         ))
+    if run_events:
+        _env, (ob_id, exchange, routing_key, body, headers, _channel) = outbox.row(
+            ApplicationsSubmitted(events=run_events, event_ids=run_ids), provider_id=provider_id,
+            correlation_id=logs.correlation_id.get(),
+        )
+        ob_ids.append(ob_id)
+        ob_exchanges.append(exchange)
+        ob_keys.append(routing_key)
+        ob_bodies.append(body)
+        ob_headers.append(orjson.dumps(headers).decode())
     try:
         # the rules and every insert in one statement: nothing is written when a rule refuses an item
         found = await conn.fetch(
