@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
+import orjson
 import structlog
 
 from services.importer import columns as C
@@ -131,6 +132,7 @@ async def conflicts_to_errors(conn: asyncpg.Connection, job: asyncpg.Record, chu
                 "SELECT cells FROM import_rows WHERE job_id = $1 AND sheet = $2 AND key = $3 AND row_no = $4",
                 job["id"], C.SHEET_NO[sheet], ref["k"], row_no,
             )
+            cells = orjson.loads(cells) if cells else None
             idx = C.column_index(sheet)
             value = cells[idx[key]] if cells and key in idx else ""
             sink.add(RowError(sheet, row_no, key, value, c["message"]))

@@ -28,6 +28,7 @@ import time
 import uuid
 
 import asyncpg
+import orjson
 import structlog
 
 from services.importer import columns as C
@@ -52,7 +53,7 @@ _CTX: list[ServiceContext] = []  # the importer's context in a worker process (s
 # the LATERAL into a hash join over every subject of the job, per chunk (36 → 4.5 ms a chunk at 10,000 subjects)
 _GATHER_SQL = """
 SELECT s.key, s.row_no, s.cells, s.bad,
-       (SELECT coalesce(jsonb_agg(jsonb_build_array(w.row_no, w.cells, w.bad) ORDER BY w.row_no), '[]'::jsonb)
+       (SELECT coalesce(json_agg(json_build_array(w.row_no, w.cells::json, w.bad) ORDER BY w.row_no), '[]')::text
           FROM import_rows w WHERE w.job_id = s.job_id AND w.sheet = 2 AND w.key = s.key) AS websites
   FROM unnest($2::text[]) WITH ORDINALITY AS k(key, n),
        LATERAL (SELECT * FROM import_rows s WHERE s.job_id = $1 AND s.sheet = 1 AND s.key = k.key OFFSET 0) s
@@ -123,7 +124,7 @@ async def on_validate_chunk(cmd: ValidateChunk, mctx: MessageContext) -> None:
         raise RuntimeError("importer worker not started yet")
     await _mark_taken(job_id, cmd.vchunk_no)
     started = time.perf_counter()
-    group = [(r["key"], r["row_no"], r["cells"], r["bad"], r["websites"])
+    group = [(r["key"], r["row_no"], orjson.loads(r["cells"]), r["bad"], orjson.loads(r["websites"]))
              for r in await conn.fetch(_GATHER_SQL, job_id, row["keys"])]
     s = import_settings()
     # the chunk is packed already (`pack`): it plans exactly one import chunk, numbered as itself

@@ -513,7 +513,7 @@ async def test_a_worker_killed_mid_import_is_resumed_and_the_job_completes_exact
                    lease_until = now() + interval '2 seconds', rows_read = 5 WHERE id = $1""", job_id)
         await ipool.execute(
             "INSERT INTO import_rows (job_id, sheet, key, row_no, cells) VALUES ($1, 1, 'S0', 4, $2)",
-            job_id, [""] * len(C.SUBJECT_COLUMNS))
+            job_id, json.dumps([""] * len(C.SUBJECT_COLUMNS)))  # the cells as staged: one JSON array
         rs.tasks = [asyncio.create_task(_forever(loop, rs.ctx, "importer")) for loop in rs.definition.background]
         body = await wait_done(system, h, str(job_id))
         assert body["status"] == "COMPLETED", body
