@@ -263,6 +263,18 @@ async def test_the_import_command_reports_a_conflict_and_imports_nothing_of_the_
                                     body["application_ids"]) == 2
 
     assert await system.eventually(cases)
+    # and reporting logged each as the event it stands for, under its id in the run
+    rpool = system.ctx("reporting").pool
+
+    async def logged():
+        rows = await rpool.fetch("SELECT message_id::text AS id, type FROM event_log WHERE message_id = ANY($1::uuid[])",
+                                 payload["event_ids"])
+        return rows if len(rows) == 2 else None
+
+    rows = await system.eventually(logged)
+    assert {r["type"] for r in rows} == {"filing.application.submitted"}
+    assert await rpool.fetchval("SELECT count(*) FROM applications WHERE application_id = ANY($1::uuid[])",
+                                body["application_ids"]) == 2
 
 
 async def test_a_race_lost_on_a_unique_index_refuses_the_chunk(system: System):
