@@ -153,7 +153,10 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
     admin = {"Authorization": f"Bearer {token('admin')}"}
     prov = {"Authorization": f"Bearer {token('provider', user_id='bench-op', provider_id=pid)}"}
     services = {name: psutil.Process(p) for name, p in pids.items()}
-    brokers = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "beam.smp"]
+    # the broker the services use (the one listening on the AMQP port; tests may run private nodes)
+    amqp_port = int(AMQP.rsplit(":", 1)[1].split("/")[0])
+    brokers = [psutil.Process(c.pid) for c in psutil.net_connections("tcp")
+               if c.status == psutil.CONN_LISTEN and c.laddr.port == amqp_port and c.pid]
     cpu_at: dict[str, dict[str, float]] = {}  # CPU seconds (user + system) per service when a phase began
 
     # PostgreSQL backends of the services (same host), by pid: (service, process, CPU seconds last read); a
