@@ -287,6 +287,7 @@ class Consumer:
         outcomes: list[tuple[Delivery, str, Exception | None]] = []
         runnable: list[tuple[Delivery, Envelope, Contract, Handler]] = []
         types: dict[int, str] = {}  # id(delivery) → message type, for the metrics
+        run_taken = False
         for d in batch:
             try:
                 # orjson builds the payload's dicts faster than pydantic's JSON parser: ~20 µs less per
@@ -298,6 +299,12 @@ class Consumer:
             types[id(d)] = env.type if env.type in REGISTRY else "unknown"  # bounded label values
             spec = REGISTRY.get(env.type)
             if spec is not None and spec.run_of is not None:
+                if run_taken and not self._stopping:
+                    # one run per delivery batch (a run is hundreds of events): a transaction of bounded
+                    # size; the next run goes back to this consumer's queue for an idle worker
+                    self._pending.put_nowait(d)
+                    continue
+                run_taken = True
                 runnable += self._unpack_run(d, env, spec.run_of, outcomes, types)
                 continue
             handler = self.handlers.get(env.type)

@@ -390,6 +390,25 @@ async def test_a_run_of_events_is_handled_as_its_events(spine: Harness):
     assert max(sizes) >= 40, sizes  # the run's events reached the run handler together
 
 
+async def test_runs_delivered_together_get_a_transaction_each(spine: Harness):
+    """Runs are hundreds of events: two delivered in one batch are not merged into one transaction (the
+    second goes back to the queue), so a backlog of runs never makes one huge transaction."""
+    sizes: list[int] = []
+
+    async def many(items) -> None:
+        sizes.append(len(items))
+        for p, ctx in items:
+            await ctx.conn.execute("INSERT INTO effects (n, message_id) VALUES ($1, $2)", p.n, ctx.envelope.id)
+
+    spine.handlers.on_many(Ping)(many)
+    await spine.write([ping_run([Ping(n=i) for i in range(k, k + 30)]) for k in range(0, 120, 30)])
+    spine.relay()
+    await asyncio.sleep(1.0)  # the four runs wait in the queue: the consumer's first batch takes them all
+    await spine.consumer.start()
+    await spine.wait_for(lambda: _eq(spine.effects(), list(range(120))), limit=30)
+    assert sizes and max(sizes) == 30, sizes
+
+
 async def test_a_run_with_a_failing_event_comes_back_and_each_event_has_one_effect(spine: Harness):
     """A run is settled by its worst event: a transient failure brings the whole run back (the events
     handled before are duplicates then), a permanent one dead-letters the run after its other events
