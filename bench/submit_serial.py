@@ -136,7 +136,7 @@ async def bulk(conn: asyncpg.Connection, backend: psutil.Process, n: int) -> Non
 
     await write([chunk()])
     rounds = []
-    for i in range(n // 4):  # 4 chunks (1,000 subjects) per figure: /proc's CPU ticks are 10 ms
+    for _ in range(n // 4):  # 4 chunks (1,000 subjects) per figure: /proc's CPU ticks are 10 ms
         rounds.append(await measure(backend, write, [chunk() for _ in range(4)]))
         rounds[-1] = tuple(x / 250 for x in rounds[-1])
     report(f"{n // 4 * 4} chunks of 250, per subject", rounds)

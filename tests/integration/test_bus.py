@@ -55,6 +55,19 @@ def ping_run(pings: list[Ping]) -> PingRun:
     return PingRun(events=pings, event_ids=[uuid7() for _ in pings])
 
 
+def record_runs(h: Harness) -> list[int]:
+    """A run handler for pings (`on_many`) writing their effects; returns the sizes of the runs it got."""
+    sizes: list[int] = []
+
+    async def many(items) -> None:
+        sizes.append(len(items))
+        for p, ctx in items:
+            await ctx.conn.execute("INSERT INTO effects (n, message_id) VALUES ($1, $2)", p.n, ctx.envelope.id)
+
+    h.handlers.on_many(Ping)(many)
+    return sizes
+
+
 MIGRATION = Path(__file__).parent / "spine_migrations"
 
 
@@ -369,14 +382,7 @@ async def test_batch_handler_takes_runs_and_a_failure_is_settled_per_message(spi
 async def test_a_run_of_events_is_handled_as_its_events(spine: Harness):
     """An EventRun is one message standing for its events: each is handled once under its own id (the run
     sent twice changes nothing), a run handler gets them together, and plain messages beside it go on."""
-    sizes: list[int] = []
-
-    async def many(items) -> None:
-        sizes.append(len(items))
-        for p, ctx in items:
-            await ctx.conn.execute("INSERT INTO effects (n, message_id) VALUES ($1, $2)", p.n, ctx.envelope.id)
-
-    spine.handlers.on_many(Ping)(many)
+    sizes = record_runs(spine)
     run = ping_run([Ping(n=i) for i in range(40)])
     await spine.write([run, Ping(n=100), run])
     spine.relay()
@@ -393,14 +399,7 @@ async def test_a_run_of_events_is_handled_as_its_events(spine: Harness):
 async def test_runs_delivered_together_get_a_transaction_each(spine: Harness):
     """Runs are hundreds of events: two delivered in one batch are not merged into one transaction (the
     second goes back to the queue), so a backlog of runs never makes one huge transaction."""
-    sizes: list[int] = []
-
-    async def many(items) -> None:
-        sizes.append(len(items))
-        for p, ctx in items:
-            await ctx.conn.execute("INSERT INTO effects (n, message_id) VALUES ($1, $2)", p.n, ctx.envelope.id)
-
-    spine.handlers.on_many(Ping)(many)
+    sizes = record_runs(spine)
     await spine.write([ping_run([Ping(n=i) for i in range(k, k + 30)]) for k in range(0, 120, 30)])
     spine.relay()
     await asyncio.sleep(1.0)  # the four runs wait in the queue: the consumer's first batch takes them all
