@@ -456,6 +456,7 @@ def _batcher(ctx: ServiceContext) -> submits.SubmitBatcher:
     if batcher is None:
         batcher = ctx.extras["submits"] = submits.SubmitBatcher(
             ctx.pool, ctx.outbox, writers=ctx.settings.submit_writers, max_batch=ctx.settings.submit_batch_max,
+            linger=ctx.settings.submit_linger,
         )
     return batcher
 
