@@ -9,8 +9,9 @@ BEGIN/COMMIT; each round trip waits for the event loop, which at a quarter of th
 is several ms). Nothing waits on purpose: a submit that finds a free writer is written at once,
 alone, with the single-filing statement; batches form only while all writers are busy, and
 their size follows the load. Unless `ICP_SUBMIT_LINGER` (default 0) says otherwise: then a free
-writer waits that long for more submits (one writer at a time gathers; those arriving meanwhile
-are its batch), trading that much latency for fewer, larger writes — at a quarter of the floor's
+writer waits for more submits until the oldest pending one has waited that long (one writer at a
+time gathers; those arriving meanwhile are its batch), trading at most that much latency per
+submit for fewer, larger writes — at a quarter of the floor's
 load the writers are mostly free, so without it nearly every submit is a statement, a commit, a
 relay round and a delivery batch in each consumer of its own.
 
@@ -52,6 +53,7 @@ class _Pending:
     data: FilingData  # validated, canonical
     context: contextvars.Context  # the request's (correlation id for audit and event)
     future: asyncio.Future = field(repr=False)
+    queued_at: float = 0.0  # loop time
 
 
 class SubmitBatcher:
@@ -75,7 +77,7 @@ class SubmitBatcher:
     async def submit(self, provider_id: str, actor: str, data: FilingData) -> filing_model.CreatedFiling:
         """Write a validated first filing (`filing_model.validate_filing` done, canonical form)."""
         loop = asyncio.get_running_loop()
-        item = _Pending(provider_id, actor, data, contextvars.copy_context(), loop.create_future())
+        item = _Pending(provider_id, actor, data, contextvars.copy_context(), loop.create_future(), loop.time())
         self._pending.append(item)
         if self._active < self.writers:
             self._active += 1
@@ -89,12 +91,14 @@ class SubmitBatcher:
     async def _drain(self) -> None:
         try:
             while self._pending:
-                if self.linger > 0 and len(self._pending) < self.max_batch:
+                # gather until the oldest pending submit has waited `linger`: none waits longer for it
+                wait = self._pending[0].queued_at + self.linger - asyncio.get_running_loop().time()
+                if wait > 0 and len(self._pending) < self.max_batch:
                     if self._gathering:  # another writer is gathering what is pending: its batch
                         return
                     self._gathering = True
                     try:
-                        await asyncio.sleep(self.linger)
+                        await asyncio.sleep(wait)
                     finally:
                         self._gathering = False
                 batch = self._pending[: self.max_batch]
