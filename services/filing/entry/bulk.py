@@ -457,15 +457,18 @@ async def create_first_filings(
     apps: list[dict[str, Any]] = []
     versions: list[dict[str, Any]] = []
     audit_rows: list[dict[str, Any]] = []
-    ob_ids: list[uuid.UUID] = []
-    ob_exchanges: list[str] = []
-    ob_keys: list[str] = []
-    ob_bodies: list[bytes] = []
-    ob_headers: list[str] = []
+    ob_rows: list[tuple] = []  # the outbox rows: (id, exchange, routing key, body, headers)
     run_events: list = []  # with `one_message`: the events, and the id of each, for one EventRun
     run_ids: list[uuid.UUID] = []
     created: list[CreatedFiling] = []
     channel = notify_channel(outbox.schema)
+
+    def to_outbox(payload, correlation_id: str | None) -> uuid.UUID:
+        env, (ob_id, exchange, routing_key, body, headers, _channel) = outbox.row(
+            payload, provider_id=provider_id, correlation_id=correlation_id)
+        ob_rows.append((ob_id, exchange, routing_key, body, orjson.dumps(headers).decode()))
+        return env.id
+
     request_ids = correlation_ids or [None] * len(items)
     for (data, srow, mobiles, _paths), (_d, (username, pw_hash), _k), request_id in zip(
         prepared, items, request_ids, strict=True
@@ -520,15 +523,7 @@ async def create_first_filings(
             run_events.append(event)
             run_ids.append(event_id)
         else:
-            env, (ob_id, exchange, routing_key, body, headers, _channel) = outbox.row(
-                event, provider_id=provider_id, correlation_id=request_id
-            )
-            event_id = env.id
-            ob_ids.append(ob_id)
-            ob_exchanges.append(exchange)
-            ob_keys.append(routing_key)
-            ob_bodies.append(body)
-            ob_headers.append(orjson.dumps(headers).decode())
+            event_id = to_outbox(event, request_id)
         created.append(CreatedFiling(
             application_id=application_id,
             subject_id=subject_id,
@@ -543,15 +538,9 @@ async def create_first_filings(
             event_id=str(event_id),
         ))
     if run_events:
-        _env, (ob_id, exchange, routing_key, body, headers, _channel) = outbox.row(
-            ApplicationsSubmitted(events=run_events, event_ids=run_ids), provider_id=provider_id,
-            correlation_id=logs.correlation_id.get(),
-        )
-        ob_ids.append(ob_id)
-        ob_exchanges.append(exchange)
-        ob_keys.append(routing_key)
-        ob_bodies.append(body)
-        ob_headers.append(orjson.dumps(headers).decode())
+        to_outbox(ApplicationsSubmitted(events=run_events, event_ids=run_ids), logs.correlation_id.get())
+    # the statement takes the outbox rows as one array per column
+    ob_ids, ob_exchanges, ob_keys, ob_bodies, ob_headers = [list(c) for c in zip(*ob_rows, strict=True)] or [[]] * 5
     try:
         # the rules and every insert in one statement: nothing is written when a rule refuses an item
         found = await conn.fetch(
