@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from shared.filing_data import FilingData  # noqa: E402
 from shared.outbox import Outbox  # noqa: E402
 from shared.service import ServiceContext  # noqa: E402
 from tests import filing_samples as fs  # noqa: E402
+from tests.worker_process import free_port, health_ok  # noqa: E402
 
 PG = os.environ.get("ICP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 AMQP = os.environ.get("ICP_BENCH_AMQP", "amqp://guest:guest@127.0.0.1:5672")
@@ -59,24 +59,6 @@ def filing_data(i: int, regions: list[tuple[str, str, str]]) -> FilingData:
     data = fs.filing(websites=1 + i % 3)
     data["subject"].update(province=province, city=city, county=county, name=f"压测主体{i}网络科技有限公司")
     return FilingData.model_validate(data)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def healthy(port: int, service: str) -> bool:
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    except OSError:
-        return False
-    writer.write(f"GET /api/{service}/healthz HTTP/1.0\r\n\r\n".encode())
-    await writer.drain()
-    data = await reader.read()
-    writer.close()
-    return b" 200 " in data.split(b"\r\n", 1)[0]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -108,7 +90,7 @@ async def main() -> None:
     procs: list[subprocess.Popen] = []
     try:
         settings = Settings(env="bench", database_url=dsn, amqp_url=url)
-        env = dict(os.environ, ICP_ENV="bench", ICP_DATABASE_URL=dsn, ICP_AMQP_URL=url, ICP_LOG_LEVEL="warning",
+        env = dict(os.environ, ICP_ENV="dev", ICP_DATABASE_URL=dsn, ICP_AMQP_URL=url, ICP_LOG_LEVEL="warning",
                    ICP_LOG_FORMAT="json", ICP_DB_POOL_MAX=str(args.concurrency + 4), ICP_OUTBOX_POLL_INTERVAL="0.5")
         review_env = dict(env, ICP_AUTO_REVIEW=f"decision=approve,after=0s,concurrency={args.concurrency},interval=20ms")
         ports = []
@@ -119,7 +101,7 @@ async def main() -> None:
                 cwd=ROOT, env=penv, stdout=subprocess.DEVNULL, stderr=None,
             ))
         for port, service in ports:
-            while not await healthy(port, service):
+            while not await health_ok(service, port):
                 await asyncio.sleep(0.1)
         fpool = await db.create_pool(dsn, "filing", min_size=2, max_size=10)
         filing = ServiceContext("filing", settings, fpool, Outbox("filing"), transport=None)  # type: ignore[arg-type]

@@ -36,6 +36,11 @@ async def worker_ready(service: str, port: int, proc) -> bool:
     """Whether the worker's health endpoint answers 200 (it fails the test when the process exited)."""
     if proc.returncode is not None:
         raise AssertionError(f"worker exited with {proc.returncode}")
+    return await health_ok(service, port)
+
+
+async def health_ok(service: str, port: int) -> bool:
+    """Whether a service process on this host answers 200 on its health endpoint (no client session needed)."""
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
     except OSError:
