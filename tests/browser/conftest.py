@@ -165,9 +165,13 @@ async def answer_captchas(page: Page) -> None:
 
 
 async def fresh_captcha(page: Page) -> str:
-    """Click the captcha image (click-to-refresh) and return the new image's answer."""
+    """Click the login box's captcha image (click-to-refresh) and return the new image's answer."""
     await answer_captchas(page)
-    img = page.locator(".login-box .captcha-img")
+    return await click_captcha(page, page.locator(".login-box .captcha-img"))
+
+
+async def click_captcha(page: Page, img) -> str:
+    """Click a captcha image (click-to-refresh) and return the new image's answer (ICP_ENV=test)."""
     await img.wait_for()
     before = await img.get_attribute("src")
     async with page.expect_response(re.compile(r".*/api/filing/captcha(\?.*)?$")) as info:

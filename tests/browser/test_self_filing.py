@@ -11,7 +11,15 @@ from urllib.parse import quote
 from playwright.async_api import Page, expect
 
 from tests import filing_samples as samples
-from tests.browser.conftest import Account, answer_captchas, form_item, login, new_reviewer, shot
+from tests.browser.conftest import (
+    Account,
+    answer_captchas,
+    click_captcha,
+    form_item,
+    login,
+    new_reviewer,
+    shot,
+)
 from tests.browser.test_entry import fill_subject
 from tests.browser.test_review_pages import logout
 from tests.conftest import System
@@ -19,14 +27,7 @@ from tests.conftest import System
 
 async def register_captcha(page: Page) -> str:
     """Refresh the registration form's captcha and return its answer (ICP_ENV=test)."""
-    img = page.locator("[data-test=register-form] [data-test=captcha]")
-    await img.wait_for()
-    before = await img.get_attribute("src")
-    async with page.expect_response(re.compile(r".*/api/filing/captcha(\?.*)?$")) as info:
-        await img.click()
-    answer = (await (await info.value).json())["answer"]
-    await expect(img).not_to_have_attribute("src", before)
-    return answer
+    return await click_captcha(page, page.locator("[data-test=register-form] [data-test=captcha]"))
 
 
 async def fill_self_website(page: Page, *, domain: str) -> None:
@@ -66,6 +67,8 @@ async def test_register_self_file_bureau_approves_progress_visible(page: Page, s
     await form.locator("[data-test=register]").click()
     await expect(page.locator("[data-test=registered]")).to_contain_text("注册成功")
     await expect(page.locator("[data-test=registered]")).to_contain_text(username)
+    # the wrong captcha's toast (5 s) does not linger over the success
+    await expect(page.locator(".el-message--error")).to_have_count(0, timeout=1000)
     await shot(page, "self-registered")
 
     # log in as 网站主办者; the wizard without access information

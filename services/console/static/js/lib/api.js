@@ -27,6 +27,11 @@ export function toastError(message) {
   ElMessage({ type: 'error', message, showClose: true, duration: 5000, grouping: true });
 }
 
+/** Close the error toasts still showing (a refusal's, once the form went through). */
+export function closeErrorToasts() {
+  ElMessage.closeAll('error');
+}
+
 export function toastSuccess(message) {
   ElMessage({ type: 'success', message, duration: 2500, grouping: true });
 }

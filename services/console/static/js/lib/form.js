@@ -8,7 +8,7 @@
 //
 // Paths are the API's: `subject.principal.mobile`, `websites[1].domains[0]`. `err(path)` also
 // answers for errors under that path (`websites[0].domains` shows `websites[0].domains[0]`).
-import { api, ApiError, toastError } from './api.js';
+import { api, ApiError, closeErrorToasts, toastError } from './api.js';
 
 export function useFieldErrors() {
   const state = Vue.reactive({ errors: [], detail: '' });
@@ -62,7 +62,9 @@ export function useFieldErrors() {
     async run(fn) {
       f.clear();
       try {
-        return await fn();
+        const out = await fn();
+        closeErrorToasts(); // a refusal's toast is stale once the form goes through
+        return out;
       } catch (e) {
         f.take(e);
         return null;
@@ -90,6 +92,24 @@ export function useSubmit(f) {
     }
   }
   return { busy, send };
+}
+
+/**
+ * The captcha of a public form (login, registration): loads one on mount into `form.captcha_id` and
+ * `image`; `refresh()` loads a new one and clears the typed answer (a captcha answers once).
+ *
+ *   const { image, refresh: refreshCaptcha } = useCaptcha(form);
+ */
+export function useCaptcha(form) {
+  const image = Vue.ref('');
+  async function refresh() {
+    const c = await api.get('/filing/captcha', { auth: false });
+    form.captcha_id = c.captcha_id;
+    image.value = c.image;
+    form.captcha = '';
+  }
+  Vue.onMounted(refresh);
+  return { image, refresh };
 }
 
 /**

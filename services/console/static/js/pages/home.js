@@ -1,7 +1,7 @@
 // The portal home (seed 1.1, 1.2): login box, announcements, laws and regulations, system help,
 // public query links (every PUBLIC_PAGES entry with `homeLink: true` in menu.js).
 import { api, ApiError } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { useCaptcha, useFieldErrors } from '../lib/form.js';
 import { fmtDate } from '../lib/format.js';
 import { login, logout, ROLE_LABELS, session } from '../lib/session.js';
 import { landingFor } from '../router.js';
@@ -15,18 +15,11 @@ const LoginBox = {
     const route = VueRouter.useRoute();
     const router = VueRouter.useRouter();
     const form = reactive({ username: '', password: '', captcha: '', role: 'provider', captcha_id: '' });
-    const image = ref('');
+    const { image, refresh: refreshCaptcha } = useCaptcha(form);
     const busy = ref(false);
     const message = ref('');
     const f = useFieldErrors();
     const roles = Object.entries(ROLE_LABELS).map(([value, label]) => ({ value, label }));
-
-    async function refreshCaptcha() {
-      const c = await api.get('/filing/captcha', { auth: false });
-      form.captcha_id = c.captcha_id;
-      image.value = c.image;
-      form.captcha = '';
-    }
 
     async function submit() {
       message.value = '';
@@ -47,7 +40,6 @@ const LoginBox = {
         busy.value = false;
       }
     }
-    onMounted(refreshCaptcha);
     return { form, image, busy, message, f, roles, refreshCaptcha, submit };
   },
   template: `

@@ -2,9 +2,9 @@
 // in, a captcha — then logs in as 网站主办者 and files its subject and websites itself (自主备案).
 // The server limits attempts per address (429) and uses up the captcha on every attempt.
 import { api, ApiError } from '../lib/api.js';
-import { useFieldErrors } from '../lib/form.js';
+import { useCaptcha, useFieldErrors } from '../lib/form.js';
 
-const { ref, reactive, onMounted } = Vue;
+const { ref, reactive } = Vue;
 
 const blank = () => ({ username: '', password: '', confirm: '', display_name: '', province: '', phone: '', email: '',
   captcha: '', captcha_id: '' });
@@ -13,18 +13,11 @@ export default {
   name: 'RegisterPage',
   setup() {
     const form = reactive(blank());
-    const image = ref('');
+    const { image, refresh: refreshCaptcha } = useCaptcha(form);
     const busy = ref(false);
     const done = ref(null); // RegistrationOut
     const message = ref('');
     const f = useFieldErrors();
-
-    async function refreshCaptcha() {
-      const c = await api.get('/filing/captcha', { auth: false });
-      form.captcha_id = c.captcha_id;
-      image.value = c.image;
-      form.captcha = '';
-    }
 
     async function submit() {
       message.value = '';
@@ -52,7 +45,6 @@ export default {
         busy.value = false;
       }
     }
-    onMounted(refreshCaptcha);
     return { form, image, busy, done, message, f, refreshCaptcha, submit };
   },
   template: `
