@@ -193,6 +193,30 @@ async def db_backends(db: str | None) -> dict[int, str]:
         await conn.close()
 
 
+async def settle(dsn: str, services: str, limit: float = 600) -> float:
+    """Wait until what the last run submitted has gone through: filing's outbox published and, with
+    every service up, a verification case and a reporting row for every application. Returns the seconds
+    waited. Without it a run after a saturation run measured the consumers' backlog of the one before
+    (their CPU and their competition for the two cores: the floor's second run showed reporting's and
+    verification's backends)."""
+    sql = "SELECT (SELECT count(*) FROM filing.outbox WHERE published_at IS NULL) = 0"
+    if services == "all":
+        sql += (" AND (SELECT count(*) FROM filing.applications)"
+                " = (SELECT count(*) FROM verification.cases)"
+                " AND (SELECT count(*) FROM filing.applications)"
+                " = (SELECT count(*) FROM reporting.applications)")
+    t0 = time.perf_counter()
+    conn = await asyncpg.connect(dsn)
+    try:
+        while not await conn.fetchval(sql):
+            if time.perf_counter() - t0 > limit:
+                raise SystemExit(f"the backlog did not drain in {limit:.0f} s")
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+    return time.perf_counter() - t0
+
+
 async def run_load(name: str, clients: int, seconds: float, warmup: float, one,
                    servers: list[int] | None = None, rate: float | None = None, db: str | None = None,
                    on_window=None) -> dict:
@@ -507,11 +531,13 @@ async def bench(args) -> list[dict]:
                                               subject_call, servers, rate=args.rate, db=db,
                                               on_window=probe_reset))
                 await spy
+                results[-1]["drained_s"] = await settle(dsn, args.services)
                 continue
             results.append(await run_load("floor: aiohttp + 1 asyncpg transaction", args.clients, args.seconds,
                                           args.warmup, floor, floors, db=db))
             results.append(await run_load(label, args.clients, args.seconds, args.warmup, subject_call, servers,
                                           db=db))
+            results[-1]["drained_s"] = await settle(dsn, args.services)
             if args.paced and args.mode == "filings":
                 # the goal's load: the same clients offering `--paced` × this round's floor throughput
                 rate = args.paced * results[-2]["throughput"]
@@ -520,6 +546,7 @@ async def bench(args) -> list[dict]:
                                               subject_call, servers, rate=rate, db=db,
                                               on_window=probe_reset))
                 await spy
+                results[-1]["drained_s"] = await settle(dsn, args.services)
         return results
     finally:
         for p in procs:
@@ -589,6 +616,8 @@ def main() -> None:
                       f"server + pg_db {net['server'] + net['pg_db']:.3f}")
             if r.get("pg_db_ms_by_service"):
                 print("   pg_db by service: " + ", ".join(f"{k} {v:.3f}" for k, v in r["pg_db_ms_by_service"].items()))
+        if r.get("drained_s") is not None:  # the consumers' backlog left when the clients stopped
+            print(f"   backlog drained {r['drained_s']:.1f} s after the run (outbox, verification's cases, reporting)")
         for s in r["error_samples"]:
             print("   error:", s)
     floors = [r for r in results if r["name"].startswith("floor")]

@@ -156,6 +156,8 @@ async def main(what: str, n: int) -> None:
         await db.migrate(dsn, service, load_service(service).migrations)
         conn = await db.connect(dsn, service)
         backend = psutil.Process(await conn.fetchval("SELECT pg_backend_pid()"))
+        if os.environ.get("ICP_BENCH_SESSION_SQL"):  # a session setting to compare (e.g. plan_cache_mode)
+            await conn.execute(os.environ["ICP_BENCH_SESSION_SQL"])
         await {"filing": filing, "reporting": reporting, "bulk": bulk}[what](conn, backend, n)
         await conn.close()
     finally:
