@@ -4,7 +4,8 @@ of the reply, the chunk state, the job counters, the next commands in the outbox
 row locked, so concurrent replies of one job serialise and a redelivered reply changes nothing.
 
 Phases: CHECKING (`filing.batch.check` → `filing.batch.chunk_checked`: the database rules as a dry
-run, nothing written) → IMPORTING (`filing.batch.import` → `filing.batch.chunk_imported`: one
+run, nothing written; while the file is clean a chunk's check goes out as soon as the chunk is
+validated, so most of the dry run overlaps the validation) → IMPORTING (`filing.batch.import` → `filing.batch.chunk_imported`: one
 transaction per chunk in filing, idempotent per (job, chunk)) → COMPLETED. Any conflict found by
 the dry run rejects the whole file (nothing imported); a sponsor username found taken sends the
 job back to be planned again with new credentials.
@@ -65,7 +66,7 @@ def _command(phase: str, job, chunk) -> BatchCheck | BatchImport:
         keys_only = chunk["check_items"] is not None  # (a chunk planned before migration 005: the items)
         return BatchCheck(job_id=str(job["id"]), chunk_no=chunk["chunk_no"], provider_id=job["provider_id"],
                           actor=job["created_by"], items_sealed=chunk["check_items"] if keys_only else chunk["items"],
-                          item_count=chunk["subjects"], keys_only=keys_only,
+                          item_count=chunk["subjects"], keys_only=keys_only, attempt=job["attempts"],
                           reserve_hours=None if job["check_only"] else import_settings().reservation_hours)
     return BatchImport(job_id=str(job["id"]), chunk_no=chunk["chunk_no"], provider_id=job["provider_id"],
                        actor=job["created_by"], items_sealed=chunk["items"], item_count=chunk["subjects"])
@@ -80,15 +81,16 @@ async def resend_stalled(conn: asyncpg.Connection, publish: Publish, stall_secon
     """Chunks sent long ago and still unanswered are sent again (filing is idempotent per chunk)."""
     rows = await conn.fetch(
         """SELECT c.job_id AS id, c.chunk_no, c.items, c.check_items, c.subjects, c.check_state, c.state, j.provider_id, j.created_by,
-                  j.status, j.check_only
+                  j.status, j.check_only, j.attempts
            FROM import_chunks c JOIN import_jobs j ON j.id = c.job_id
            WHERE c.sent_at < now() - make_interval(secs => $1)
-             AND ((j.status = 'CHECKING' AND c.check_state = 'SENT') OR (j.status = 'IMPORTING' AND c.state = 'SENT'))
+             AND ((j.status IN ('VALIDATING', 'CHECKING') AND c.check_state = 'SENT')
+                  OR (j.status = 'IMPORTING' AND c.state = 'SENT'))
            ORDER BY c.sent_at LIMIT 50 FOR UPDATE OF c SKIP LOCKED""",
         stall_seconds,
     )
     for r in rows:
-        await publish(_command("check" if r["status"] == "CHECKING" else "import", r, r), provider_id=r["provider_id"])
+        await publish(_command("import" if r["status"] == "IMPORTING" else "check", r, r), provider_id=r["provider_id"])
         await conn.execute(
             "UPDATE import_chunks SET sent_at = now() WHERE job_id = $1 AND chunk_no = $2", r["id"], r["chunk_no"]
         )
@@ -165,17 +167,17 @@ async def reject(conn: asyncpg.Connection, job_id: uuid.UUID, message: str, erro
         event.set()
 
 
-async def finished(mctx: MessageContext, job: asyncpg.Record, status: str) -> None:
+async def finished(publish: Publish, job: asyncpg.Record, status: str) -> None:
     """Tell filing the job ended after its chunks were checked there: it releases the job's reservations."""
-    await mctx.publish(ImportJobFinished(job_id=str(job["id"]), provider_id=job["provider_id"], status=status,
+    await publish(ImportJobFinished(job_id=str(job["id"]), provider_id=job["provider_id"], status=status,
                                          finished_at=datetime.now(UTC)))
 
 
 async def on_chunk_checked(payload: BatchChunkChecked, mctx: MessageContext) -> None:
     conn = mctx.conn
     job = await _lock_job(conn, payload.job_id)
-    if job is None or job["status"] != "CHECKING":
-        return  # a late or repeated reply
+    if job is None or job["status"] not in ("VALIDATING", "CHECKING") or payload.attempt != job["attempts"]:
+        return  # a late or repeated reply, or one to an earlier attempt's check (the file was planned again)
     updated = await conn.fetchval(
         """UPDATE import_chunks SET check_state = 'DONE', conflicts = $3
            WHERE job_id = $1 AND chunk_no = $2 AND check_state <> 'DONE' RETURNING true""",
@@ -188,9 +190,19 @@ async def on_chunk_checked(payload: BatchChunkChecked, mctx: MessageContext) -> 
         job["id"],
     )
     window = import_settings().window
+    if job["status"] == "VALIDATING":  # checked early: the next validated chunk's check, while the file is clean
+        if job["error_count"] == 0:
+            await send_next(conn, mctx.publish, job, "check", window - await in_flight(conn, job["id"], "check"))
+        return
     if job["chunks_checked"] < job["chunks_total"]:
         await send_next(conn, mctx.publish, job, "check", window - await in_flight(conn, job["id"], "check"))
         return
+    await all_checked(conn, mctx.publish, job)
+
+
+async def all_checked(conn: asyncpg.Connection, publish: Publish, job: asyncpg.Record) -> None:
+    """Every chunk's check is answered (the job row is locked, CHECKING): reject, plan again, or import."""
+    window = import_settings().window
     bad = await conn.fetch(
         "SELECT chunk_no, refs, conflicts FROM import_chunks WHERE job_id = $1 AND conflicts IS NOT NULL ORDER BY chunk_no",
         job["id"],
@@ -214,13 +226,13 @@ async def on_chunk_checked(payload: BatchChunkChecked, mctx: MessageContext) -> 
         else:
             message = f"文件中有 {count} 处与已备案信息或正在导入的其他文件冲突，整个文件未导入"
         await reject(conn, job["id"], message, count)
-        if not job["check_only"]:
-            await finished(mctx, job, "REJECTED")
+        # a file found wrong after some of its chunks were checked early reserved their keys too
+        await finished(publish, job, "REJECTED")
         return
     job = await conn.fetchrow(
         "UPDATE import_jobs SET status = 'IMPORTING', updated_at = now() WHERE id = $1 RETURNING *", job["id"]
     )
-    await send_next(conn, mctx.publish, job, "import", window)
+    await send_next(conn, publish, job, "import", window)
 
 
 async def on_chunk_imported(payload: BatchChunkImported, mctx: MessageContext) -> None:
@@ -259,7 +271,7 @@ async def on_chunk_imported(payload: BatchChunkImported, mctx: MessageContext) -
             import_settings().result_ttl_hours * 3600,
         )
         if first_failure:
-            await finished(mctx, job, "FAILED")
+            await finished(mctx.publish, job, "FAILED")
             for event in WAKE:  # the annotated copy marks the conflicts in the upload
                 event.set()
         return
@@ -275,7 +287,7 @@ async def on_chunk_imported(payload: BatchChunkImported, mctx: MessageContext) -
         job["id"], ttl * 3600, f"成功导入 {job['subjects_imported']} 个主体、{job['rows_imported']} 个网站",
     )
     await cleanup_after(conn, job["id"], keep_file=False)
-    await finished(mctx, job, "COMPLETED")
+    await finished(mctx.publish, job, "COMPLETED")
     log.info("import.completed", job_id=str(job["id"]), subjects=job["subjects_imported"], websites=job["rows_imported"])
 
 

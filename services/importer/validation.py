@@ -34,7 +34,7 @@ import structlog
 from services.importer import columns as C
 from services.importer.assess import CERT, DOMAIN, MOBILE, USERNAME, Plan, assess
 from services.importer.errors import COLUMNS, RowError
-from services.importer.flow import Publish, publisher, reject, send_next
+from services.importer.flow import Publish, all_checked, in_flight, publisher, reject, send_next
 from services.importer.settings import import_settings
 from shared.bus import MessageContext
 from shared.config import get_settings
@@ -169,6 +169,11 @@ async def on_validate_chunk(cmd: ValidateChunk, mctx: MessageContext) -> None:
              errors=len(errors), ms=round((time.perf_counter() - started) * 1000), worker=WORKER)
     if job["vchunks_done"] >= job["vchunks_total"]:
         await finish(conn, mctx.publish, job)
+    elif plan.chunks and job["error_count"] == 0:
+        # the file is clean so far: check the chunk against the existing filings now (reserving its keys), while
+        # the other chunks are validated, instead of in a phase of its own after them (`flow.send_next` keeps
+        # at most `window` checks in flight; each answer sends the next)
+        await send_next(conn, mctx.publish, job, "check", s.window - await in_flight(conn, job_id, "check"))
 
 
 # ---------------------------------------------------------------- the last chunk: the file-wide rules
@@ -262,12 +267,19 @@ async def finish(conn: asyncpg.Connection, publish: Publish, job: asyncpg.Record
     if check_only and chunks == 0:  # nothing left to check against the existing filings
         await reject(conn, job_id, f"文件中有 {total} 处错误，整个文件未导入；请按错误列表修改后重新上传", total)
         return
+    # the chunks checked while the file was validated (`on_validate_chunk`) count; a file found wrong now checks
+    # the rest without reserving (`check_only`), and its end releases what the early checks reserved
+    checked = await conn.fetchval(
+        "SELECT count(*) FROM import_chunks WHERE job_id = $1 AND check_state = 'DONE'", job_id)
     job2 = await conn.fetchrow(
-        """UPDATE import_jobs SET status = 'CHECKING', chunks_total = $2, chunks_checked = 0, chunks_done = 0,
+        """UPDATE import_jobs SET status = 'CHECKING', chunks_total = $2, chunks_checked = $5, chunks_done = 0,
                check_only = $3, error_count = $4, updated_at = now() WHERE id = $1 RETURNING *""",
-        job_id, chunks, check_only, total)
-    await send_next(conn, publish, job2, "check", s.window)
-    log.info("import.validated", job_id=str(job_id), chunks=chunks, errors=total)
+        job_id, chunks, check_only, total, checked)
+    log.info("import.validated", job_id=str(job_id), chunks=chunks, errors=total, checked_early=checked)
+    if checked >= chunks:
+        await all_checked(conn, publish, job2)
+        return
+    await send_next(conn, publish, job2, "check", s.window - await in_flight(conn, job_id, "check"))
 
 
 async def repeated_subjects(conn: asyncpg.Connection, job_id: uuid.UUID) -> set[str]:

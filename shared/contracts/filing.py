@@ -145,7 +145,11 @@ class BatchCheck(Contract):
     is written.
 
     `keys_only`: `items_sealed` holds each item's rule keys and username only (about a twentieth of
-    the full items, which the dry run never reads), sealed under its own context (above)."""
+    the full items, which the dry run never reads), sealed under its own context (above).
+
+    `attempt`: the importer's attempt at the job, echoed in the answer: a chunk is checked while the
+    file is still being validated, so a file planned again (a generated username repeated) can meet
+    answers to its earlier attempt's checks, which it then ignores."""
 
     job_id: str
     chunk_no: int
@@ -155,6 +159,7 @@ class BatchCheck(Contract):
     item_count: int
     reserve_hours: float | None = None
     keys_only: bool = False
+    attempt: int = 0
 
 
 @message("filing.batch.import", kind="command", consumers=("filing",), solo=True)
@@ -179,11 +184,13 @@ class BatchConflict(Contract):
 
 @message("filing.batch.chunk_checked", consumers=("importer",))
 class BatchChunkChecked(Contract):
-    """Result of `filing.batch.check` for one chunk: no conflicts means it can be imported."""
+    """Result of `filing.batch.check` for one chunk: no conflicts means it can be imported. `attempt`:
+    the check's, echoed."""
 
     job_id: str
     chunk_no: int
     conflicts: list[BatchConflict] = []
+    attempt: int = 0
 
 
 @message("filing.batch.chunk_imported", consumers=("importer",))

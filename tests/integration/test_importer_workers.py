@@ -1,6 +1,7 @@
 """Validation in chunks that any importer worker takes (issue 14): the file-wide rules still hold across
-chunks, a chunk delivered twice is recorded once, two worker processes both validate chunks, and a
-worker killed mid-chunk leaves the chunk to another and the job completes exactly once."""
+chunks, a chunk delivered twice is recorded once, two worker processes both validate chunks, a
+worker killed mid-chunk leaves the chunk to another and the job completes exactly once, and a chunk's
+dry run starts while the others are validated (its reservations released when the file is found wrong)."""
 
 from __future__ import annotations
 
@@ -14,17 +15,18 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from services.importer import validation
+from services.importer import flow, validation
 from services.importer.settings import import_settings
 from shared.bus import MessageContext
 from shared.config import get_settings
 from shared.contracts import Envelope
+from shared.contracts.filing import BatchChunkChecked
 from shared.contracts.importer import ValidateChunk
 from shared.db import transaction
 from tests.conftest import System
 from tests.integration.importer_workbooks import filled, mobile, subject_row, website_row
 from tests.integration.test_importer import imported, new_provider, upload, wait_annotated, wait_done
-from tests.integration.test_importer_whole import small_chunks
+from tests.integration.test_importer_whole import reservations, small_chunks
 from tests.worker_process import spawn_worker, worker_ready
 
 
@@ -227,3 +229,113 @@ async def test_two_worker_processes_share_the_chunks_and_one_killed_mid_chunk_ch
         else:
             os.environ["ICP_SECRET_KEY"] = old_key
         get_settings.cache_clear()
+
+
+# ---------------------------------------------------------------- checks while the file is validated
+
+
+async def _deliver_validate(system: System, pid: str, job_id: str, vchunk_no: int) -> None:
+    ctx = system.ctx("importer")
+    cmd = ValidateChunk(job_id=job_id, vchunk_no=vchunk_no)
+    env = Envelope(type="importer.chunk.validate", producer="importer", provider_id=pid,
+                   payload=cmd.model_dump(mode="json"))
+    async with transaction(ctx.pool) as conn:
+        async def publish(p, **kw):
+            return await ctx.outbox.add(conn, p, **kw)
+
+        await validation.on_validate_chunk(cmd, MessageContext(env, conn, publish))
+
+
+async def _deliver_checked(system: System, pid: str, answer: BatchChunkChecked) -> None:
+    ctx = system.ctx("importer")
+    env = Envelope(type="filing.batch.chunk_checked", producer="filing", provider_id=pid,
+                   payload=answer.model_dump(mode="json"))
+    async with transaction(ctx.pool) as conn:
+        async def publish(p, **kw):
+            return await ctx.outbox.add(conn, p, **kw)
+
+        await flow.on_chunk_checked(answer, MessageContext(env, conn, publish))
+
+
+async def test_a_validated_chunk_is_checked_while_the_others_are_validated(system: System):
+    """While the file is clean a chunk's dry run (with its reservation) goes to filing as soon as the chunk is
+    validated; an answer to another attempt's check changes nothing; the job completes exactly."""
+    ctx = system.ctx("importer")
+    pool = ctx.pool
+    await ctx.consumer.stop()  # the validation commands wait on the queue: this test delivers chunk 1 itself
+    try:
+        pid, h = await new_provider(system)
+        subjects, websites = [subject_row(f"E{i}") for i in range(3)], [website_row(f"E{i}") for i in range(3)]
+        with small_chunks(1, window=2):
+            job_id = (await (await upload(system, h, filled(subjects, websites))).json())["job_id"]
+            jid = uuid.UUID(job_id)
+
+            async def published():
+                return await pool.fetchval("SELECT vchunks_total FROM import_jobs WHERE id = $1", jid)
+
+            assert await system.eventually(published, limit=30) == 3
+            await _deliver_validate(system, pid, job_id, 1)
+            job = await pool.fetchrow("SELECT * FROM import_jobs WHERE id = $1", jid)
+            chunk = await pool.fetchrow("SELECT * FROM import_chunks WHERE job_id = $1 AND chunk_no = 1", jid)
+            assert (job["status"], job["vchunks_done"], chunk["check_state"]) == ("VALIDATING", 1, "SENT")
+
+            async def reserved():  # filing ran the check and reserved the chunk's keys for the job
+                return await reservations(system, job_id) or None
+
+            assert await system.eventually(reserved, limit=30) >= 3  # certificate, mobile, domain
+            # an answer to a check of another attempt at the job (planned again meanwhile) is not this one's
+            await _deliver_checked(system, pid, BatchChunkChecked(job_id=job_id, chunk_no=1, attempt=job["attempts"] + 1))
+            chunk = await pool.fetchrow("SELECT * FROM import_chunks WHERE job_id = $1 AND chunk_no = 1", jid)
+            assert chunk["check_state"] == "SENT"
+            assert await pool.fetchval("SELECT chunks_checked FROM import_jobs WHERE id = $1", jid) == 0
+            await ctx.consumer.start()
+            body = await wait_done(system, h, job_id)
+    finally:
+        if not ctx.consumer._workers:
+            await ctx.consumer.start()
+    assert body["status"] == "COMPLETED", body
+    assert await imported(system, job_id) == {"subjects": 3, "applications": 3, "websites": 3}
+    states = await pool.fetch("SELECT check_state, state FROM import_chunks WHERE job_id = $1", jid)
+    assert [tuple(r) for r in states] == [("DONE", "DONE")] * 3
+    assert await reservations(system, job_id) == 0  # the imported chunks hold their keys as filings now
+
+
+async def test_a_file_found_wrong_after_early_checks_releases_what_they_reserved(system: System):
+    """Two chunks are checked (and reserve their keys) before the third, which has a row error, is validated:
+    the file is rejected with that error only, and the job's end releases the early reservations."""
+    ctx = system.ctx("importer")
+    pool = ctx.pool
+    await ctx.consumer.stop()
+    try:
+        pid, h = await new_provider(system)
+        subjects, websites = [subject_row(f"W{i}") for i in range(3)], [website_row(f"W{i}") for i in range(3)]
+        subjects[2]["principal_mobile"] = "12345"
+        with small_chunks(1, window=2):
+            job_id = (await (await upload(system, h, filled(subjects, websites))).json())["job_id"]
+            jid = uuid.UUID(job_id)
+
+            async def published():
+                return await pool.fetchval("SELECT vchunks_total FROM import_jobs WHERE id = $1", jid)
+
+            assert await system.eventually(published, limit=30) == 3
+            await _deliver_validate(system, pid, job_id, 1)
+            await _deliver_validate(system, pid, job_id, 2)
+
+            async def reserved():
+                n = await reservations(system, job_id)
+                return n if n >= 6 else None  # both chunks': certificate, mobile, domain each
+
+            await system.eventually(reserved, limit=30)
+            await ctx.consumer.start()
+            body = await wait_done(system, h, job_id)
+    finally:
+        if not ctx.consumer._workers:
+            await ctx.consumer.start()
+    assert body["status"] == "REJECTED", body
+    assert body["error_count"] == 1, body
+    assert await imported(system, job_id) == {"subjects": 0, "applications": 0, "websites": 0}
+
+    async def released():
+        return await reservations(system, job_id) == 0 or None
+
+    assert await system.eventually(released, limit=30)

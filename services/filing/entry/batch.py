@@ -140,7 +140,8 @@ async def on_batch_check(cmd: BatchCheck, mctx: MessageContext) -> None:
         conflicts = [c for i in sorted(by_item) for c in by_item[i]]
         if conflicts and cmd.reserve_hours:
             await reservations.release(conn, cmd.job_id, cmd.chunk_no)  # the file is refused: hold nothing for it
-    await mctx.publish(BatchChunkChecked(job_id=cmd.job_id, chunk_no=cmd.chunk_no, conflicts=conflicts))
+    await mctx.publish(BatchChunkChecked(job_id=cmd.job_id, chunk_no=cmd.chunk_no, conflicts=conflicts,
+                                         attempt=cmd.attempt))
 
 
 async def on_import_finished(event: ImportJobFinished, mctx: MessageContext) -> None:
