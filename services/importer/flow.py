@@ -189,7 +189,7 @@ async def on_chunk_checked(payload: BatchChunkChecked, mctx: MessageContext) -> 
         "UPDATE import_jobs SET chunks_checked = chunks_checked + 1, updated_at = now() WHERE id = $1 RETURNING *",
         job["id"],
     )
-    window = import_settings().window
+    window = import_settings().check_window
     if job["status"] == "VALIDATING":  # checked early: the next validated chunk's check, while the file is clean
         if job["error_count"] == 0:
             await send_next(conn, mctx.publish, job, "check", window - await in_flight(conn, job["id"], "check"))

@@ -19,6 +19,10 @@ class ImportSettings(BaseSettings):
     max_errors: int = Field(10_000, description="errors recorded per job (the count goes on)")
     chunk_websites: int = Field(500, description="website rows per filing.batch.* command")
     window: int = Field(4, description="chunks in flight per job (flow control towards filing)")
+    check_window: int = Field(
+        16, description="dry-run checks in flight per job (a check carries a chunk's keys only, ~1/20 of its items: "
+                        "more in flight keep the checks up with the validation, behind whose commands their answers queue)"
+    )
     lease_seconds: float = Field(60.0, description="a worker's claim on a job; renewed at a third of it")
     poll_seconds: float = Field(2.0, description="job queue polling when no wake-up event arrives")
     stall_seconds: float = Field(600.0, description="a chunk unanswered this long is sent again (idempotent)")

@@ -172,8 +172,8 @@ async def on_validate_chunk(cmd: ValidateChunk, mctx: MessageContext) -> None:
     elif plan.chunks and job["error_count"] == 0:
         # the file is clean so far: check the chunk against the existing filings now (reserving its keys), while
         # the other chunks are validated, instead of in a phase of its own after them (`flow.send_next` keeps
-        # at most `window` checks in flight; each answer sends the next)
-        await send_next(conn, mctx.publish, job, "check", s.window - await in_flight(conn, job_id, "check"))
+        # at most `check_window` checks in flight; each answer sends the next)
+        await send_next(conn, mctx.publish, job, "check", s.check_window - await in_flight(conn, job_id, "check"))
 
 
 # ---------------------------------------------------------------- the last chunk: the file-wide rules
@@ -279,7 +279,7 @@ async def finish(conn: asyncpg.Connection, publish: Publish, job: asyncpg.Record
     if checked >= chunks:
         await all_checked(conn, publish, job2)
         return
-    await send_next(conn, publish, job2, "check", s.window - await in_flight(conn, job_id, "check"))
+    await send_next(conn, publish, job2, "check", s.check_window - await in_flight(conn, job_id, "check"))
 
 
 async def repeated_subjects(conn: asyncpg.Connection, job_id: uuid.UUID) -> set[str]:
