@@ -142,15 +142,35 @@ async def conflicts_to_errors(conn: asyncpg.Connection, job: asyncpg.Record, chu
     return sink.count
 
 
-async def cleanup_after(conn: asyncpg.Connection, job_id: uuid.UUID, *, keep_file: bool) -> None:
-    await conn.execute("DELETE FROM import_rows WHERE job_id = $1", job_id)
-    await conn.execute("DELETE FROM import_keys WHERE job_id = $1", job_id)
-    await conn.execute("DELETE FROM import_chunk_errors WHERE job_id = $1", job_id)
-    # the validation chunks stay (who validated what), without their subject keys
-    await conn.execute("UPDATE import_vchunks SET keys = '{}' WHERE job_id = $1", job_id)
-    await conn.execute("UPDATE import_chunks SET items = NULL, check_items = NULL WHERE job_id = $1", job_id)
-    if not keep_file:
-        await conn.execute("DELETE FROM import_files WHERE job_id = $1", job_id)
+async def cleanup_after(conn: asyncpg.Connection, job_id: uuid.UUID) -> None:
+    """The job has ended: what it staged goes once this transaction commits (`staged_cleanup`, run by a
+    worker's job loop, woken here) — deleting a large file's rows and payloads in the finishing transaction
+    kept the job from completing for seconds."""
+    await conn.execute("UPDATE import_jobs SET cleanup_pending = true WHERE id = $1", job_id)
+    for event in WAKE:
+        event.set()
+
+
+async def staged_cleanup(pool: asyncpg.Pool) -> bool:
+    """Delete what one ended job staged: its rows (cells with ID numbers), file-wide keys, chunk errors, the
+    sealed chunk payloads and, once it completed, its upload (a rejected file keeps it for the annotated
+    copy). True when a job was cleaned."""
+    async with pool.acquire() as conn, conn.transaction():
+        job = await conn.fetchrow(
+            "SELECT id, status FROM import_jobs WHERE cleanup_pending LIMIT 1 FOR UPDATE SKIP LOCKED")
+        if job is None:
+            return False
+        job_id = job["id"]
+        await conn.execute("DELETE FROM import_rows WHERE job_id = $1", job_id)
+        await conn.execute("DELETE FROM import_keys WHERE job_id = $1", job_id)
+        await conn.execute("DELETE FROM import_chunk_errors WHERE job_id = $1", job_id)
+        # the validation chunks stay (who validated what), without their subject keys
+        await conn.execute("UPDATE import_vchunks SET keys = '{}' WHERE job_id = $1", job_id)
+        await conn.execute("UPDATE import_chunks SET items = NULL, check_items = NULL WHERE job_id = $1", job_id)
+        if job["status"] == "COMPLETED":
+            await conn.execute("DELETE FROM import_files WHERE job_id = $1", job_id)
+        await conn.execute("UPDATE import_jobs SET cleanup_pending = false WHERE id = $1", job_id)
+    return True
 
 
 async def reject(conn: asyncpg.Connection, job_id: uuid.UUID, message: str, error_count: int) -> None:
@@ -162,7 +182,7 @@ async def reject(conn: asyncpg.Connection, job_id: uuid.UUID, message: str, erro
         job_id, message, error_count,
     )
     await conn.execute("DELETE FROM import_chunks WHERE job_id = $1", job_id)
-    await cleanup_after(conn, job_id, keep_file=True)
+    await cleanup_after(conn, job_id)
     for event in WAKE:  # this process's job loop builds the annotated copy at once
         event.set()
 
@@ -286,7 +306,7 @@ async def on_chunk_imported(payload: BatchChunkImported, mctx: MessageContext) -
                result_expires_at = now() + make_interval(secs => $2), message = $3 WHERE id = $1""",
         job["id"], ttl * 3600, f"成功导入 {job['subjects_imported']} 个主体、{job['rows_imported']} 个网站",
     )
-    await cleanup_after(conn, job["id"], keep_file=False)
+    await cleanup_after(conn, job["id"])
     await finished(mctx.publish, job, "COMPLETED")
     log.info("import.completed", job_id=str(job["id"]), subjects=job["subjects_imported"], websites=job["rows_imported"])
 

@@ -40,7 +40,7 @@ from services.importer import validation
 from services.importer.annotate import annotate_next, trim_heap
 from services.importer.assess import Plan, _assess_one  # noqa: F401  (the validation of one subject)
 from services.importer.errors import ErrorSink, RowError
-from services.importer.flow import WAKE, publisher, resend_stalled
+from services.importer.flow import WAKE, publisher, resend_stalled, staged_cleanup
 from services.importer.reader import TooManyRows, read_sheet
 from services.importer.sealing import load_upload
 from services.importer.settings import ImportSettings, import_settings
@@ -122,6 +122,8 @@ async def job_loop(ctx: ServiceContext) -> None:
     WAKE.append(wake)
     validation._CTX[:] = [ctx]
     while True:
+        if await staged_cleanup(ctx.pool):  # an ended job's staged rows and payloads (personal data): first
+            continue
         if await annotate_next(ctx, me, s):  # quick next to a job, and the user is waiting for it
             continue
         job = await claim(ctx.pool, me, s)

@@ -339,3 +339,33 @@ async def test_a_file_found_wrong_after_early_checks_releases_what_they_reserved
         return await reservations(system, job_id) == 0 or None
 
     assert await system.eventually(released, limit=30)
+
+
+async def test_what_an_ended_job_staged_is_deleted_after_its_last_transaction(system: System):
+    """The job completes without deleting its staging in the last chunk's answer; a worker's job loop then
+    deletes the staged rows, keys, sealed chunk payloads and the upload."""
+    pool = system.ctx("importer").pool
+    pid, h = await new_provider(system)
+    subjects, websites = [subject_row(f"T{i}") for i in range(3)], [website_row(f"T{i}") for i in range(3)]
+    with small_chunks(1):
+        job_id = (await (await upload(system, h, filled(subjects, websites))).json())["job_id"]
+        body = await wait_done(system, h, job_id)
+    assert body["status"] == "COMPLETED", body
+    jid = uuid.UUID(job_id)
+
+    async def staged():
+        return await pool.fetchrow(
+            """SELECT (SELECT count(*) FROM import_rows WHERE job_id = $1) AS rows,
+                      (SELECT count(*) FROM import_keys WHERE job_id = $1) AS keys,
+                      (SELECT count(*) FROM import_chunks WHERE job_id = $1 AND items IS NOT NULL) AS payloads,
+                      (SELECT count(*) FROM import_files WHERE job_id = $1) AS files,
+                      (SELECT cleanup_pending FROM import_jobs WHERE id = $1) AS pending""", jid)
+
+    async def cleaned():
+        r = await staged()
+        return r if (r["rows"], r["keys"], r["payloads"], r["files"], r["pending"]) == (0, 0, 0, 0, False) else None
+
+    assert await system.eventually(cleaned, limit=15)
+    # the credentials workbook is built from the chunks' sealed credentials, which stay
+    r = await system.client.get(f"/api/importer/jobs/{job_id}/result", headers=h)
+    assert r.status == 200
