@@ -4,8 +4,10 @@ CPU (from /proc) and this process's: steadier than the load bench on a busy host
     .venv/bin/python bench/submit_serial.py filing      # the single-filing statement (a submit written alone)
     .venv/bin/python bench/submit_serial.py reporting   # reporting's handling of filing.application.submitted:
                                                         # log_event + apply (5 statements) vs log_submitted (2)
-    .venv/bin/python bench/submit_serial.py bulk 40     # an import's chunk statement (`create_first_filings`,
-                                                        # 250 subjects of 2 websites): 40 chunks, per subject
+    .venv/bin/python bench/submit_serial.py bulk 40     # an import's chunk write (`create_first_filings` as
+                                                        # entry/batch.py calls it, the trusted parse of the
+                                                        # sealed items included; 250 subjects of 2 websites):
+                                                        # 40 chunks, per subject
     PYTHONPATH=/path/to/other/checkout .venv/bin/python bench/submit_serial.py filing   # that checkout's code
 
 Each on a throwaway database of the local PostgreSQL (only the service's schema migrated); figures per
@@ -110,8 +112,12 @@ async def reporting(conn: asyncpg.Connection, backend: psutil.Process, n: int) -
 
 
 async def bulk(conn: asyncpg.Connection, backend: psutil.Process, n: int) -> None:
-    """`n` chunks of 250 subjects (2 websites each), as an import writes them (`checked`, source import),
-    into a growing database; per subject, by tenths of the run (index growth shows as a trend)."""
+    """`n` chunks of 250 subjects (2 websites each), as an import writes them (`entry/batch.py`
+    `on_batch_import`: the sealed items' dicts parsed trusted, then `create_first_filings` with `checked`
+    and `one_message`), into a growing database; per subject (the parse included in the Python figure)."""
+    import inspect
+
+    from services.filing.entry import batch
     from services.filing.entry import bulk as b
     from services.filing.entry.model import validate_filing
     from shared.filing_data import FilingData
@@ -121,18 +127,23 @@ async def bulk(conn: asyncpg.Connection, backend: psutil.Process, n: int) -> Non
     hash_ = "pbkdf2_sha256$1$x$y"
     if os.environ.get("ICP_BENCH_PRE_SQL"):  # an experiment's change to the schema (e.g. an index dropped)
         await conn.execute(os.environ["ICP_BENCH_PRE_SQL"])
+    # what batch.py passes beyond the common arguments (a checkout from before this bench ignores what it lacks)
+    accepted = inspect.signature(b.create_first_filings).parameters
+    extra = {k: val for k, val in {"one_message": True, "copy": True}.items() if k in accepted}
 
-    def chunk() -> list:
-        return [(validate_filing(FilingData.model_validate(fs.filing(2)), copy=False),
-                 (f"u{uuid.uuid4().hex[:12]}", hash_), i) for i in range(250)]
+    def chunk() -> list:  # the sealed items as the importer builds them: canonical data, "c": 1
+        return [{"data": validate_filing(FilingData.model_validate(fs.filing(2)), copy=False).model_dump(mode="json"),
+                 "sponsor": [f"u{uuid.uuid4().hex[:12]}", hash_], "c": 1} for _ in range(250)]
 
     job = str(uuid.uuid4())
 
     async def write(chunks) -> None:
         for items in chunks:
+            parsed, refused = batch._parse(items)
+            assert not refused
             async with conn.transaction():
-                await b.create_first_filings(conn, provider_id="p", items=items, actor="op", import_job_id=job,
-                                             checked=True)
+                await b.create_first_filings(conn, provider_id="p", items=parsed, actor="op", import_job_id=job,
+                                             checked=True, **extra)
 
     await write([chunk()])
     rounds = []
