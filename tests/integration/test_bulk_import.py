@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import uuid
@@ -115,7 +116,8 @@ async def snapshot(conn, created, job_id: str) -> dict[str, Any]:
     return out
 
 
-async def test_bulk_writes_the_same_rows_and_events_as_one_by_one(system: System):
+@pytest.mark.parametrize("copy", [False, True])  # the API's one statement, the import's COPY
+async def test_bulk_writes_the_same_rows_and_events_as_one_by_one(system: System, copy: bool):
     pid, _ = await new_provider(system)
     raw = [item_json(), item_json(2, own_principal=True), item_json(3)]
     sponsors = [("zbz" + uuid.uuid4().hex[:10], "$pbkdf2-sha256$100$abc$def") for _ in raw]
@@ -137,7 +139,7 @@ async def test_bulk_writes_the_same_rows_and_events_as_one_by_one(system: System
         await tr.start()
         try:
             many = await create_first_filings(
-                conn, provider_id=pid, actor="tester", import_job_id=job_id,
+                conn, provider_id=pid, actor="tester", import_job_id=job_id, copy=copy,
                 items=[(FilingData.model_validate(r), sp, i) for i, (r, sp) in enumerate(zip(raw, sponsors, strict=True))],
             )
             got = await snapshot(conn, many, job_id)
@@ -163,7 +165,8 @@ async def _file_one(system: System, pid: str, raw: dict) -> None:
                                   sponsor=("zbz" + uuid.uuid4().hex[:10], "$pbkdf2-sha256$100$abc$def"))
 
 
-async def test_a_conflict_refuses_the_chunk_and_writes_nothing(system: System):
+@pytest.mark.parametrize("copy", [False, True])
+async def test_a_conflict_refuses_the_chunk_and_writes_nothing(system: System, copy: bool):
     pid, _ = await new_provider(system)
     filed = item_json()
     await _file_one(system, pid, filed)
@@ -177,7 +180,7 @@ async def test_a_conflict_refuses_the_chunk_and_writes_nothing(system: System):
     async with system.ctx("filing").pool.acquire() as conn, conn.transaction():
         with pytest.raises(BulkRefused) as refused:
             await create_first_filings(
-                conn, provider_id=pid, actor="tester", import_job_id=job_id,
+                conn, provider_id=pid, actor="tester", import_job_id=job_id, copy=copy,
                 items=[(FilingData.model_validate(r), ("zbz" + uuid.uuid4().hex[:10], "h"), f"row{i}")
                        for i, r in enumerate(raw)],
             )
@@ -277,8 +280,11 @@ async def test_the_import_command_reports_a_conflict_and_imports_nothing_of_the_
                                 body["application_ids"]) == 2
 
 
-async def test_a_race_lost_on_a_unique_index_refuses_the_chunk(system: System):
-    """Filed concurrently (not yet committed when the chunk is checked): the index is the backstop."""
+@pytest.mark.parametrize(("copy", "own_transaction"), [(False, True), (True, True), (True, False)])
+async def test_a_race_lost_on_a_unique_index_refuses_the_chunk(system: System, copy: bool, own_transaction: bool):
+    """Filed concurrently (not yet committed when the chunk is checked): the index is the backstop. With COPY
+    the tables before the domains' are written when it fails: the caller's transaction, or the one COPY opens
+    itself when there is none, is rolled back."""
     pid, _ = await new_provider(system)
     other = item_json()
     clash = item_json()
@@ -291,13 +297,14 @@ async def test_a_race_lost_on_a_unique_index_refuses_the_chunk(system: System):
         await tr.start()
         await create_first_filing(a, provider_id=pid, data=FilingData.model_validate(other), actor="tester",
                                   sponsor=("zbz" + uuid.uuid4().hex[:10], "h"))
+        usernames = ["zbz" + uuid.uuid4().hex[:10] for _ in range(2)]
 
         async def chunk():
-            async with b.transaction():
+            async with b.transaction() if own_transaction else contextlib.nullcontext():
                 await create_first_filings(
-                    b, provider_id=pid, actor="tester", import_job_id=job_id,
-                    items=[(FilingData.model_validate(r), ("zbz" + uuid.uuid4().hex[:10], "h"), f"row{i}")
-                           for i, r in enumerate([item_json(), clash])],
+                    b, provider_id=pid, actor="tester", import_job_id=job_id, copy=copy,
+                    items=[(FilingData.model_validate(r), (name, "h"), f"row{i}")
+                           for i, (r, name) in enumerate(zip([item_json(), clash], usernames, strict=True))],
                 )
 
         task = asyncio.create_task(chunk())
@@ -312,6 +319,7 @@ async def test_a_race_lost_on_a_unique_index_refuses_the_chunk(system: System):
     [(key, e)] = refused.value.conflicts
     assert (key, e.status, e.errors[0]["field"]) == ("row1", 409, "websites[0].domains[0]")
     assert await imported(system, job_id) == {"subjects": 0, "applications": 0, "websites": 0}
+    assert not await pool.fetchval("SELECT count(*) FROM users WHERE username = ANY($1::text[])", usernames)
 
 
 async def test_large_values_are_compressed_with_lz4(system: System):

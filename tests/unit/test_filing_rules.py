@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 
@@ -240,3 +241,75 @@ def test_a_same_as_subject_principal_with_a_lower_case_x_is_accepted_on_every_pa
         validate_filing(FilingData.model_validate(raw), copy=copy)
     assert refused.value.errors == [{"field": "websites[0].principal",
                                      "message": "选择“同主体负责人”时，网站负责人信息须与主体负责人完全一致"}]
+
+
+def _varied_filings() -> list[FilingData]:
+    """Filings that exercise every branch of the rows and snapshots: a personal subject, a website with its own
+    principal (a legal representative, a dated validity), preapprovals, several websites."""
+    personal = fs.filing()
+    rid = fs.resident_id()
+    personal["subject"].update(nature="PERSONAL", cert_type="RESIDENT_ID", cert_number=rid, name="李四")
+    personal["subject"]["principal"]["id_number"] = rid
+    personal["websites"][0].update(name="李四的读书笔记", service_content=["BLOG"])
+    own = fs.filing(3)
+    own["websites"][1].update(
+        principal_same_as_subject=False,
+        principal=fs.principal(name="王五", id_valid_to="2030-01-01", legal_rep_name="赵六",
+                               legal_rep_id=fs.resident_id(), office_phone="086-010-87654321", email="wangwu@example.com"),
+        preapprovals=[{"type": "NEWS", "approval_no": "京-1号"}, {"type": "PUBLISHING", "approval_no": "京-2号"}],
+    )
+    return [filing_model.validate_filing(FilingData.model_validate(raw), TODAY) for raw in (personal, own)]
+
+
+def test_the_bulk_event_and_rows_from_a_dump_are_those_of_the_model():
+    """The import's chunk write builds each filing's event (in its JSON form, sent without the models) and
+    rows from one `model_dump` (entry/bulk.py): the same as `submitted_event`'s dump and the rows built
+    from the model."""
+    from pydantic_core import to_jsonable_python
+
+    from services.filing.entry import rows
+    from shared.contracts.filing import ApplicationsSubmitted, ApplicationSubmitted
+
+    for at in (dt.datetime(2026, 6, 1, 8, 30, 15, 123456, tzinfo=dt.UTC), dt.datetime(2026, 6, 1, tzinfo=dt.UTC)):
+        for data in _varied_filings():
+            dump = data.model_dump(mode="json")
+            ids = [f"w{i}" for i in range(len(data.websites))]
+            args = dict(application_id="a1", type_="FIRST_FILING", provider_id="p1", subject_id="s1",
+                        website_ids=ids, submitted_by="op", source="import", import_job_id="job")
+            expected = rows.submitted_event(version=1, data=data, submitted_at=at, **args)
+            got = rows.submitted_event_json(dump=dump, submitted_at=to_jsonable_python(at), **args)
+            assert got == expected.model_dump(mode="json")
+            assert ApplicationSubmitted.model_validate(got) == expected
+            run = {"event_ids": [str(uuid.uuid4())], "events": [got]}
+            assert ApplicationsSubmitted.model_validate(run).model_dump(mode="json") == run
+            assert rows.subject_row(data, dump) == rows.subject_row(data)
+            for i, (w, wdump) in enumerate(zip(data.websites, dump["websites"], strict=True)):
+                assert rows.website_row(w, i, wdump) == rows.website_row(w, i)
+            assert rows.version_payload(data, "s1", ids, dump) == rows.version_payload(data, "s1", ids)
+
+
+def test_an_outbox_row_from_a_json_payload_is_the_models():
+    """`Outbox.row_json` (a payload already in its contract's JSON form) writes the row `Outbox.row` writes."""
+    import orjson
+
+    from shared.contracts.filing import ApplicationsSubmitted
+    from shared.outbox import Outbox
+
+    data = _varied_filings()[1]
+    from services.filing.entry import rows
+
+    event = rows.submitted_event(version=1, data=data, application_id="a1", type_="FIRST_FILING", provider_id="p1",
+                                 subject_id="s1", website_ids=["w0", "w1", "w2"],
+                                 submitted_at=dt.datetime.now(dt.UTC), submitted_by="op", source="import",
+                                 import_job_id="job")
+    run = ApplicationsSubmitted(events=[event], event_ids=[uuid.uuid4()])
+    outbox = Outbox("filing", exchange_prefix="x.")
+    env, params = outbox.row(run, provider_id="p1", correlation_id="c1")
+    env2, params2 = outbox.row_json(ApplicationsSubmitted, run.model_dump(mode="json"), provider_id="p1",
+                                    correlation_id="c1")
+    body, body2 = orjson.loads(params[3]), orjson.loads(params2[3])
+    assert {k: x for k, x in body.items() if k not in ("id", "occurred_at")} == \
+        {k: x for k, x in body2.items() if k not in ("id", "occurred_at")}
+    assert sorted(body) == sorted(body2) and body2["id"] == str(env2.id)
+    assert [params[i] for i in (1, 2, 4, 5)] == [params2[i] for i in (1, 2, 4, 5)]
+    assert env2.payload == env.payload

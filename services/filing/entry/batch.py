@@ -177,6 +177,7 @@ async def on_batch_import(cmd: BatchImport, mctx: MessageContext) -> None:
             filings = await create_first_filings(
                 conn, provider_id=cmd.provider_id, items=parsed, actor=cmd.actor, import_job_id=cmd.job_id,
                 checked=_canonical(items), one_message=True,  # the chunk's events in one message
+                copy=True,  # the rows by binary COPY in this transaction (no JSON parameters to parse)
             )
             if conflicts:  # an item that did not parse: the others' conflicts are reported with it
                 raise BulkRefused([])

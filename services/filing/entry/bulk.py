@@ -35,6 +35,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from pydantic_core import to_jsonable_python
 
 from services.filing import reservations
 from services.filing.entry.model import (
@@ -52,14 +53,14 @@ from services.filing.entry.rows import (
     domain_rows,
     preapproval_types,
     subject_row,
-    submitted_event,
+    submitted_event_json,
     version_payload,
     website_row,
 )
 from shared import codes, logs
 from shared import validate as v
 from shared.blacklist import cert_digest
-from shared.contracts.filing import ApplicationsSubmitted
+from shared.contracts.filing import ApplicationsSubmitted, ApplicationSubmitted
 from shared.filing_data import FilingData, canonical, domain_paths, principal_mobiles, subject_key
 from shared.ids import uuid7
 from shared.outbox import Outbox, notify_channel
@@ -125,115 +126,89 @@ def _conflicts_sql(first: int) -> str:
 _CONFLICTS_SQL = _conflicts_sql(1)
 assert LIVE_EXCLUDED == ("CANCELLED", "WITHDRAWN")  # the literals above
 
-# Every table of a first filing, for the whole chunk, in one statement with the rules query above
-# (parameters 18 – 26), as entry.store._INSERT_FILING_SQL does for one filing (the same columns and
-# values): each insert reads its rows only when nothing conflicts (`go`), and the statement returns
-# the conflict rows, or one row `ok` (with the relay's NOTIFY). One round trip, atomic without a
-# transaction of its own: the API's group commit (entry/submits.py) needs neither BEGIN nor COMMIT.
-_INSERTS = """
-sponsor AS (
-  INSERT INTO users (id, username, password_hash, role, provider_id, display_name, created_by)
-  SELECT x.id, x.username, x.password_hash, 'sponsor', $12, x.display_name, $13
-  FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, username text, password_hash text, display_name text)
-  WHERE (SELECT go.ok FROM go)
-),
-subject AS (
-  INSERT INTO subjects (id, provider_id, sponsor_user_id, nature, cert_type, cert_family, cert_number, name,
-                        cert_address, province, city, county, mail_address, investor_or_superior, remark,
-                        principal, status, filing_method, source, import_job_id, created_by, created_at, updated_at)
-  SELECT x.id, $12, x.sponsor_user_id, x.nature, x.cert_type, x.cert_family, x.cert_number, x.name,
-         x.cert_address, x.province, x.city, x.county, x.mail_address, x.investor_or_superior, x.remark,
-         x.principal, 'PENDING', x.filing_method, x.source, x.import_job_id, $13, x.at, x.at
-  FROM jsonb_to_recordset($2::jsonb) AS x(
-         id uuid, sponsor_user_id uuid, nature text, cert_type text, cert_family text,
-         cert_number text, name text, cert_address text, province text, city text, county text,
-         mail_address text, investor_or_superior text, remark text, principal jsonb, filing_method text,
-         source text, import_job_id text, at timestamptz)
-  WHERE (SELECT go.ok FROM go)
-),
-mobiles AS (
-  INSERT INTO subject_mobiles (subject_id, mobile)
-  SELECT x.subject_id, x.mobile FROM jsonb_to_recordset($3::jsonb) AS x(subject_id uuid, mobile text)
-  WHERE (SELECT go.ok FROM go)
-),
-site AS (
-  INSERT INTO websites (id, subject_id, provider_id, position, service_type, name, home_urls, service_content,
-                        preapprovals, needs_preapproval, languages, remark, principal_same_as_subject, principal,
-                        status, created_by, created_at, updated_at)
-  SELECT x.id, x.subject_id, $12, x.position, x.service_type, x.name, x.home_urls,
-         x.service_content, x.preapprovals, x.needs_preapproval, x.languages, x.remark,
-         x.principal_same_as_subject, x.principal, 'PENDING', $13, x.at, x.at
-  FROM jsonb_to_recordset($4::jsonb) AS x(
-         id uuid, subject_id uuid, position int, service_type text, name text, home_urls jsonb,
-         service_content jsonb, preapprovals jsonb, needs_preapproval boolean, languages jsonb, remark text,
-         principal_same_as_subject boolean, principal jsonb, at timestamptz)
-  WHERE (SELECT go.ok FROM go)
-),
-dom AS (
-  INSERT INTO domains (website_id, subject_id, position, ascii, unicode, status, created_at)
-  SELECT x.website_id, x.subject_id, x.position, x.ascii, x.unicode, 'PENDING', x.at
-  FROM jsonb_to_recordset($5::jsonb) AS x(website_id uuid, subject_id uuid, position int, ascii text,
-                                          unicode text, at timestamptz)
-  WHERE (SELECT go.ok FROM go)
-),
-acc AS (
-  INSERT INTO accesses (website_id, subject_id, provider_id, access_methods, ip_ranges, server_locations, status,
-                        created_by, created_at, updated_at)
-  SELECT x.website_id, x.subject_id, $12, x.access_methods, x.ip_ranges, x.server_locations, 'PENDING', $13,
-         x.at, x.at
-  FROM jsonb_to_recordset($6::jsonb) AS x(website_id uuid, subject_id uuid, access_methods jsonb,
-                                          ip_ranges jsonb, server_locations jsonb, at timestamptz)
-  WHERE (SELECT go.ok FROM go)
-),
-app AS (
-  INSERT INTO applications (id, type, status, version, subject_id, provider_id, province, filing_method, source,
-                            import_job_id, needs_preapproval, status_at, submitted_at, submitted_by, created_at,
-                            updated_at)
-  SELECT x.id, 'FIRST_FILING', 'PENDING_VERIFICATION', 1, x.subject_id, $12, x.province, x.filing_method,
-         x.source, x.import_job_id, x.needs_preapproval, x.at, x.at, $13, x.at, x.at
-  FROM jsonb_to_recordset($7::jsonb) AS x(id uuid, subject_id uuid, province text, filing_method text,
-                                          source text, import_job_id text, needs_preapproval boolean,
-                                          at timestamptz)
-  WHERE (SELECT go.ok FROM go)
-),
-ver AS (
-  INSERT INTO application_versions (application_id, version, payload, submitted_at, submitted_by)
-  SELECT x.application_id, 1, x.payload, x.at, $13
-  FROM jsonb_to_recordset($8::jsonb) AS x(application_id uuid, payload jsonb, at timestamptz)
-  WHERE (SELECT go.ok FROM go)
-),
-hist AS (
-  INSERT INTO application_status_history (application_id, version, status, note, actor, at)
-  SELECT x.application_id, 1, 'PENDING_VERIFICATION', '提交首次备案', $13, x.at
-  FROM jsonb_to_recordset($8::jsonb) AS x(application_id uuid, at timestamptz)
-  WHERE (SELECT go.ok FROM go)
-),
-aud AS (
-  INSERT INTO audit_log (entity, entity_id, subject_id, action, actor, provider_id, at, changes, request_id)
-  SELECT x.entity, x.entity_id, x.subject_id, x.action, x.actor, x.provider_id, x.at,
-         coalesce(x.changes, '{}'), x.request_id
-  FROM jsonb_to_recordset($9::jsonb) AS x(entity text, entity_id uuid, subject_id uuid, action text,
-                                          actor text, provider_id text, changes jsonb, request_id text,
-                                          at timestamptz)
-  WHERE (SELECT go.ok FROM go)
-),
+# The tables of a first filing, in the order they are written (parents first: a COPY checks its rows'
+# foreign keys when it ends), each with its columns and their types. The rows are built once, as tuples
+# in this column order, for either way of writing them (`create_first_filings`): the statement below
+# (each table's rows as JSON objects) or binary COPY.
+_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = tuple(
+    (table, tuple(c.split()[0] for c in cols.split(",")), tuple(c.split()[1] for c in cols.split(",")))
+    for table, cols in (
+        ("users", "id uuid, username text, password_hash text, role text, provider_id text, display_name text,"
+                  "created_by text"),
+        ("subjects", "id uuid, provider_id text, sponsor_user_id uuid, nature text, cert_type text, cert_family text,"
+                     "cert_number text, name text, cert_address text, province text, city text, county text,"
+                     "mail_address text, investor_or_superior text, remark text, principal jsonb, status text,"
+                     "filing_method text, source text, import_job_id text, created_by text, created_at timestamptz,"
+                     "updated_at timestamptz"),
+        ("subject_mobiles", "subject_id uuid, mobile text"),
+        ("websites", "id uuid, subject_id uuid, provider_id text, position int, service_type text, name text,"
+                     "home_urls jsonb, service_content jsonb, preapprovals jsonb, needs_preapproval boolean,"
+                     "languages jsonb, remark text, principal_same_as_subject boolean, principal jsonb, status text,"
+                     "created_by text, created_at timestamptz, updated_at timestamptz"),
+        ("domains", "website_id uuid, subject_id uuid, position int, ascii text, unicode text, status text,"
+                    "created_at timestamptz"),
+        ("accesses", "website_id uuid, subject_id uuid, provider_id text, access_methods jsonb, ip_ranges jsonb,"
+                     "server_locations jsonb, status text, created_by text, created_at timestamptz,"
+                     "updated_at timestamptz"),
+        ("applications", "id uuid, type text, status text, version int, subject_id uuid, provider_id text,"
+                         "province text, filing_method text, source text, import_job_id text,"
+                         "needs_preapproval boolean, status_at timestamptz, submitted_at timestamptz,"
+                         "submitted_by text, created_at timestamptz, updated_at timestamptz"),
+        ("application_versions", "application_id uuid, version int, payload json, submitted_at timestamptz,"
+                                 "submitted_by text"),
+        ("application_status_history", "application_id uuid, version int, status text, note text, actor text,"
+                                       "at timestamptz"),
+        ("audit_log", "entity text, entity_id uuid, subject_id uuid, action text, actor text, provider_id text,"
+                      "at timestamptz, changes jsonb, request_id text"),
+    )
+)
+_SUBJECT_FIELDS = _TABLES[1][1][3:16]  # subject_row's keys, in column order (nature … principal)
+_WEBSITE_FIELDS = _TABLES[3][1][3:14]  # website_row's (position … principal)
+
+# The outbox rows (as one array per column) and the relay's NOTIFY, after the rules query
+# (`_conflicts_sql`); each written only when nothing conflicts (`go`).
+_OUTBOX = """
 ob AS (
   INSERT INTO outbox (id, exchange, routing_key, body, headers)
   SELECT o.id, o.exchange, o.routing_key, o.body, o.headers::jsonb
-  FROM unnest($10::uuid[], $11::text[], $14::text[], $15::bytea[], $16::text[])
+  FROM unnest(${0}::uuid[], ${1}::text[], ${2}::text[], ${3}::bytea[], ${4}::text[])
        AS o(id, exchange, routing_key, body, headers)
   WHERE (SELECT go.ok FROM go)
 )
 """
-_GATED_INSERT_SQL = (
-    "WITH conflicts AS (" + _conflicts_sql(18) + "),\n"
-    "go AS (SELECT NOT EXISTS (SELECT 1 FROM conflicts) AS ok),\n"
-    + _INSERTS
-    + "SELECT kind, family, key, number, status, reason FROM conflicts\n"
-      "UNION ALL\n"
-      "SELECT 'ok', NULL, pg_notify($17, '')::text, NULL, NULL, NULL FROM go WHERE go.ok"
-)
 
+
+def _gated_sql(inserts: str, notify: int, first_rule: int) -> str:
+    """The rules query, then `inserts` (CTEs reading `go`); returns the conflict rows, or one row `ok`
+    (with the relay's NOTIFY on channel `$notify`)."""
+    return (
+        "WITH conflicts AS (" + _conflicts_sql(first_rule) + "),\n"
+        "go AS (SELECT NOT EXISTS (SELECT 1 FROM conflicts) AS ok),\n"
+        + inserts
+        + "SELECT kind, family, key, number, status, reason FROM conflicts\n"
+          "UNION ALL\n"
+          f"SELECT 'ok', NULL, pg_notify(${notify}, '')::text, NULL, NULL, NULL FROM go WHERE go.ok"
+    )
+
+
+# Every table of a first filing, for the whole chunk, in one statement with the rules query: each table's
+# rows as one JSON array of objects ($1 – $10, `jsonb_to_recordset`), the outbox's as arrays ($11 – $15),
+# the NOTIFY channel ($16), the rules' parameters ($17 – $25); as entry.store._INSERT_FILING_SQL does for
+# one filing (the same columns and values). One round trip, atomic without a transaction of its own: the
+# API's group commit (entry/submits.py) needs neither BEGIN nor COMMIT.
+_GATED_INSERT_SQL = _gated_sql(
+    "".join(
+        f"t{n} AS (\n  INSERT INTO {table} ({', '.join(names)})\n"
+        f"  SELECT {', '.join('x.' + c for c in names)}\n"
+        f"  FROM jsonb_to_recordset(${n}::jsonb) AS x({', '.join(f'{c} {t}' for c, t in zip(names, types, strict=True))})\n"
+        f"  WHERE (SELECT go.ok FROM go)\n),\n"
+        for n, (table, names, types) in enumerate(_TABLES, start=1)
+    ) + _OUTBOX.format(11, 12, 13, 14, 15),
+    notify=16, first_rule=17,
+)
+# The import's way (`copy=True`): the rules query and the outbox in one statement ($1 – $5 the outbox's
+# arrays, $6 the channel, $7 – $15 the rules), then each table's rows by binary COPY.
+_GATED_OUTBOX_SQL = _gated_sql(_OUTBOX.format(1, 2, 3, 4, 5), notify=6, first_rule=7)
 
 
 def _masked(principal: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -401,6 +376,7 @@ async def create_first_filings(
     checked: bool = False,
     correlation_ids: Sequence[str | None] | None = None,
     one_message: bool = False,
+    copy: bool = False,
 ) -> list[CreatedFiling]:
     """Create the first filings of a chunk on `conn` (the caller's transaction): all or nothing.
 
@@ -417,20 +393,30 @@ async def create_first_filings(
     (an `EventRun`: consumers handle each event as if it came alone, under its own id) — an import chunk's
     250 events then cost one outbox row, one relay publish and one delivery per consumer.
 
+    `copy`: the rules query (with the outbox row) first, then each table's rows by binary COPY, in the
+    caller's transaction (or one of its own) — the import's way (`entry/batch.py`): no JSON parameters to
+    encode and parse (a third less PostgreSQL CPU per subject, `bench/submit_serial.py bulk`), at the price
+    of a round trip per table; a lost race fails the COPY of its table (→ `BulkRefused`, the transaction to
+    roll back). Without it, the rules and every insert go in one statement (one round trip, atomic without
+    a transaction: the API's group commit, `entry/submits.py`).
+
     Raises `BulkRefused` (nothing written) with the conflicts of every refused item."""
     outbox = outbox or Outbox("filing")
     refused: list[tuple[int, FilingError]] = []
     prepared: list[tuple[FilingData, dict[str, Any], dict[str, str], dict[str, str]]] = []
+    dumps: list[dict[str, Any]] = []  # each item's model_dump(mode="json"), dumped once for every use
     for idx, (data, _sponsor, _key) in enumerate(items):
         try:
             data = _prepare(data, checked)
         except FilingError as e:
             refused.append((idx, e))
             data = None
-        srow = subject_row(data) if data is not None else {}
+        dump = data.model_dump(mode="json") if data is not None else {}
+        srow = subject_row(data, dump) if data is not None else {}
         mobiles = principal_mobiles(data) if data is not None else {}
         paths = domain_paths(data) if data is not None else {}
         prepared.append((data, srow, mobiles, paths))
+        dumps.append(dump)
 
     keys: list[_Keys | None] = [
         ((srow["cert_family"], srow["cert_number"]), mobiles, paths, username) if data is not None else None
@@ -447,45 +433,37 @@ async def create_first_filings(
     if refused or rules.chunk_refused:  # refused already: the database's rules for the whole answer, no write
         raise refuse(await conn.fetch(_CONFLICTS_SQL, *rules.params()))
 
-    # ---- the rows of every table, as entry.store._insert builds them for one filing
-    users: list[dict[str, Any]] = []
-    subjects: list[dict[str, Any]] = []
-    mobiles_rows: list[dict[str, Any]] = []
-    websites: list[dict[str, Any]] = []
-    domains: list[dict[str, Any]] = []
-    accesses: list[dict[str, Any]] = []
-    apps: list[dict[str, Any]] = []
-    versions: list[dict[str, Any]] = []
-    audit_rows: list[dict[str, Any]] = []
+    # ---- the rows of every table (tuples in `_TABLES`' column order), as entry.store._insert builds them
+    tables: list[list[tuple]] = [[] for _ in _TABLES]
+    users, subjects, mobiles_rows, websites, domains, accesses, apps, versions, history, audit_rows = tables
     ob_rows: list[tuple] = []  # the outbox rows: (id, exchange, routing key, body, headers)
     run_events: list = []  # with `one_message`: the events, and the id of each, for one EventRun
     run_ids: list[uuid.UUID] = []
     created: list[CreatedFiling] = []
     channel = notify_channel(outbox.schema)
 
-    def to_outbox(payload, correlation_id: str | None) -> uuid.UUID:
-        env, (ob_id, exchange, routing_key, body, headers, _channel) = outbox.row(
-            payload, provider_id=provider_id, correlation_id=correlation_id)
+    def to_outbox(model, payload: dict[str, Any], correlation_id: str | None) -> uuid.UUID:
+        env, (ob_id, exchange, routing_key, body, headers, _channel) = outbox.row_json(
+            model, payload, provider_id=provider_id, correlation_id=correlation_id)
         ob_rows.append((ob_id, exchange, routing_key, body, orjson.dumps(headers).decode()))
         return env.id
 
     request_ids = correlation_ids or [None] * len(items)
-    for (data, srow, mobiles, _paths), (_d, (username, pw_hash), _k), request_id in zip(
-        prepared, items, request_ids, strict=True
+    for (data, srow, mobiles, _paths), dump, (_d, (username, pw_hash), _k), request_id in zip(
+        prepared, dumps, items, request_ids, strict=True
     ):
         request_id = request_id or logs.correlation_id.get()
         s = data.subject
         sponsor_id = str(uuid7())
         now = dt.datetime.now(dt.UTC)
-        at = now.isoformat()
         subject_id = str(uuid7())
         application_id = str(uuid7())
         website_ids = [str(uuid7()) for _ in data.websites]
         pre_types = preapproval_types(data)
-        users.append({"id": sponsor_id, "username": username, "password_hash": pw_hash, "display_name": s.name})
-        subjects.append({**srow, "id": subject_id, "sponsor_user_id": sponsor_id, "filing_method": "PROXY",
-                         "source": source, "import_job_id": import_job_id, "at": at})
-        mobiles_rows += [{"subject_id": subject_id, "mobile": m} for m in mobiles]
+        users.append((sponsor_id, username, pw_hash, "sponsor", provider_id, s.name, actor))
+        subjects.append((subject_id, provider_id, sponsor_id, *[srow[k] for k in _SUBJECT_FIELDS], "PENDING",
+                         "PROXY", source, import_job_id, actor, now, now))
+        mobiles_rows += [(subject_id, m) for m in mobiles]
         # audit.Entry(...).row() for each entry: the same dicts, the ID numbers masked where they are
         # (the principals) rather than by the recursive audit.scrub (a third of the Python time)
         entries: list[tuple[str, str, str, dict[str, Any]]] = [
@@ -493,37 +471,37 @@ async def create_first_filings(
                                                "cert_number": _masked_cert(srow),
                                                "sponsor_user_id": sponsor_id, "sponsor_username": username}),
         ]
-        for i, (w, wid) in enumerate(zip(data.websites, website_ids, strict=True)):
-            row = website_row(w, i)
-            websites.append({"id": wid, "subject_id": subject_id, "at": at, **row})
-            domains += [{**d, "at": at} for d in domain_rows(w, wid, subject_id)]
+        for i, (w, wdump, wid) in enumerate(zip(data.websites, dump["websites"], website_ids, strict=True)):
+            row = website_row(w, i, wdump)
+            websites.append((wid, subject_id, provider_id, *[row[k] for k in _WEBSITE_FIELDS], "PENDING", actor,
+                             now, now))
+            domains += [(d["website_id"], d["subject_id"], d["position"], d["ascii"], d["unicode"], d["status"], now)
+                        for d in domain_rows(w, wid, subject_id)]
             acc = access_row(w)
-            accesses.append({"website_id": wid, "subject_id": subject_id, "at": at, **acc})
+            accesses.append((wid, subject_id, provider_id, acc["access_methods"], acc["ip_ranges"],
+                             acc["server_locations"], "PENDING", actor, now, now))
             entries.append(("website", wid, "create", {**row, "principal": _masked(row["principal"]),
-                                                       "domains": list(w.domains), "access": acc}))
+                                                       "domains": wdump["domains"], "access": acc}))
         entries.append(("application", application_id, "submit",
                         {"type": "FIRST_FILING", "status": "PENDING_VERIFICATION", "version": 1, "source": source}))
-        audit_rows += [
-            {"entity": entity, "entity_id": entity_id, "subject_id": subject_id, "action": action, "actor": actor,
-             "provider_id": provider_id, "changes": changes, "request_id": request_id, "at": at}
-            for entity, entity_id, action, changes in entries
-        ]
-        apps.append({"id": application_id, "subject_id": subject_id, "province": s.province,
-                     "filing_method": "PROXY", "source": source, "import_job_id": import_job_id,
-                     "needs_preapproval": bool(pre_types), "at": at})
-        versions.append({"application_id": application_id, "at": at,
-                         "payload": version_payload(data, subject_id, website_ids)})
-        event = submitted_event(
-            application_id=application_id, version=1, type_="FIRST_FILING", provider_id=provider_id, data=data,
-            subject_id=subject_id, website_ids=website_ids, submitted_at=now, submitted_by=actor, source=source,
-            import_job_id=import_job_id,
+        audit_rows += [(entity, entity_id, subject_id, action, actor, provider_id, now, changes, request_id)
+                       for entity, entity_id, action, changes in entries]
+        apps.append((application_id, "FIRST_FILING", "PENDING_VERIFICATION", 1, subject_id, provider_id, s.province,
+                     "PROXY", source, import_job_id, bool(pre_types), now, now, actor, now, now))
+        versions.append((application_id, 1, version_payload(data, subject_id, website_ids, dump), now, actor))
+        history.append((application_id, 1, "PENDING_VERIFICATION", "提交首次备案", actor, now))
+        # the event in its JSON form (submitted_event's dump), built from the item's dump
+        event = submitted_event_json(
+            application_id=application_id, type_="FIRST_FILING", provider_id=provider_id, dump=dump,
+            subject_id=subject_id, website_ids=website_ids, submitted_at=to_jsonable_python(now),
+            submitted_by=actor, source=source, import_job_id=import_job_id,
         )
         if one_message:
             event_id = uuid7()
             run_events.append(event)
             run_ids.append(event_id)
         else:
-            event_id = to_outbox(event, request_id)
+            event_id = to_outbox(ApplicationSubmitted, event, request_id)
         created.append(CreatedFiling(
             application_id=application_id,
             subject_id=subject_id,
@@ -538,22 +516,44 @@ async def create_first_filings(
             event_id=str(event_id),
         ))
     if run_events:
-        to_outbox(ApplicationsSubmitted(events=run_events, event_ids=run_ids), logs.correlation_id.get())
-    # the statement takes the outbox rows as one array per column
-    ob_ids, ob_exchanges, ob_keys, ob_bodies, ob_headers = [list(c) for c in zip(*ob_rows, strict=True)] or [[]] * 5
+        to_outbox(ApplicationsSubmitted, {"event_ids": [str(i) for i in run_ids], "events": run_events},
+                  logs.correlation_id.get())
+    # the statements take the outbox rows as one array per column
+    ob_columns = [list(c) for c in zip(*ob_rows, strict=True)] or [[]] * 5
     try:
-        # the rules and every insert in one statement: nothing is written when a rule refuses an item
-        found = await conn.fetch(
-            _GATED_INSERT_SQL, users, subjects, mobiles_rows, websites, domains, accesses, apps, versions,
-            audit_rows, ob_ids, ob_exchanges, provider_id, actor, ob_keys, ob_bodies, ob_headers, channel,
-            *rules.params(),
-        )
+        if copy:
+            found = await _copy(conn, tables, ob_columns, channel, rules)
+        else:
+            # the rules and every insert in one statement: nothing is written when a rule refuses an item
+            found = await conn.fetch(
+                _GATED_INSERT_SQL,
+                *[[dict(zip(names, r, strict=True)) for r in rows]
+                  for (_t, names, _ty), rows in zip(_TABLES, tables, strict=True)],
+                *ob_columns, channel, *rules.params(),
+            )
     except asyncpg.UniqueViolationError as e:  # lost a race with a concurrent filing: the chunk is refused
         raise BulkRefused([_race(e, items, prepared)]) from None
     conflicts = [r for r in found if r["kind"] != "ok"]
     if conflicts:
         raise refuse(conflicts)
     return created
+
+
+async def _copy(conn: asyncpg.Connection, tables: list[list[tuple]], ob_columns: list[list], channel: str,
+                rules: _Rules) -> list:
+    """`copy=True`: the rules query and the outbox rows in one statement, then, when nothing conflicts,
+    each table's rows by binary COPY — in the caller's transaction (asyncpg's otherwise). Returns the
+    statement's rows (the conflicts, or one row `ok`)."""
+    if not conn.is_in_transaction():
+        async with conn.transaction():
+            return await _copy(conn, tables, ob_columns, channel, rules)
+    found = await conn.fetch(_GATED_OUTBOX_SQL, *ob_columns, channel, *rules.params())
+    if any(r["kind"] != "ok" for r in found):
+        return found  # nothing written
+    for (table, names, _types), rows in zip(_TABLES, tables, strict=True):
+        if rows:
+            await conn.copy_records_to_table(table, records=rows, columns=names)
+    return found
 
 
 def _race(e: asyncpg.UniqueViolationError, items: Sequence[Item], prepared: list) -> tuple[Hashable, FilingError]:
