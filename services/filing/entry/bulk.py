@@ -3,10 +3,16 @@
 `create_first_filings` writes, for a whole chunk of subjects, exactly the rows and the
 `filing.application.submitted` events that `entry.store.create_first_filing` writes for one (the
 same columns, statuses, audit entries and snapshots, built with the same helpers of
-`entry/rows.py`), but set-based: one statement that checks the database rules of the whole chunk
-and, when nothing conflicts, inserts every table from `jsonb_to_recordset` / `unnest` parameters
-(users, subjects, subject_mobiles, websites, domains, accesses, applications, application_versions,
-application_status_history, audit_log, outbox) and NOTIFYs the outbox relay once.
+`entry/rows.py`), but set-based. Two ways, the same rows (built once as tuples, `_TABLES`):
+- the import's (`copy=True`, in the chunk's transaction): one statement checks the database rules
+  of the whole chunk and, when nothing conflicts, writes the outbox row and NOTIFYs the relay; then
+  each table's rows go by binary COPY (users, subjects, subject_mobiles, websites, domains, accesses,
+  applications, application_versions, application_status_history, audit_log) — no JSON parameters
+  to encode and parse;
+- the API's group commit (`entry/submits.py`): the rules and every insert in one statement, the
+  rows as `jsonb_to_recordset` parameters — one round trip, atomic without BEGIN/COMMIT.
+Each item is dumped once (`model_dump`) for its version payload, rows and event; the event is built
+in its contract's JSON form (`rows.submitted_event_json`) and written with `Outbox.row_json`.
 
 What is not repeated: `check_filing`. The importer ran `FilingData` + `check_filing` on every
 item and sealed the chunk (AES-GCM, bound to job and chunk); here the item has been parsed
@@ -21,8 +27,9 @@ against the database (with the filing blacklist and the keys a file being import
 that statement, and against the other items of the chunk in Python first (the
 importer already refuses such files; this keeps the chunk's answer the same as the per-subject
 path). The partial unique indexes of migration 020 stay the backstop under concurrency: a lost
-race raises `BulkRefused` with the item it concerns. Any conflict → `BulkRefused` and nothing
-is written (the caller's transaction is left for it to roll back).
+race raises `BulkRefused` with the item it concerns (with COPY: the COPY of the table whose index
+refuses it fails, the tables before it written in the transaction). Any conflict → `BulkRefused`
+and nothing is written, or the transaction is left for the caller to roll back.
 """
 
 from __future__ import annotations
