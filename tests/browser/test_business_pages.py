@@ -16,11 +16,20 @@ from tests.conftest import System
 async def choose(page: Page, select, option: str, *, multiple: bool = False) -> None:
     """Pick an option of an Element Plus select (its dropdown is teleported to the body), and wait
     until the dropdown is closed again (a multi-select stays open: Escape closes it)."""
-    await select.click()
-    await page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
-    if multiple:
-        await page.keyboard.press("Escape")
-    await expect(page.locator(".el-select-dropdown:visible")).to_have_count(0)
+    for attempt in range(3):
+        await select.click()
+        await page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
+        if multiple:
+            await page.keyboard.press("Escape")
+        await expect(page.locator(".el-select-dropdown:visible")).to_have_count(0)
+        # on a loaded host a click that lands while the dropdown is still opening is lost (seen: 接入方式 left
+        # empty, the submit refused for it): the select must show the option, else pick it again
+        try:
+            await expect(select).to_contain_text(option, timeout=3000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
 
 
 async def test_apply_for_and_delete_a_cancellation(page: Page, system: System, operator: Account):
