@@ -10,7 +10,10 @@ then the message is retried after `retry_delays[attempt]` (a delay queue that
 dead-letters back into the inbox); after the last delay, or at once for a
 `PermanentError` or an unreadable message, it goes to `<service>.dead`. A worker that
 dies mid-message leaves it unacknowledged; the broker redelivers it, and the quorum
-queue's `x-delivery-limit` dead-letters a message that keeps killing workers.
+queue's `x-delivery-limit` dead-letters a message that keeps killing workers (for a run of
+events, `EventRun`, that is the whole run: its handled events are duplicates when replayed).
+An `EventRun`'s events are handled as if delivered one by one, and settled so: a failed one is
+retried or dead-lettered as a message of its own, the run acknowledged once all are settled.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ log = structlog.get_logger(__name__)
 MESSAGES = Counter(
     "icp_messages_total", "Messages consumed, by type and outcome", ["service", "type", "outcome"]
 )  # outcome: handled | duplicate | retried | dead; type "unreadable" when the envelope cannot be read
+
+BATCHES = Counter("icp_consumer_batches_total", "Delivery batches handled (a transaction each)", ["service"])
 
 ATTEMPT_HEADER = "x-icp-attempt"
 
@@ -287,7 +292,7 @@ class Consumer:
         outcomes: list[tuple[Delivery, str, Exception | None]] = []
         runnable: list[tuple[Delivery, Envelope, Contract, Handler]] = []
         types: dict[int, str] = {}  # id(delivery) → message type, for the metrics
-        run_taken = False
+        run_events = 0  # events of the runs taken into this batch
         for d in batch:
             try:
                 # orjson builds the payload's dicts faster than pydantic's JSON parser: ~20 µs less per
@@ -299,13 +304,16 @@ class Consumer:
             types[id(d)] = env.type if env.type in REGISTRY else "unknown"  # bounded label values
             spec = REGISTRY.get(env.type)
             if spec is not None and spec.run_of is not None:
-                if run_taken and not self._stopping:
-                    # one run per delivery batch (a run is hundreds of events): a transaction of bounded
-                    # size; the next run goes back to this consumer's queue for an idle worker
+                ids = env.payload.get("event_ids")
+                size = len(ids) if isinstance(ids, list) else 0  # known before parsing it (hundreds of events)
+                if run_events and run_events + size > self.batch_size and not self._stopping:
+                    # runs up to `batch_size` events per delivery batch (an import's run is hundreds): a
+                    # transaction of bounded size; the next run goes back to this consumer's queue
                     self._pending.put_nowait(d)
                     continue
-                run_taken = True
-                runnable += self._unpack_run(d, env, spec.run_of, outcomes, types)
+                events = self._unpack_run(d, env, spec.run_of, outcomes, types)
+                run_events += len(events)
+                runnable += events
                 continue
             handler = self.handlers.get(env.type)
             if handler is None:
@@ -318,7 +326,8 @@ class Consumer:
                 continue
             runnable.append((d, env, payload, handler))
         runnable = self._one_solo(runnable)
-        deliveries = list({id(r[0]): r[0] for r in runnable}.values())  # a run's events share one delivery
+        # the deliveries themselves (a run's events are parts of one), for a retry of the whole batch
+        deliveries = list({id(d): d for d in (_delivery_of(r[0]) for r in runnable)}.values())
         retried_whole = False
         try:
             if runnable:
@@ -331,6 +340,7 @@ class Consumer:
                 await _safe(self._retry(d, attempt_counts=False, error=e))
             outcomes = [o for o in outcomes if o[1] == "dead"]
         self.stats.batches += 1
+        BATCHES.labels(self.service).inc()
         counted: dict[tuple[str, str], int] = {}
         for d, outcome, _ in outcomes:
             key = (types.get(id(d), "unreadable"), {"ok": "handled", "retry": "retried"}.get(outcome, outcome))
@@ -341,22 +351,50 @@ class Consumer:
                 counted[key] = counted.get(key, 0) + 1
         for (type_, outcome), n in counted.items():
             MESSAGES.labels(self.service, type_, outcome).inc(n)
-        outcomes = _per_delivery(outcomes)
-        acks = [d for d, outcome, _ in outcomes if outcome in ("ok", "duplicate")]
+        runs: dict[int, tuple[Delivery, list]] = {}  # a run's delivery → its events that failed
+        acks: list[Delivery] = []
+        for d, outcome, err in outcomes:
+            run = getattr(d, "run_delivery", None)
+            if run is not None:
+                failed = runs.setdefault(id(run), (run, []))[1]
+                if outcome not in ("ok", "duplicate"):
+                    failed.append((d, outcome, err))
+            elif outcome in ("ok", "duplicate"):
+                acks.append(d)
+        acks += [run for run, failed in runs.values() if not failed]
         if acks:
             await _safe(self._ack(acks))
         for d, outcome, err in outcomes:
-            if outcome in ("ok", "duplicate"):
+            if outcome in ("ok", "duplicate") or getattr(d, "run_delivery", None) is not None:
                 continue
             if outcome == "retry":
                 await _safe(self._retry(d, attempt_counts=True, error=err))
             else:
                 await _safe(self._dead(d, err))
+        for run, failed in runs.values():
+            if failed:
+                await self._settle_run(run, failed)
+
+    async def _settle_run(self, run: Delivery, failed: list[tuple[Delivery, str, Exception | None]]) -> None:
+        """A run whose events did not all succeed: each failed event goes on as a message of its own (its
+        own envelope, to the retry delay or the dead letters, as if it had come alone), then the run's
+        delivery is acknowledged. Should a send fail, the run is not acknowledged: the broker delivers it
+        again, where its handled events are duplicates."""
+        try:
+            for part, outcome, err in failed:
+                if outcome == "retry":
+                    await self._retry(part, attempt_counts=True, error=err)
+                else:
+                    await self._dead(part, err)
+        except Exception as e:
+            log.warning("consumer.settle_failed", error=repr(e))
+            return
+        await _safe(run.ack())
 
     def _unpack_run(self, d: Delivery, env: Envelope, type_: str, outcomes: list, types: dict) -> list:
-        """An `EventRun`'s events as the messages they stand for, sharing its delivery (settled by the worst
-        outcome among them, `_per_delivery`: a run with a failed event comes back whole, and the events
-        already handled are duplicates then)."""
+        """An `EventRun`'s events as the messages they stand for, each as a part of its delivery
+        (`_RunPart`): handled as if delivered alone, a failed one retried or dead-lettered alone, the run's
+        delivery acknowledged once all are settled (`_settle_run`)."""
         types[id(d)] = type_
         handler = self.handlers.get(type_)
         if handler is None:
@@ -370,7 +408,12 @@ class Consumer:
             return []
         if not inner:
             outcomes.append((d, "ok", None))  # an empty run: nothing to do
-        return [(d, ie, payload, handler) for ie, payload in zip(inner, run.events, strict=True)]
+        out = []
+        for ie, payload in zip(inner, run.events, strict=True):
+            part = _RunPart(d, ie)
+            types[id(part)] = type_
+            out.append((part, ie, payload, handler))
+        return out
 
     async def _ack(self, deliveries: list[Delivery]) -> None:
         """The batch's acks together when the transport can (`ack_many`: one socket write), else one by one."""
@@ -568,15 +611,34 @@ async def _safe(aw: Awaitable[Any]) -> None:
         log.warning("consumer.settle_failed", error=repr(e))
 
 
-def _per_delivery(outcomes: list[tuple[Delivery, str, Exception | None]]) -> list[tuple[Delivery, str, Exception | None]]:
-    """One outcome per delivery, in order: the events of a run share its delivery, which takes the worst
-    of their outcomes (dead, then retry, then handled)."""
-    rank = {"ok": 0, "duplicate": 0, "retry": 1, "dead": 2}
-    worst: dict[int, tuple[Delivery, str, Exception | None]] = {}
-    for o in outcomes:
-        if id(o[0]) not in worst or rank[o[1]] > rank[worst[id(o[0])][1]]:
-            worst[id(o[0])] = o
-    return list(worst.values())
+class _RunPart:
+    """One event of an `EventRun`'s delivery, settled as a delivery of its own: its body is the event's own
+    envelope (what a retry or a dead letter of it carries), its headers (the attempt count) the run's.
+    Acknowledging it does nothing: the run's delivery is acknowledged once all its events are settled
+    (`Consumer._settle_run`)."""
+
+    __slots__ = ("run_delivery", "envelope", "headers", "message_id", "redelivered")
+
+    def __init__(self, run: Delivery, envelope: Envelope) -> None:
+        self.run_delivery = run
+        self.envelope = envelope
+        self.headers = run.headers or {}
+        self.message_id = str(envelope.id)
+        self.redelivered = run.redelivered
+
+    @property
+    def body(self) -> bytes:
+        return encode(self.envelope)
+
+    async def ack(self) -> None:
+        return None
+
+    async def nack(self, requeue: bool = True) -> None:
+        return None
+
+
+def _delivery_of(d) -> Delivery:
+    return getattr(d, "run_delivery", d)
 
 
 def encode(env: Envelope) -> bytes:

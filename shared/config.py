@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     outbox_poll_interval: float = Field(2.0, description="relay polling fallback, seconds")
     outbox_linger: float = Field(
         0.01, ge=0, le=1, description="seconds the relay waits after a wake-up so that the next commits share its round")
+    outbox_linger_busy: float = Field(
+        0.03, ge=0, le=1,
+        description="the relay's linger under a steady flow (a round published less than this ago): fewer, larger "
+                    "rounds — one run message, one delivery and transaction per consumer — for events up to this later")
+    outbox_runs: bool = Field(
+        True, description="the relay publishes consecutive events of a type that has an EventRun as one message")
     outbox_retention_hours: float = Field(72, description="published outbox rows are purged after this")
     inbox_retention_days: float = Field(30, description="handled message ids are kept this long for deduplication")
     metrics_interval: float = Field(15.0, gt=0, description="seconds between samples of outbox lag and queue depth")

@@ -188,6 +188,7 @@ class Runtime:
                 pool, self.listener, name, transport,
                 batch=s.outbox_batch, poll_interval=s.outbox_poll_interval, retention_hours=s.outbox_retention_hours,
                 inbox_retention_days=s.inbox_retention_days, linger=s.outbox_linger,
+                linger_busy=s.outbox_linger_busy, runs=s.outbox_runs,
             )
             ctx.relay.start()
             if self.role in ("worker", "all"):

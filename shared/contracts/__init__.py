@@ -107,6 +107,17 @@ class Envelope(BaseModel):
         return REGISTRY[self.type].model.model_validate(self.payload)
 
 
+class EventHead(BaseModel):
+    """An event's own envelope fields in a run of events written separately (`EventRun.heads`)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    occurred_at: datetime
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    provider_id: str | None = None
+
+
 class EventRun(Contract):
     """Several events of one type in one message (registered with `message(..., run_of=<their type>)`):
     `events`, which the subclass declares as a list of that type's model, with the id each has as an
@@ -114,24 +125,42 @@ class EventRun(Contract):
     in one batch (`shared.bus.Consumer`): each recorded in its inbox under its own id, a run handler
     (`HandlerTable.on_many`) taking them at once. So a producer that writes many events at once (an
     import chunk's applications) sends one message through the outbox, the broker and each consumer
-    instead of one per event, and nothing downstream changes."""
+    instead of one per event, and nothing downstream changes. The outbox relay also packs consecutive
+    events of such a type that separate transactions wrote (`shared.outbox.pack_runs`): each keeps its
+    own time, tenant, correlation and cause in `heads`."""
 
     event_ids: list[uuid.UUID]
+    # per event, its own envelope's fields (a run the relay packed); None: the run's (a producer's run)
+    heads: list[EventHead] | None = None
 
     def envelopes(self, outer: Envelope) -> list[Envelope]:
-        """The events as the envelopes they would have travelled in (the run's time, tenant and
-        correlation; the run as their cause)."""
+        """The events as the envelopes they would have travelled in: with `heads`, exactly theirs; else the
+        run's time, tenant and correlation, and the run as their cause."""
         events: list[Contract] = self.events  # type: ignore[attr-defined]  # declared by the subclass
         if len(events) != len(self.event_ids) or len(set(self.event_ids)) != len(self.event_ids):
             raise ValueError("a run needs one distinct event id per event")
+        if self.heads is not None and len(self.heads) != len(self.event_ids):
+            raise ValueError("a run's heads need one per event")
         type_ = REGISTRY[outer.type].run_of
         raw = outer.payload["events"]  # each event's payload as it travelled (what its own envelope holds)
+        if self.heads is not None:
+            return [
+                Envelope(id=eid, type=type_, occurred_at=h.occurred_at, correlation_id=h.correlation_id,
+                         causation_id=h.causation_id, producer=outer.producer, provider_id=h.provider_id,
+                         payload=payload)
+                for eid, h, payload in zip(self.event_ids, self.heads, raw, strict=True)
+            ]
         return [
             Envelope(id=eid, type=type_, occurred_at=outer.occurred_at, correlation_id=outer.correlation_id,
                      causation_id=outer.causation_id, producer=outer.producer, provider_id=outer.provider_id,
                      payload=payload)
             for eid, payload in zip(self.event_ids, raw, strict=True)
         ]
+
+
+def run_types() -> dict[str, str]:
+    """Event type → the type of its runs (`EventRun`), for the types that have one."""
+    return {spec.run_of: spec.type for spec in REGISTRY.values() if spec.run_of is not None}
 
 
 def load_all() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aio_pika
 import asyncpg
+import orjson
 import pytest
 
 from shared import db
@@ -117,8 +118,9 @@ class Harness:
             for p in pings:
                 await self.outbox.add(conn, p)
 
-    def relay(self, transport=None) -> OutboxRelay:
-        r = OutboxRelay(self.pool, self.dsn, self.schema, transport or self.transport, batch=100, poll_interval=0.3)
+    def relay(self, transport=None, runs: bool = True) -> OutboxRelay:
+        r = OutboxRelay(self.pool, self.dsn, self.schema, transport or self.transport, batch=100, poll_interval=0.3,
+                        runs=runs)
         self.relays.append(r)
         r.start()
         return r
@@ -183,6 +185,26 @@ async def spine_amqp(pg_dsn, amqp_url):
 
 async def dead_count(h: Harness) -> int:
     return await h.transport.queue_depth("spine.dead")
+
+
+async def dead_letters(h: Harness) -> list[dict]:
+    """The dead letters (taken off the queue): message id and the envelope each carries."""
+    if h.kind == "memory":
+        q = h.transport.broker.queues["spine.dead"]
+        items = []
+        while not q.items.empty():
+            items.append(q.items.get_nowait())
+        return [{"message_id": mid, "envelope": orjson.loads(body)} for body, _h, mid, _c in items]
+    conn = await aio_pika.connect(h.transport.url)
+    try:
+        ch = await conn.channel()
+        q = await ch.declare_queue("spine.dead", passive=True)
+        out = []
+        while (m := await q.get(no_ack=True, fail=False)) is not None:
+            out.append({"message_id": m.message_id, "envelope": orjson.loads(m.body)})
+        return out
+    finally:
+        await conn.close()
 
 
 async def test_event_written_with_state_crosses_and_is_handled(spine: Harness):
@@ -306,9 +328,11 @@ async def test_two_relays_publish_each_message_once(spine: Harness):
     await second.close()
     assert r1.published > 0 and r2.published > 0, "both relays took part"
     assert r1.published + r2.published == n
-    await spine.wait_for(lambda: _eq_async(spine.transport.queue_depth("spine.inbox"), n))
+    await spine.consumer.start()  # the relays packed the pings into runs: count the events that arrive
+    await spine.wait_for(lambda: _ge(spine.consumer.stats.handled, n), limit=60)
     await asyncio.sleep(0.3)
-    assert await spine.transport.queue_depth("spine.inbox") == n  # no message published twice
+    # no event published twice (a second copy would be a duplicate here)
+    assert spine.consumer.stats.handled == n and spine.consumer.stats.duplicates == 0
 
 
 async def test_relay_lingers_after_a_wake_up_so_that_commits_share_a_round(spine: Harness):
@@ -327,9 +351,29 @@ async def test_relay_lingers_after_a_wake_up_so_that_commits_share_a_round(spine
     assert r.rounds == 1, f"{r.rounds} relay rounds for 5 commits within the linger"
 
 
+async def test_relay_lingers_longer_under_a_steady_flow_only(spine: Harness):
+    """With `linger_busy`, a wake-up soon after a round that published waits that long (the commits of a
+    steady flow share fewer, larger rounds); a wake-up after a quiet spell waits only `linger`."""
+    r = OutboxRelay(spine.pool, spine.dsn, spine.schema, spine.transport, batch=100, poll_interval=5,
+                    linger=0.05, linger_busy=0.8)
+    spine.relays.append(r)
+    r.start()
+    await asyncio.sleep(0.3)  # subscribed, idle
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    await spine.write([Ping(n=0)])  # after a quiet spell: the short linger
+    await spine.wait_for(lambda: _ge(r.published, 1))
+    assert loop.time() - t0 < 0.5 and r.rounds == 1
+    for i in range(1, 6):  # a steady flow: every commit within the long linger of the round before
+        await spine.write([Ping(n=i)])
+        await asyncio.sleep(0.08)
+    await spine.wait_for(lambda: _ge(r.published, 6))
+    assert r.rounds == 2, f"{r.rounds} rounds: the steady flow's five commits did not share one"
+
+
 async def test_graceful_stop_finishes_in_flight_work_and_loses_nothing(spine: Harness):
     await spine.write([Ping(n=i, mode="slow") for i in range(20)])
-    spine.relay()
+    spine.relay(runs=False)  # a message per ping (in runs, the first run would be all of them)
     spine.consumer.batch_size = 1
     await spine.consumer.start()
     await spine.wait_for(lambda: _ge_async(_count(spine), 1))
@@ -397,8 +441,9 @@ async def test_a_run_of_events_is_handled_as_its_events(spine: Harness):
 
 
 async def test_runs_delivered_together_get_a_transaction_each(spine: Harness):
-    """Runs are hundreds of events: two delivered in one batch are not merged into one transaction (the
-    second goes back to the queue), so a backlog of runs never makes one huge transaction."""
+    """Runs can be hundreds of events: two whose events together exceed the consumer's batch size (50 here)
+    are not merged into one transaction (the second goes back to the queue), so a backlog of runs never
+    makes one huge transaction."""
     sizes = record_runs(spine)
     await spine.write([ping_run([Ping(n=i) for i in range(k, k + 30)]) for k in range(0, 120, 30)])
     spine.relay()
@@ -408,10 +453,73 @@ async def test_runs_delivered_together_get_a_transaction_each(spine: Harness):
     assert sizes and max(sizes) == 30, sizes
 
 
+async def test_small_runs_delivered_together_share_a_transaction(spine: Harness):
+    """Runs whose events together stay within the batch size are handled in one delivery batch (a relay
+    round's run each, under a backlog): the run handler gets them at once."""
+    sizes = record_runs(spine)
+    await spine.write([ping_run([Ping(n=i) for i in range(k, k + 10)]) for k in range(0, 40, 10)])
+    spine.relay()
+    await asyncio.sleep(1.0)  # the four runs wait in the queue
+    spine.consumer.linger = 0.3  # and reach the first delivery batch (of the one worker)
+    spine.consumer.concurrency = 1
+    await spine.consumer.start()
+    await spine.wait_for(lambda: _eq(spine.effects(), list(range(40))), limit=30)
+    assert sizes == [40], sizes
+
+
+async def test_relay_packs_events_of_separate_transactions_into_a_run(spine: Harness):
+    """Events of a type that has a run, committed one by one within a relay round, go out as one message;
+    the consumer handles each under its own id with its own envelope (time, tenant, correlation, cause)."""
+    seen: list[tuple] = []
+
+    async def many(items) -> None:
+        for p, ctx in items:
+            e = ctx.envelope
+            seen.append((p.n, e.id, e.occurred_at, e.correlation_id, e.causation_id, e.provider_id))
+            await ctx.conn.execute("INSERT INTO effects (n, message_id) VALUES ($1, $2)", p.n, e.id)
+
+    spine.handlers.on_many(Ping)(many)
+    r = OutboxRelay(spine.pool, spine.dsn, spine.schema, spine.transport, batch=100, poll_interval=5, linger=0.4)
+    spine.relays.append(r)
+    r.start()
+    await asyncio.sleep(0.3)  # subscribed, idle
+    written = []
+    for i in range(5):  # a transaction each, each request with its own tenant and correlation
+        async with db.transaction(spine.pool) as conn:
+            written.append(await spine.outbox.add(conn, Ping(n=i), provider_id=f"p{i % 2}",
+                                                  correlation_id=f"req-{i}", causation_id=f"cause-{i}"))
+    await spine.wait_for(lambda: _ge(r.published, 5))
+    assert r.rounds == 1
+    await spine.wait_for(lambda: _eq_async(spine.transport.queue_depth("spine.inbox"), 1))  # one message
+    await spine.consumer.start()
+    await spine.wait_for(lambda: _eq(spine.effects(), list(range(5))))
+    assert sorted(seen) == [(i, e.id, e.occurred_at, e.correlation_id, e.causation_id, e.provider_id)
+                            for i, e in enumerate(written)]
+
+
+async def test_a_packed_run_settles_each_event_on_its_own(spine: Harness):
+    """An event of a relay's run that fails goes on as a message of its own, as if it had come alone: a
+    transient failure is retried (its neighbours are not handled again), a permanent one dead-letters
+    that event only (its own envelope), even when both are in one run."""
+    await spine.write([Ping(n=1), Ping(n=2, mode="permanent"), Ping(n=3, mode="flaky"), Ping(n=4)])
+    [permanent] = [r["id"] for r in await spine.pool.fetch("SELECT id, body FROM outbox")
+                   if orjson.loads(bytes(r["body"]))["payload"]["n"] == 2]
+    spine.relay()
+    await spine.consumer.start()
+    await spine.wait_for(lambda: _eq(spine.effects(), [1, 3, 4]), limit=30)
+    await spine.wait_for(lambda: _ge_async(dead_count(spine), 1))
+    await asyncio.sleep(0.5)
+    assert await spine.effects() == [1, 3, 4] and await dead_count(spine) == 1
+    assert spine.flaky_failures[3] == 2 and spine.consumer.stats.retried == 2
+    [dead] = await dead_letters(spine)
+    assert dead["message_id"] == str(permanent) and dead["envelope"]["id"] == str(permanent)
+    assert dead["envelope"]["type"] == "spine.ping.sent"
+
+
 async def test_a_run_with_a_failing_event_comes_back_and_each_event_has_one_effect(spine: Harness):
-    """A run is settled by its worst event: a transient failure brings the whole run back (the events
-    handled before are duplicates then), a permanent one dead-letters the run after its other events
-    were handled. Every good event has exactly one effect."""
+    """A run's events are settled each on its own: a transient failure sends that event to the retry
+    delay, a permanent one to the dead letters, after the run's other events were handled. Every good
+    event has exactly one effect."""
     await spine.write([ping_run([Ping(n=i) for i in range(10)] + [Ping(n=50, mode="flaky")]
                                 + [Ping(n=i) for i in range(10, 20)]),
                        ping_run([Ping(n=60, mode="permanent")] + [Ping(n=i) for i in range(61, 65)])])
