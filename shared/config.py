@@ -102,8 +102,9 @@ class Settings(BaseSettings):
     submit_writers: int = Field(3, ge=1, description="batches of submits written at a time (one connection each)")
     submit_batch_max: int = Field(32, ge=1, description="most submits written in one transaction")
     submit_linger: float = Field(
-        0.0, ge=0, le=0.1,
-        description="seconds a free writer waits for more submits before writing (0: writes at once)")
+        0.01, ge=0, le=0.1,
+        description="under a steady flow (the previous submit came less than this ago), seconds a free writer "
+                    "waits for more submits before writing (0: writes at once)")
 
     @field_validator("retry_delays", mode="before")
     @classmethod

@@ -217,20 +217,29 @@ async def test_a_batch_refuses_blacklisted_and_reserved_items_in_its_one_stateme
 
 
 async def test_with_a_linger_the_submits_arriving_meanwhile_are_one_batch(system: System, tenant: Tenant):
-    """ICP_SUBMIT_LINGER: the first free writer waits for more submits, and those arriving meanwhile
-    start no writer of their own — they are its batch (one write), each answered with its own filing."""
+    """ICP_SUBMIT_LINGER: under a steady flow a free writer waits for more submits, and those arriving
+    meanwhile start no writer of their own — they are its batch (one write), each answered with its own
+    filing. A submit after a pause (none within the linger before it) is written at once, alone."""
     ctx = system.ctx("filing")
     batcher = SubmitBatcher(ctx.pool, ctx.outbox, writers=3, max_batch=32, linger=0.3)
-    bodies = [fs.filing() for _ in range(6)]
+    bodies = [fs.filing() for _ in range(7)]
+    loop = asyncio.get_running_loop()
+    answered: dict[int, float] = {}
 
     async def later(i: int, body: dict):
         await asyncio.sleep(0.03 * i)  # one after the other, well within the linger
-        return await _submit(batcher, tenant, body, f"req-{i}")
+        r = await _submit(batcher, tenant, body, f"req-{i}")
+        answered[i] = loop.time()
+        return r
 
+    started = loop.time()
     results = await asyncio.gather(*(later(i, b) for i, b in enumerate(bodies)))
     assert all(isinstance(r, filing_model.CreatedFiling) for r in results), results
+    # the first came after a pause: written alone, at once; the six after it: one batch
+    assert answered[0] - started < 0.2, answered[0] - started
     assert (batcher.batches, batcher.batched) == (1, 6), (batcher.batches, batcher.batched)
     for i, r in enumerate(results):
         ids = {x["request_id"] for x in await ctx.pool.fetch(
             "SELECT request_id FROM audit_log WHERE subject_id = $1", r.subject_id)}
         assert ids == {f"req-{i}"}, (i, ids)
+

@@ -6,14 +6,14 @@ arrive while earlier ones are being written wait for a writer and are written to
 the set-based statement of the import path (`bulk.create_first_filings`: the rules and the
 inserts of the whole batch in one statement — one round trip, one commit, one NOTIFY, no
 BEGIN/COMMIT; each round trip waits for the event loop, which at a quarter of the floor's load
-is several ms). Nothing waits on purpose: a submit that finds a free writer is written at once,
-alone, with the single-filing statement; batches form only while all writers are busy, and
-their size follows the load. Unless `ICP_SUBMIT_LINGER` (default 0) says otherwise: then a free
-writer waits for more submits until the oldest pending one has waited that long (one writer at a
-time gathers; those arriving meanwhile are its batch), trading at most that much latency per
-submit for fewer, larger writes — at a quarter of the floor's
-load the writers are mostly free, so without it nearly every submit is a statement, a commit, a
-relay round and a delivery batch in each consumer of its own.
+is several ms). A submit after a pause (none came within `ICP_SUBMIT_LINGER`, 10 ms, before it)
+that finds a free writer is written at once, alone, with the single-filing statement. Under a
+steady flow a free writer waits for more submits until the oldest pending one has waited the
+linger (one writer at a time gathers; those arriving meanwhile are its batch), trading at most
+that much latency per submit for fewer, larger writes: a write costs ~2 ms of CPU (PostgreSQL's
+and this process's) whatever its size, and at a quarter of the floor's load the writers are mostly
+free, so without it nearly every submit was a write of its own (bench/README.md, "Submit").
+While all writers are busy, batches form anyway and their size follows the load.
 
 Every answer stays what the submit would get alone:
 - the data is validated in the request (`validate_filing`, 422) before it is queued;
@@ -36,6 +36,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 import asyncpg
+from prometheus_client import Histogram
 
 from services.filing.entry import bulk
 from services.filing.entry import model as filing_model
@@ -44,6 +45,9 @@ from services.filing.sponsors import credentials as sponsors
 from shared import logs
 from shared.filing_data import FilingData
 from shared.outbox import Outbox
+
+WRITES = Histogram("icp_submit_batch_size", "Submits per group-commit write of POST /filings", ["service"],
+                   buckets=(1, 2, 4, 8, 16, 32))
 
 
 @dataclass
@@ -54,6 +58,7 @@ class _Pending:
     context: contextvars.Context  # the request's (correlation id for audit and event)
     future: asyncio.Future = field(repr=False)
     queued_at: float = 0.0  # loop time
+    due: float = 0.0  # loop time by which a writer takes it (queued_at, or + the linger under a steady flow)
 
 
 class SubmitBatcher:
@@ -69,6 +74,7 @@ class SubmitBatcher:
         self.writers = max(1, writers)
         self.max_batch = max(1, max_batch)
         self._pending: list[_Pending] = []
+        self._last_arrival = float("-inf")
         self._active = 0
         self._tasks: set[asyncio.Task] = set()
         self.batches = 0  # for tests and the bench: batches written, and submits in them
@@ -77,9 +83,14 @@ class SubmitBatcher:
     async def submit(self, provider_id: str, actor: str, data: FilingData) -> filing_model.CreatedFiling:
         """Write a validated first filing (`filing_model.validate_filing` done, canonical form)."""
         loop = asyncio.get_running_loop()
-        item = _Pending(provider_id, actor, data, contextvars.copy_context(), loop.create_future(), loop.time())
+        now = loop.time()
+        # the linger only under a steady flow (the previous submit came within it): then more are coming to
+        # share the write; a submit after a pause would wait for nothing
+        due = now + self.linger if now - self._last_arrival < self.linger else now
+        self._last_arrival = now
+        item = _Pending(provider_id, actor, data, contextvars.copy_context(), loop.create_future(), now, due)
         self._pending.append(item)
-        if self._active < self.writers:
+        if self._active < self.writers and not self._gathering:  # a gathering writer takes it
             self._active += 1
             # a task of its own: the writer must finish its batch even if this request is cancelled
             # (held in `_tasks`: the loop keeps only a weak reference to a task)
@@ -91,8 +102,8 @@ class SubmitBatcher:
     async def _drain(self) -> None:
         try:
             while self._pending:
-                # gather until the oldest pending submit has waited `linger`: none waits longer for it
-                wait = self._pending[0].queued_at + self.linger - asyncio.get_running_loop().time()
+                # gather until the oldest pending submit is due (it has waited `linger`): none waits longer
+                wait = self._pending[0].due - asyncio.get_running_loop().time()
                 if wait > 0 and len(self._pending) < self.max_batch:
                     if self._gathering:  # another writer is gathering what is pending: its batch
                         return
@@ -103,6 +114,7 @@ class SubmitBatcher:
                         self._gathering = False
                 batch = self._pending[: self.max_batch]
                 del self._pending[: self.max_batch]
+                WRITES.labels("filing").observe(len(batch))
                 try:
                     await self._write(batch)
                 except Exception as e:  # not a refusal: the items fail as they would alone
