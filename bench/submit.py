@@ -439,6 +439,31 @@ async def py_spy(path: str | None, pid: int, delay: float, seconds: float) -> No
     await proc.wait()
 
 
+BATCHING = {  # series of the server's /metrics → the name printed per filing
+    "icp_submit_batch_size_count": "group-commit writes",
+    "icp_outbox_rounds_total{service=filing}": "relay rounds (filing)",
+    "icp_outbox_messages_total{service=filing}": "broker messages (filing)",
+    "icp_consumer_batches_total{service=verification}": "delivery batches (verification)",
+    "icp_consumer_batches_total{service=reporting}": "delivery batches (reporting)",
+}
+
+
+async def batching(base: str) -> dict[str, float]:
+    """The server's batching counters (`BATCHING`) so far, from its root /metrics (a tree from before they
+    existed has none)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with aiohttp.ClientSession() as s, s.get(f"{base}/metrics") as r:
+        text = await r.text()
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            for key in (sample.name, f"{sample.name}{{service={sample.labels.get('service')}}}"):
+                if key in BATCHING:
+                    out[key] = out.get(key, 0.0) + sample.value
+    return out
+
+
 async def bench(args) -> list[dict]:
     from tests import filing_samples as fs
 
@@ -500,10 +525,19 @@ async def bench(args) -> list[dict]:
             label = "wizard (5 requests; latency = submit)"
         servers = [p.pid for p in procs[: args.processes]]
 
+        counted: dict[str, float] = {}
+
         async def probe_reset() -> None:
+            counted.clear()
+            counted.update(await batching(base))
             if args.probe:
                 async with aiohttp.ClientSession() as s, s.get(f"{base}/__probe/reset") as r:
                     await r.read()
+
+        async def batched(r: dict) -> None:
+            """The batching counters per filing over the run's measured window (its start to the clients' end)."""
+            after = await batching(base)
+            r["batching"] = {k: (v - counted.get(k, 0.0)) / max(1, r["requests"]) for k, v in after.items()}
         floors = [p.pid for p in procs[args.processes:]]
         if args.idle:
             # what the idle server costs per second (metrics sampling, relay and listener, housekeeping of five
@@ -530,13 +564,15 @@ async def bench(args) -> list[dict]:
                 results.append(await run_load(f"{label} paced", args.clients, args.seconds, args.warmup,
                                               subject_call, servers, rate=args.rate, db=db,
                                               on_window=probe_reset))
+                await batched(results[-1])
                 await spy
                 results[-1]["drained_s"] = await settle(dsn, args.services)
                 continue
             results.append(await run_load("floor: aiohttp + 1 asyncpg transaction", args.clients, args.seconds,
                                           args.warmup, floor, floors, db=db))
             results.append(await run_load(label, args.clients, args.seconds, args.warmup, subject_call, servers,
-                                          db=db))
+                                          db=db, on_window=probe_reset))
+            await batched(results[-1])
             results[-1]["drained_s"] = await settle(dsn, args.services)
             if args.paced and args.mode == "filings":
                 # the goal's load: the same clients offering `--paced` × this round's floor throughput
@@ -545,6 +581,7 @@ async def bench(args) -> list[dict]:
                 results.append(await run_load(f"{label} paced", args.clients, args.seconds, args.warmup,
                                               subject_call, servers, rate=rate, db=db,
                                               on_window=probe_reset))
+                await batched(results[-1])
                 await spy
                 results[-1]["drained_s"] = await settle(dsn, args.services)
         return results
@@ -616,6 +653,8 @@ def main() -> None:
                       f"server + pg_db {net['server'] + net['pg_db']:.3f}")
             if r.get("pg_db_ms_by_service"):
                 print("   pg_db by service: " + ", ".join(f"{k} {v:.3f}" for k, v in r["pg_db_ms_by_service"].items()))
+        if r.get("batching"):  # per filing, over the window: what the batching made of the load
+            print("   per filing: " + ", ".join(f"{BATCHING[k]} {v:.3f}" for k, v in r["batching"].items()))
         if r.get("drained_s") is not None:  # the consumers' backlog left when the clients stopped
             print(f"   backlog drained {r['drained_s']:.1f} s after the run (outbox, verification's cases, reporting)")
         for s in r["error_samples"]:

@@ -4,6 +4,9 @@ CPU (from /proc) and this process's: steadier than the load bench on a busy host
     .venv/bin/python bench/submit_serial.py filing      # the single-filing statement (a submit written alone)
     .venv/bin/python bench/submit_serial.py reporting   # reporting's handling of filing.application.submitted:
                                                         # log_event + apply (5 statements) vs log_submitted (2)
+    .venv/bin/python bench/submit_serial.py group 300   # the group commit's batch statement (`SubmitBatcher._together`)
+                                                        # with batches of 1 to 16 submits beside the single-filing
+                                                        # statement, alternated: per filing
     .venv/bin/python bench/submit_serial.py bulk 40     # an import's chunk write (`create_first_filings` as
                                                         # entry/batch.py calls it, the trusted parse of the
                                                         # sealed items included; 250 subjects of 2 websites):
@@ -160,6 +163,57 @@ async def bulk(conn: asyncpg.Connection, backend: psutil.Process, n: int) -> Non
     report(f"{n // 4 * 4} chunks of 250, per subject", rounds)
 
 
+async def group(conn: asyncpg.Connection, backend: psutil.Process, n: int) -> None:
+    """A submit's write as the group commit does it: alone (the single-filing statement) or in batches of
+    k (`bulk.create_first_filings` as `SubmitBatcher._together` calls it: no transaction, the outbox row,
+    new credentials per item), `n` filings per figure, the ways alternated."""
+    from services.filing.entry import bulk as b
+    from services.filing.entry import store as filings
+    from services.filing.sponsors import credentials as sponsors
+    from shared.filing_data import FilingData
+    from shared.outbox import Outbox
+    from tests import filing_samples as fs
+
+    await conn.execute("INSERT INTO providers (provider_id, name, province, updated_at) VALUES ('p', '压测', 'BJ', now())")
+    outbox = Outbox("filing")
+
+    def datas(k: int):
+        return [filings.validate_filing(FilingData.model_validate(fs.filing()), copy=False) for _ in range(k)]
+
+    async def alone(ds) -> None:
+        for d in ds:
+            await filings.create_first_filing(conn, provider_id="p", data=d, actor="op", savepoint=False,
+                                              checked=True, outbox=outbox)
+
+    def batched(k: int, generic: bool = False):
+        async def run(ds) -> None:
+            for i in range(0, len(ds), k):
+                part = ds[i:i + k]
+                creds = [sponsors.new_credentials() for _ in part]
+                if generic:
+                    await conn.execute("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan")
+                items = [(d, (u, h), j) for j, (d, (u, _pw, h)) in enumerate(zip(part, creds, strict=True))]
+                await b.create_first_filings(conn, provider_id="p", items=items, actor="op", import_job_id=None,
+                                             outbox=outbox, source="entry", checked=True,
+                                             correlation_ids=[None] * len(part))
+                if generic:
+                    await conn.execute("COMMIT")
+        return run
+
+    sizes = [int(k) for k in os.environ.get("ICP_BENCH_BATCHES", "1,2,3,4,6,8,16").split(",")]
+    ways = [("single-filing statement", alone)] + [(f"batch statement, {k} per batch", batched(k)) for k in sizes]
+    if os.environ.get("ICP_BENCH_GENERIC"):  # the batch statement with its generic plan (in a transaction)
+        ways += [(f"batch statement, {k} per batch, generic plan", batched(k, True)) for k in sizes]
+    for _, fn in ways:
+        await fn(datas(16))
+    rounds: dict[str, list] = {}
+    for _ in range(3):  # alternated
+        for label, fn in ways:
+            rounds.setdefault(label, []).append(await measure(backend, fn, datas(n)))
+    for label, rs in rounds.items():
+        report(label + ", per filing", rs)
+
+
 async def main(what: str, n: int) -> None:
     from shared import db
     from shared.runtime import load_service
@@ -170,13 +224,13 @@ async def main(what: str, n: int) -> None:
     await admin.close()
     try:
         dsn = f"{PG}/{name}"
-        service = "filing" if what == "bulk" else what
+        service = "filing" if what in ("bulk", "group") else what
         await db.migrate(dsn, service, load_service(service).migrations)
         conn = await db.connect(dsn, service)
         backend = psutil.Process(await conn.fetchval("SELECT pg_backend_pid()"))
         if os.environ.get("ICP_BENCH_SESSION_SQL"):  # a session setting to compare (e.g. plan_cache_mode)
             await conn.execute(os.environ["ICP_BENCH_SESSION_SQL"])
-        await {"filing": filing, "reporting": reporting, "bulk": bulk}[what](conn, backend, n)
+        await {"filing": filing, "reporting": reporting, "bulk": bulk, "group": group}[what](conn, backend, n)
         await conn.close()
     finally:
         admin = await asyncpg.connect(f"{PG}/postgres")
@@ -186,6 +240,6 @@ async def main(what: str, n: int) -> None:
 
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "filing"
-    if what not in ("filing", "reporting", "bulk"):
+    if what not in ("filing", "reporting", "bulk", "group"):
         raise SystemExit(__doc__)
     asyncio.run(main(what, int(sys.argv[2]) if len(sys.argv) > 2 else 300))

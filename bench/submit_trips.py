@@ -7,8 +7,9 @@ Runs every service in this process (as `icp up`) on a throwaway database and Rab
 local servers, counts each asyncpg round trip by the pool's service (`application_name`
 icp-<service>): statements with parameters, and simple queries (BEGIN, COMMIT, …); then POSTs
 `--filings` complete first filings paced at `--rate` per second (as `bench/submit.py`'s paced run)
-and waits until verification opened every case and reporting shows every application. Prints, per
-filing: round trips and commits per service, relay rounds, consumer delivery batches.
+from a client process of its own, and waits until verification opened every case and reporting shows
+every application. Prints, per filing: round trips and commits per service, relay rounds, consumer
+delivery batches.
 Run it with another checkout's code on PYTHONPATH to compare (the counting is here, not there).
 """
 
@@ -24,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-if str(ROOT.parent) not in sys.path:
+if not os.environ.get("PYTHONPATH") and str(ROOT.parent) not in sys.path:  # else that checkout's code
     sys.path.insert(0, str(ROOT.parent))
 
 import asyncpg  # noqa: E402
@@ -70,12 +71,16 @@ def instrument() -> None:
 async def main(args) -> None:
     import aiohttp
 
+    from shared import logs
     from shared.auth import Role, issue_token, new_principal
     from shared.config import SERVICES, Settings
     from shared.runtime import Endpoints, Runtime
     from tests import filing_samples as fs
 
     instrument()
+    # as `icp up` does (shared/cli.py); unconfigured, structlog wrote every line in colour to the terminal,
+    # which loaded the process enough to batch everything
+    logs.configure("info", "json")
     run = uuid.uuid4().hex[:8]
     db, vhost = f"icp_trips_{run}", f"icp_trips_{run}"
     admin = await asyncpg.connect(f"{PG}/postgres")
@@ -109,20 +114,27 @@ async def main(args) -> None:
                               headers={"Authorization": f"Bearer {tok('admin')}"}) as r:
                 assert r.status == 201, await r.text()
             headers = {"Authorization": f"Bearer {tok('provider', user_id='op', provider_id=pid)}"}
-            bodies = [fs.filing() for _ in range(args.filings)]
             ctxs = {c.name: c for c in (rs.ctx for rs in rt.running)}
             await asyncio.sleep(1)
             TRIPS.clear()
             rounds0 = {n: getattr(c.relay, "rounds", None) for n, c in ctxs.items()}
             batches0 = {n: c.consumer.stats.batches for n, c in ctxs.items() if c.consumer}
-            started = time.perf_counter()
+            if args.client_in_process:  # the load client shares the server's loop (and CPU)
+                bodies = [fs.filing() for _ in range(args.filings)]
+                started = time.perf_counter()
 
-            async def one(i: int) -> None:
-                await asyncio.sleep(max(0.0, started + i / args.rate - time.perf_counter()))
-                async with s.post(f"{base}/filings", json=bodies[i], headers=headers) as r:
-                    assert r.status == 201, await r.text()
+                async def one(i: int) -> None:
+                    await asyncio.sleep(max(0.0, started + i / args.rate - time.perf_counter()))
+                    async with s.post(f"{base}/filings", json=bodies[i], headers=headers) as r:
+                        assert r.status == 201, await r.text()
 
-            await asyncio.gather(*(one(i) for i in range(args.filings)))
+                await asyncio.gather(*(one(i) for i in range(args.filings)))
+            else:  # a process of its own, as bench/submit.py's clients: the server's loop does only the server's work
+                client = await asyncio.create_subprocess_exec(
+                    sys.executable, __file__, "--client", f"{base}/filings", headers["Authorization"],
+                    str(args.filings), str(args.rate), cwd=ROOT.parent)
+                if await client.wait() != 0:
+                    raise SystemExit("the load client failed")
             vpool, rpool = ctxs["verification"].pool, ctxs["reporting"].pool
             deadline = time.monotonic() + 120
             polls: Counter = Counter()  # the wait's own count queries, taken off below
@@ -160,8 +172,33 @@ async def main(args) -> None:
         await (await asyncio.create_subprocess_exec(*ctl, "delete_vhost", vhost)).wait()
 
 
+async def paced_client(url: str, auth: str, n: int, rate: float) -> None:
+    """POST `n` complete first filings to `url`, request i due at start + i / rate."""
+    import aiohttp
+
+    from tests import filing_samples as fs
+
+    bodies = [fs.filing() for _ in range(n)]
+    headers = {"Authorization": auth}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as s:
+        started = time.perf_counter()
+
+        async def one(i: int) -> None:
+            await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+            async with s.post(url, json=bodies[i], headers=headers) as r:
+                assert r.status == 201, await r.text()
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 6 and sys.argv[1] == "--client":
+        asyncio.run(paced_client(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])))
+        raise SystemExit(0)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--filings", type=int, default=400)
     ap.add_argument("--rate", type=float, default=200.0, help="submits per second, paced")
+    ap.add_argument("--client-in-process", action="store_true",
+                    help="the load client in this process, as before 2026-12-07 (it loads the server's loop: at "
+                         "250/s the process was saturated and everything batched)")
     asyncio.run(main(ap.parse_args()))
