@@ -79,23 +79,8 @@ class Outbox:
     ) -> tuple[Envelope, list]:
         """The envelope and the parameters of `INSERT_SQL`, for callers that fold the outbox
         write into a larger statement of their own (one definition of the row)."""
-        spec = spec_of(payload)
-        env = Envelope(
-            type=spec.type,
-            producer=self.service,
-            provider_id=provider_id,
-            correlation_id=correlation_id or logs.correlation_id.get() or logs.new_id(),
-            causation_id=causation_id or logs.causation_id.get(),
-            payload=payload.model_dump(mode="json"),
-        )
-        return env, [
-            env.id,
-            self.prefix + spec.exchange,
-            spec.type,
-            encode(env),
-            headers_of(env),
-            notify_channel(self.schema),
-        ]
+        return self._row(type(payload), payload.model_dump(mode="json"), None, provider_id, correlation_id,
+                         causation_id)
 
     def row_json(
         self,
@@ -111,6 +96,10 @@ class Outbox:
         import chunk's `filing.applications.submitted`: validating, dumping and encoding 250 snapshots
         through the models cost more than building them; its tests hold the two equal). The body is the
         same envelope, encoded with orjson."""
+        return self._row(model, payload, orjson.dumps, provider_id, correlation_id, causation_id)
+
+    def _row(self, model: type[Contract], payload: dict[str, Any], dumps, provider_id: str | None,
+             correlation_id: str | None, causation_id: str | None) -> tuple[Envelope, list]:
         spec = spec_of(model)
         env = Envelope(
             type=spec.type,
@@ -120,7 +109,8 @@ class Outbox:
             causation_id=causation_id or logs.causation_id.get(),
             payload=payload,
         )
-        body = orjson.dumps({**env.model_dump(mode="json", exclude={"payload"}), "payload": payload})
+        body = encode(env) if dumps is None else dumps(
+            {**env.model_dump(mode="json", exclude={"payload"}), "payload": payload})
         return env, [
             env.id,
             self.prefix + spec.exchange,

@@ -6,6 +6,7 @@ dry run starts while the others are validated (its reservations released when th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import signal
@@ -19,7 +20,7 @@ from services.importer import flow, validation
 from services.importer.settings import import_settings
 from shared.bus import MessageContext
 from shared.config import get_settings
-from shared.contracts import Envelope
+from shared.contracts import Envelope, spec_of
 from shared.contracts.filing import BatchChunkChecked
 from shared.contracts.importer import ValidateChunk
 from shared.db import transaction
@@ -234,27 +235,43 @@ async def test_two_worker_processes_share_the_chunks_and_one_killed_mid_chunk_ch
 # ---------------------------------------------------------------- checks while the file is validated
 
 
+async def _deliver(system: System, pid: str, message, handler) -> None:
+    """`message` handled by `handler` in a transaction of the importer, as its consumer would."""
+    ctx = system.ctx("importer")
+    env = Envelope(type=spec_of(message).type, producer="test", provider_id=pid,
+                   payload=message.model_dump(mode="json"))
+    async with transaction(ctx.pool) as conn:
+        async def publish(p, **kw):
+            return await ctx.outbox.add(conn, p, **kw)
+
+        await handler(message, MessageContext(env, conn, publish))
+
+
 async def _deliver_validate(system: System, pid: str, job_id: str, vchunk_no: int) -> None:
+    await _deliver(system, pid, ValidateChunk(job_id=job_id, vchunk_no=vchunk_no), validation.on_validate_chunk)
+
+
+@contextlib.asynccontextmanager
+async def _paused(system: System, subjects: list[dict], websites: list[dict]):
+    """The file uploaded in chunks of one website with the importer's consumer stopped, so its validation
+    commands wait on the queue (the test delivers chunks itself): yields (provider, headers, job id); the
+    consumer runs again on leaving."""
     ctx = system.ctx("importer")
-    cmd = ValidateChunk(job_id=job_id, vchunk_no=vchunk_no)
-    env = Envelope(type="importer.chunk.validate", producer="importer", provider_id=pid,
-                   payload=cmd.model_dump(mode="json"))
-    async with transaction(ctx.pool) as conn:
-        async def publish(p, **kw):
-            return await ctx.outbox.add(conn, p, **kw)
+    await ctx.consumer.stop()
+    try:
+        pid, h = await new_provider(system)
+        with small_chunks(1, window=2):
+            job_id = (await (await upload(system, h, filled(subjects, websites))).json())["job_id"]
 
-        await validation.on_validate_chunk(cmd, MessageContext(env, conn, publish))
+            async def published():
+                return await ctx.pool.fetchval("SELECT vchunks_total FROM import_jobs WHERE id = $1",
+                                               uuid.UUID(job_id))
 
-
-async def _deliver_checked(system: System, pid: str, answer: BatchChunkChecked) -> None:
-    ctx = system.ctx("importer")
-    env = Envelope(type="filing.batch.chunk_checked", producer="filing", provider_id=pid,
-                   payload=answer.model_dump(mode="json"))
-    async with transaction(ctx.pool) as conn:
-        async def publish(p, **kw):
-            return await ctx.outbox.add(conn, p, **kw)
-
-        await flow.on_chunk_checked(answer, MessageContext(env, conn, publish))
+            assert await system.eventually(published, limit=30) == len(subjects)
+            yield pid, h, job_id
+    finally:
+        if not ctx.consumer._workers:
+            await ctx.consumer.start()
 
 
 async def test_a_validated_chunk_is_checked_while_the_others_are_validated(system: System):
@@ -262,37 +279,26 @@ async def test_a_validated_chunk_is_checked_while_the_others_are_validated(syste
     validated; an answer to another attempt's check changes nothing; the job completes exactly."""
     ctx = system.ctx("importer")
     pool = ctx.pool
-    await ctx.consumer.stop()  # the validation commands wait on the queue: this test delivers chunk 1 itself
-    try:
-        pid, h = await new_provider(system)
-        subjects, websites = [subject_row(f"E{i}") for i in range(3)], [website_row(f"E{i}") for i in range(3)]
-        with small_chunks(1, window=2):
-            job_id = (await (await upload(system, h, filled(subjects, websites))).json())["job_id"]
-            jid = uuid.UUID(job_id)
+    subjects, websites = [subject_row(f"E{i}") for i in range(3)], [website_row(f"E{i}") for i in range(3)]
+    async with _paused(system, subjects, websites) as (pid, h, job_id):
+        jid = uuid.UUID(job_id)
+        await _deliver_validate(system, pid, job_id, 1)
+        job = await pool.fetchrow("SELECT * FROM import_jobs WHERE id = $1", jid)
+        chunk = await pool.fetchrow("SELECT * FROM import_chunks WHERE job_id = $1 AND chunk_no = 1", jid)
+        assert (job["status"], job["vchunks_done"], chunk["check_state"]) == ("VALIDATING", 1, "SENT")
 
-            async def published():
-                return await pool.fetchval("SELECT vchunks_total FROM import_jobs WHERE id = $1", jid)
+        async def reserved():  # filing ran the check and reserved the chunk's keys for the job
+            return await reservations(system, job_id) or None
 
-            assert await system.eventually(published, limit=30) == 3
-            await _deliver_validate(system, pid, job_id, 1)
-            job = await pool.fetchrow("SELECT * FROM import_jobs WHERE id = $1", jid)
-            chunk = await pool.fetchrow("SELECT * FROM import_chunks WHERE job_id = $1 AND chunk_no = 1", jid)
-            assert (job["status"], job["vchunks_done"], chunk["check_state"]) == ("VALIDATING", 1, "SENT")
-
-            async def reserved():  # filing ran the check and reserved the chunk's keys for the job
-                return await reservations(system, job_id) or None
-
-            assert await system.eventually(reserved, limit=30) >= 3  # certificate, mobile, domain
-            # an answer to a check of another attempt at the job (planned again meanwhile) is not this one's
-            await _deliver_checked(system, pid, BatchChunkChecked(job_id=job_id, chunk_no=1, attempt=job["attempts"] + 1))
-            chunk = await pool.fetchrow("SELECT * FROM import_chunks WHERE job_id = $1 AND chunk_no = 1", jid)
-            assert chunk["check_state"] == "SENT"
-            assert await pool.fetchval("SELECT chunks_checked FROM import_jobs WHERE id = $1", jid) == 0
-            await ctx.consumer.start()
-            body = await wait_done(system, h, job_id)
-    finally:
-        if not ctx.consumer._workers:
-            await ctx.consumer.start()
+        assert await system.eventually(reserved, limit=30) >= 3  # certificate, mobile, domain
+        # an answer to a check of another attempt at the job (planned again meanwhile) is not this one's
+        await _deliver(system, pid, BatchChunkChecked(job_id=job_id, chunk_no=1, attempt=job["attempts"] + 1),
+                       flow.on_chunk_checked)
+        chunk = await pool.fetchrow("SELECT * FROM import_chunks WHERE job_id = $1 AND chunk_no = 1", jid)
+        assert chunk["check_state"] == "SENT"
+        assert await pool.fetchval("SELECT chunks_checked FROM import_jobs WHERE id = $1", jid) == 0
+        await ctx.consumer.start()
+        body = await wait_done(system, h, job_id)
     assert body["status"] == "COMPLETED", body
     assert await imported(system, job_id) == {"subjects": 3, "applications": 3, "websites": 3}
     states = await pool.fetch("SELECT check_state, state FROM import_chunks WHERE job_id = $1", jid)
@@ -303,34 +309,19 @@ async def test_a_validated_chunk_is_checked_while_the_others_are_validated(syste
 async def test_a_file_found_wrong_after_early_checks_releases_what_they_reserved(system: System):
     """Two chunks are checked (and reserve their keys) before the third, which has a row error, is validated:
     the file is rejected with that error only, and the job's end releases the early reservations."""
-    ctx = system.ctx("importer")
-    pool = ctx.pool
-    await ctx.consumer.stop()
-    try:
-        pid, h = await new_provider(system)
-        subjects, websites = [subject_row(f"W{i}") for i in range(3)], [website_row(f"W{i}") for i in range(3)]
-        subjects[2]["principal_mobile"] = "12345"
-        with small_chunks(1, window=2):
-            job_id = (await (await upload(system, h, filled(subjects, websites))).json())["job_id"]
-            jid = uuid.UUID(job_id)
+    subjects, websites = [subject_row(f"W{i}") for i in range(3)], [website_row(f"W{i}") for i in range(3)]
+    subjects[2]["principal_mobile"] = "12345"
+    async with _paused(system, subjects, websites) as (pid, h, job_id):
+        await _deliver_validate(system, pid, job_id, 1)
+        await _deliver_validate(system, pid, job_id, 2)
 
-            async def published():
-                return await pool.fetchval("SELECT vchunks_total FROM import_jobs WHERE id = $1", jid)
+        async def reserved():
+            n = await reservations(system, job_id)
+            return n if n >= 6 else None  # both chunks': certificate, mobile, domain each
 
-            assert await system.eventually(published, limit=30) == 3
-            await _deliver_validate(system, pid, job_id, 1)
-            await _deliver_validate(system, pid, job_id, 2)
-
-            async def reserved():
-                n = await reservations(system, job_id)
-                return n if n >= 6 else None  # both chunks': certificate, mobile, domain each
-
-            await system.eventually(reserved, limit=30)
-            await ctx.consumer.start()
-            body = await wait_done(system, h, job_id)
-    finally:
-        if not ctx.consumer._workers:
-            await ctx.consumer.start()
+        await system.eventually(reserved, limit=30)
+        await system.ctx("importer").consumer.start()
+        body = await wait_done(system, h, job_id)
     assert body["status"] == "REJECTED", body
     assert body["error_count"] == 1, body
     assert await imported(system, job_id) == {"subjects": 0, "applications": 0, "websites": 0}
