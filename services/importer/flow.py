@@ -144,8 +144,9 @@ async def conflicts_to_errors(conn: asyncpg.Connection, job: asyncpg.Record, chu
 
 async def cleanup_after(conn: asyncpg.Connection, job_id: uuid.UUID) -> None:
     """The job has ended: what it staged goes once this transaction commits (`staged_cleanup`, run by a
-    worker's job loop, woken here) — deleting a large file's rows and payloads in the finishing transaction
-    kept the job from completing for seconds."""
+    worker's job loop: woken here, it finds the job row locked until the commit and takes it on its next
+    pass, within `ICP_IMPORT_POLL_SECONDS`) — deleting a large file's rows and payloads in the finishing
+    transaction kept the job from completing for seconds."""
     await conn.execute("UPDATE import_jobs SET cleanup_pending = true WHERE id = $1", job_id)
     for event in WAKE:
         event.set()

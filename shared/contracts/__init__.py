@@ -143,7 +143,7 @@ class EventRun(Contract):
 
     def envelopes(self, outer: Envelope) -> list[Envelope]:
         """The events as the envelopes they would have travelled in: with `heads`, exactly theirs; else the
-        run's time, tenant and correlation, and the run as their cause."""
+        run's time, tenant, correlation and cause."""
         events: list[Contract] = self.events  # type: ignore[attr-defined]  # declared by the subclass
         if len(events) != len(self.event_ids) or len(set(self.event_ids)) != len(self.event_ids):
             raise ValueError("a run needs one distinct event id per event")
@@ -151,18 +151,14 @@ class EventRun(Contract):
             raise ValueError("a run's heads need one per event")
         type_ = REGISTRY[outer.type].run_of
         raw = outer.payload["events"]  # each event's payload as it travelled (what its own envelope holds)
-        if self.heads is not None:
-            return [
-                Envelope(id=eid, type=type_, occurred_at=h.occurred_at, correlation_id=h.correlation_id,
-                         causation_id=h.causation_id, producer=outer.producer, provider_id=h.provider_id,
-                         payload=payload)
-                for eid, h, payload in zip(self.event_ids, self.heads, raw, strict=True)
-            ]
+        heads = self.heads or [EventHead(occurred_at=outer.occurred_at, correlation_id=outer.correlation_id,
+                                         causation_id=outer.causation_id, provider_id=outer.provider_id)
+                               ] * len(self.event_ids)
         return [
-            Envelope(id=eid, type=type_, occurred_at=outer.occurred_at, correlation_id=outer.correlation_id,
-                     causation_id=outer.causation_id, producer=outer.producer, provider_id=outer.provider_id,
+            Envelope(id=eid, type=type_, occurred_at=h.occurred_at, correlation_id=h.correlation_id,
+                     causation_id=h.causation_id, producer=outer.producer, provider_id=h.provider_id,
                      payload=payload)
-            for eid, payload in zip(self.event_ids, raw, strict=True)
+            for eid, h, payload in zip(self.event_ids, heads, raw, strict=True)
         ]
 
 

@@ -262,32 +262,26 @@ def subject_row(data: FilingData, dump: dict[str, Any] | None = None) -> dict[st
 
 def website_row(w: Website, position: int, dump: dict[str, Any] | None = None) -> dict[str, Any]:
     """`dump`: the website's `model_dump(mode="json")`, when at hand (its preapprovals and principal)."""
-    if dump is not None:
-        return {
-            "position": position,
-            "service_type": w.service_type,
-            "name": w.name,
-            "home_urls": dump["home_urls"],
-            "service_content": dump["service_content"],
-            "preapprovals": dump["preapprovals"],
-            "needs_preapproval": any(p.type != "NONE" for p in w.preapprovals),
-            "languages": dump["languages"],
-            "remark": w.remark,
-            "principal_same_as_subject": w.principal_same_as_subject,
-            "principal": dump["principal"],
+    if dump is None:
+        dump = {
+            "home_urls": list(w.home_urls),
+            "service_content": list(w.service_content),
+            "preapprovals": [p.model_dump(mode="json") for p in w.preapprovals],
+            "languages": list(w.languages),
+            "principal": w.principal.model_dump(mode="json") if w.principal is not None else None,
         }
     return {
         "position": position,
         "service_type": w.service_type,
         "name": w.name,
-        "home_urls": list(w.home_urls),
-        "service_content": list(w.service_content),
-        "preapprovals": [p.model_dump(mode="json") for p in w.preapprovals],
+        "home_urls": dump["home_urls"],
+        "service_content": dump["service_content"],
+        "preapprovals": dump["preapprovals"],
         "needs_preapproval": any(p.type != "NONE" for p in w.preapprovals),
-        "languages": list(w.languages),
+        "languages": dump["languages"],
         "remark": w.remark,
         "principal_same_as_subject": w.principal_same_as_subject,
-        "principal": w.principal.model_dump(mode="json") if w.principal is not None else None,
+        "principal": dump["principal"],
     }
 
 
