@@ -28,6 +28,7 @@ from shared.fields import (
     optional_text_field,
     text_field,
 )
+from shared.validate.network import compressed
 
 FieldError = dict[str, str]  # {"field": path, "message": Chinese reason}
 
@@ -344,7 +345,13 @@ def check_access(a: Access, path: str, errors: list[FieldError], *, normalize: b
     for j, r in enumerate(a.ip_ranges):
         rng = _try(errors, f"{prefix}ip_ranges[{j}]", v.validate_ip_range, r.start_ip, r.end_ip)
         if normalize and rng is not None:
-            r.start_ip, r.end_ip = rng.start.compressed, rng.end.compressed
+            # assigned only when it changes: a pydantic assignment costs ~1 µs (both fields are required,
+            # so the fields set stay the same either way)
+            start, end = compressed(rng.start, r.start_ip), compressed(rng.end, r.end_ip)
+            if r.start_ip != start:
+                r.start_ip = start
+            if r.end_ip != end:
+                r.end_ip = end
     for j, loc in enumerate(a.server_locations):
         row = codes.get("provinces", loc)
         if row is not None and not row["filing_abbr"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -204,10 +205,35 @@ class IpRange:
         return f"{self.start.compressed}-{self.end.compressed}"
 
 
+# A plain dotted quad of ASCII decimal octets without leading zeros: the common case, parsed by the C
+# library instead of `ipaddress` (~2 µs an address in pure Python). Anything else (leading zeros, IPv6,
+# other digits) and an octet over 255 (inet_pton refuses it) go to `ipaddress.ip_address`, so acceptance
+# and messages stay the module's.
+_DOTTED_QUAD_RE = re.compile(r"(?:0|[1-9][0-9]{0,2})(?:\.(?:0|[1-9][0-9]{0,2})){3}", re.ASCII)
+
+
+def _ip_address(text: str) -> IPAddress:
+    """`ipaddress.ip_address(text)` (same result, same ValueError), faster for a plain IPv4 address."""
+    if _DOTTED_QUAD_RE.fullmatch(text) is not None:
+        try:
+            return ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
+        except OSError:
+            pass
+    return ipaddress.ip_address(text)
+
+
+def compressed(address: IPAddress, text: str) -> str:
+    """`address.compressed`, where `text` is what `address` was parsed from: a plain dotted quad is its
+    own compressed form, which saves `ipaddress`'s string conversion (~1 µs)."""
+    if _DOTTED_QUAD_RE.fullmatch(text) is not None and address.version == 4:
+        return text
+    return address.compressed
+
+
 def _parse_ip(value: object, which: str) -> IPAddress:
     text = require_text(value)
     try:
-        return ipaddress.ip_address(text)
+        return _ip_address(text)
     except ValueError:
         raise InvalidValue(f"{which}“{text}”不是有效的IPv4或IPv6地址") from None
 
