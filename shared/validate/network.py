@@ -69,6 +69,10 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+# Memoised: a filing's domain is converted again for each of its home URLs (`validate_home_url`'s filed
+# domains) after its field validator converted it. Pure (the answer depends on `host` only); a refused
+# host raises each time, as lru_cache keeps no exceptions.
+@functools.lru_cache(maxsize=4096)
 def _to_alabel(host: str) -> str:
     """Lower-case A-label form of a host name, with label syntax checks (DOMAIN §5.4 items 2-3)."""
     if not host:
@@ -98,13 +102,26 @@ def _to_alabel(host: str) -> str:
     return ascii_host
 
 
+# What `_host_from_input` strips starts at one of these characters (a scheme and a port have a colon).
+_URL_PART_RE = re.compile(r"[:/?#\\@]")
+_PATH_START_RE = re.compile(r"[/?#\\]")
+_PORT_RE = re.compile(r":\d*$")
+
+
 def _host_from_input(text: str) -> str:
     """Strip scheme, user info, path, query, fragment, port and the trailing dot (DOMAIN §5.4 item 1)."""
+    if _URL_PART_RE.search(text) is None:
+        return text.rstrip(".。")  # a bare name (the common case): nothing else to strip
+    return _host_from_url(text)
+
+
+def _host_from_url(text: str) -> str:
+    """`_host_from_input` of any text."""
     text = _SCHEME_RE.sub("", text, count=1)
-    text = re.split(r"[/?#\\]", text, maxsplit=1)[0]
+    text = _PATH_START_RE.split(text, maxsplit=1)[0]
     if "@" in text:
         raise InvalidValue("域名格式不正确（不能包含“@”）")
-    if re.search(r":\d*$", text) and not _is_ip(text):
+    if _PORT_RE.search(text) and not _is_ip(text):
         text = text.rsplit(":", 1)[0]
     return text.rstrip(".。")
 
@@ -151,6 +168,10 @@ def validate_domain(
     return Domain(ascii=ascii_host, unicode=_unicode_form(ascii_host))
 
 
+_NETLOC_RE = re.compile(r"([^/?#\\]*)(.*)", re.DOTALL)
+_SPACE_RE = re.compile(r"\s")
+
+
 def validate_home_url(url: object, domains: Iterable[str | Domain]) -> str:
     """Home-page URL (DOMAIN §4.3 home_urls, §5.5).
 
@@ -164,7 +185,7 @@ def validate_home_url(url: object, domains: Iterable[str | Domain]) -> str:
     if scheme and scheme.group(0).lower() not in ("http://", "https://"):
         raise InvalidValue("首页URL只能使用http或https协议")
     rest = text[scheme.end() :] if scheme else text
-    match = re.match(r"([^/?#\\]*)(.*)", rest, re.DOTALL)
+    match = _NETLOC_RE.match(rest)
     assert match is not None  # the pattern always matches
     netloc, tail = match.groups()
     if "@" in netloc:
@@ -179,7 +200,7 @@ def validate_home_url(url: object, domains: Iterable[str | Domain]) -> str:
     if not any(ascii_host == d or ascii_host.endswith("." + d) for d in filed):
         raise InvalidValue("首页URL必须使用本网站的域名或其子域名（如 www.example.com）")
     tail = tail.split("#", 1)[0]
-    if re.search(r"\s", tail):
+    if _SPACE_RE.search(tail):
         raise InvalidValue("首页URL不能包含空格")
     if tail == "/":
         tail = ""

@@ -37,3 +37,39 @@ def test_ip_address_fast_path_answers_as_ipaddress(text):
 def test_compressed_shortcut_is_the_compressed_form(text):
     address = ipaddress.ip_address(text)
     assert network.compressed(address, text) == address.compressed
+
+
+HOST_INPUTS = [
+    "example.com", "Example.COM", "example.com.", "example.com。", "例子.中国", "例子.中国。", "xn--fsqu00a.xn--fiqs8s",
+    "http://example.com", "HTTPS://Example.com/path?q=1#f", "ftp://example.com", "example.com:8080", "example.com:",
+    "example.com/", "example.com?x", "example.com#x", "example.com\\x", "user@example.com", "a@b", "1.2.3.4:80",
+    "[2001:db8::1]", "2001:db8::1", "::1", "example.com:80/x", "www.example.com:abc", ".", "", "a..b", "。",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", HOST_INPUTS)
+def test_bare_host_shortcut_answers_as_the_url_parser(text):
+    def outcome(fn):
+        try:
+            return fn(text)
+        except network.InvalidValue as e:
+            return ("error", e.message)
+
+    assert outcome(network._host_from_input) == outcome(network._host_from_url)
+
+
+@pytest.mark.parametrize("host", ["-bad.com", "a..com", "xn--zz.com", "1.2.3.4", "例子.中国", "Example.com"])
+def test_memoised_alabel_answers_the_same_every_time(host):
+    def outcome():
+        try:
+            return network._to_alabel(host)
+        except network.InvalidValue as e:
+            return ("error", e.message)
+
+    first = outcome()
+    assert outcome() == outcome() == first
+    try:
+        direct = network._to_alabel.__wrapped__(host)
+    except network.InvalidValue as e:
+        direct = ("error", e.message)
+    assert direct == first
