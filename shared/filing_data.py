@@ -201,7 +201,7 @@ def check_principal(
             if _try(errors, f"{path}.office_phone", v.validate_mobile, p.office_phone) is not None:
                 if province[:2] in OFFICE_PHONE_NOT_MOBILE and p.office_phone == p.mobile:
                     _err(errors, f"{path}.office_phone", "本省要求办公电话不能与负责人手机号码相同")
-    for field, message in v.principal_errors(p.model_dump()):
+    for field, message in v.principal_errors({"mobile": p.mobile, "emergency_phone": p.emergency_phone}):
         _err(errors, f"{path}.{field}", message)
     check_principal_extras(p, path, errors, normalize=normalize)
 
@@ -316,19 +316,23 @@ def check_website(
         province = subject.province if subject is not None else ""
         check_principal(w.principal, f"{path}.principal", errors, today, province=province, normalize=normalize)
         if subject is not None:
-            sp, wp = subject.principal.model_dump(), w.principal.model_dump()
-            for field, message in v.principal_consistency_errors(sp, wp):
+            for field, message in v.principal_consistency_errors(_compared(subject.principal), _compared(w.principal)):
                 _err(errors, f"{path}.principal.{field}", message)
     if w.access is not None:  # None only in a self-filing (SelfWebsite)
         check_access(w.access, f"{path}.access", errors, normalize=normalize)
 
 
+def _compared(p: Principal) -> dict:
+    """The fields the principal rules compare (`v.PRINCIPAL_FIELDS`), as `model_dump()` has them (the
+    values themselves: strings and dates), without dumping the whole model."""
+    return {k: getattr(p, k) for k in v.PRINCIPAL_FIELDS}
+
+
 def _same_principal(a: Principal, b: Principal) -> bool:
     """Field for field, the ID numbers in their normalised form: `normalize=True` has written the
-    subject principal's back (`x` → `X`) by the time its websites' copies are compared."""
-    keep = set(v.PRINCIPAL_FIELDS)  # the legal representative belongs to the subject, not to the person
-    return ({k: x for k, x in a.model_dump().items() if k in keep} | {"id_number": _id_form(a)}
-            == {k: x for k, x in b.model_dump().items() if k in keep} | {"id_number": _id_form(b)})
+    subject principal's back (`x` → `X`) by the time its websites' copies are compared. The legal
+    representative belongs to the subject, not to the person (not in `v.PRINCIPAL_FIELDS`)."""
+    return _compared(a) | {"id_number": _id_form(a)} == _compared(b) | {"id_number": _id_form(b)}
 
 
 def _id_form(p: Principal) -> str:

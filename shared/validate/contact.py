@@ -25,6 +25,7 @@ INSPUR_MOBILE_SEGMENTS: tuple[str, ...] = (
 )  # fmt: skip
 
 _MOBILE_RE = re.compile(r"1[3-9]\d{9}", re.ASCII)
+_PHONE_SEPARATORS_RE = re.compile(r"[\s-]")  # removed from phone numbers (not ASCII-only: as re.sub had it)
 _LANDLINE_RE = re.compile(r"086-0\d{2,3}-\d{7,8}(?:-\d{1,6})?", re.ASCII)
 # S-INSPUR e-mail regex (DOMAIN §5.3), ASCII semantics for \w.
 _EMAIL_RE = re.compile(r"\w+((-\w+)|(\.\w+))*@[A-Za-z0-9]+((\.|-)[A-Za-z0-9]+)*\.[A-Za-z0-9]+", re.ASCII)
@@ -37,7 +38,7 @@ def validate_mobile(value: object, segments: Iterable[str] | None = None) -> str
     Spaces and hyphens inside the number and a leading +86 / 0086 are removed. `segments` is the
     list of allowed leading digit groups (default DEFAULT_MOBILE_SEGMENTS).
     """
-    text = re.sub(r"[\s-]", "", require_text(value))
+    text = _PHONE_SEPARATORS_RE.sub("", require_text(value))
     for country in ("+86", "0086"):
         if text.startswith(country) and len(text) == 11 + len(country):
             text = text[len(country) :]
@@ -107,7 +108,7 @@ def _comparable(field: str, value: object) -> str:
     if field == "id_number":
         return text.upper()
     if field in ("mobile", "emergency_phone"):
-        return re.sub(r"[\s-]", "", text)
+        return _PHONE_SEPARATORS_RE.sub("", text)
     return text
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
+from operator import mul
 
 from ._text import InvalidValue, normalize_text, require_text
 
@@ -17,13 +18,22 @@ _RESIDENT_ID_CHECK = "10X98765432"
 _RESIDENT_ID_RE = re.compile(
     r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9X]", re.ASCII
 )
+_RESIDENT_ID_SHAPE_RE = re.compile(r"\d{17}[\dX]", re.ASCII)
 # Assumed lower bound of the birth year (DOMAIN §5.1); the regex itself admits 18xx.
 MIN_BIRTH_YEAR = 1900
+_RESIDENT_ID_WEIGHT_SUM = sum(RESIDENT_ID_WEIGHTS)
 
 
 def resident_id_check_char(first17: str) -> str:
     """Check character for the first 17 digits of a resident ID (GB 11643, DOMAIN §5.1)."""
     total = sum(int(ch) * w for ch, w in zip(first17, RESIDENT_ID_WEIGHTS, strict=True))
+    return _RESIDENT_ID_CHECK[total % 11]
+
+
+def _resident_id_check_char(first17: str) -> str:
+    """`resident_id_check_char` of 17 ASCII digits (the validators' shape check passed): weighted over the
+    code points, less 48 (the code point of "0") per unit of weight."""
+    total = sum(map(mul, first17.encode("ascii"), RESIDENT_ID_WEIGHTS)) - 48 * _RESIDENT_ID_WEIGHT_SUM
     return _RESIDENT_ID_CHECK[total % 11]
 
 
@@ -43,7 +53,7 @@ def validate_resident_id(
         raise InvalidValue("不支持15位旧版身份证号码，请填写18位身份证号码")
     if len(text) != 18:
         raise InvalidValue("身份证号码应为18位")
-    if not re.fullmatch(r"\d{17}[\dX]", text, re.ASCII):
+    if not _RESIDENT_ID_SHAPE_RE.fullmatch(text):
         raise InvalidValue("身份证号码前17位应为数字，最后一位应为数字或X")
     if not _RESIDENT_ID_RE.fullmatch(text):
         if text[0] == "0":
@@ -57,7 +67,7 @@ def validate_resident_id(
         raise InvalidValue("身份证号码中的出生日期不能晚于今天")
     if birth.year < min_birth_year:
         raise InvalidValue(f"身份证号码中的出生年份不能早于{min_birth_year}年")
-    if resident_id_check_char(text[:17]) != text[17]:
+    if _resident_id_check_char(text[:17]) != text[17]:
         raise InvalidValue("身份证号码校验位不正确，请核对")
     return text
 
@@ -89,6 +99,22 @@ ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _ORG_CODE_RE = re.compile(r"([0-9A-Z]{8})-?([0-9X])", re.ASCII)
 
 
+_USCC_VALUES = {ch: i for i, ch in enumerate(USCC_CHARSET)}
+_BASE36_VALUES = {ch: int(ch, 36) for ch in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+
+
+def _uscc_check_char(first17: str) -> str:
+    """`uscc_check_char` of 17 characters of the USCC set (`_USCC_RE` matched): table look-ups."""
+    c = 31 - sum(map(mul, map(_USCC_VALUES.__getitem__, first17), USCC_WEIGHTS)) % 31
+    return USCC_CHARSET[0 if c == 31 else c]
+
+
+def _org_code_check_char(body8: str) -> str:
+    """`org_code_check_char` of 8 characters 0-9, A-Z (a matched USCC or organisation code)."""
+    c = 11 - sum(map(mul, map(_BASE36_VALUES.__getitem__, body8), ORG_CODE_WEIGHTS)) % 11
+    return "X" if c == 10 else "0" if c == 11 else str(c)
+
+
 def uscc_check_char(first17: str) -> str:
     """Check character of a USCC (DOMAIN §5.2), including the c == 31 -> 0 edge case."""
     total = sum(USCC_CHARSET.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
@@ -117,10 +143,10 @@ def check_uscc(value: object) -> tuple[str, list[str]]:
         raise InvalidValue("统一社会信用代码包含无效字符（不使用字母I、O、S、V、Z，第3至8位应为数字）")
     if text[0] not in USCC_AUTHORITIES:
         raise InvalidValue("统一社会信用代码第1位（登记管理部门代码）无效")
-    if uscc_check_char(text[:17]) != text[17]:
+    if _uscc_check_char(text[:17]) != text[17]:
         raise InvalidValue("统一社会信用代码校验位不正确，请核对")
     warnings: list[str] = []
-    if org_code_check_char(text[8:16]) != text[16]:
+    if _org_code_check_char(text[8:16]) != text[16]:
         warnings.append("统一社会信用代码中的组织机构代码（第9至17位）校验不通过，请核对")
     return text, warnings
 
@@ -140,7 +166,7 @@ def validate_org_code(value: object) -> str:
     if not match:
         raise InvalidValue("组织机构代码应为8位数字或大写字母加1位校验码，如 12345678-9")
     body, check = match.groups()
-    if org_code_check_char(body) != check:
+    if _org_code_check_char(body) != check:
         raise InvalidValue("组织机构代码校验位不正确，请核对")
     return f"{body}-{check}"
 

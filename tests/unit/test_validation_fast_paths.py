@@ -73,3 +73,22 @@ def test_memoised_alabel_answers_the_same_every_time(host):
     except network.InvalidValue as e:
         direct = ("error", e.message)
     assert direct == first
+
+
+def test_check_characters_by_table_answer_as_the_published_functions():
+    import random
+
+    from shared.validate import identity
+
+    rng = random.Random(14)
+    for _ in range(3000):
+        digits = "".join(rng.choice("0123456789") for _ in range(17))
+        assert identity._resident_id_check_char(digits) == identity.resident_id_check_char(digits)
+        first17 = "".join(rng.choice(identity.USCC_CHARSET) for _ in range(17))
+        assert identity._uscc_check_char(first17) == identity.uscc_check_char(first17)
+        body = "".join(rng.choice("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(8))
+        assert identity._org_code_check_char(body) == identity.org_code_check_char(body)
+    # the edge cases of each: every remainder, so c == 31 / 10 / 11 and check X all occur
+    assert {identity._uscc_check_char(f"{n:017d}") for n in range(400)} >= {"0", "Y"}
+    assert {identity._org_code_check_char(f"{n:08d}") for n in range(200)} == set("0123456789X")
+    assert {identity._resident_id_check_char(f"{n:017d}") for n in range(200)} == set("0123456789X")
