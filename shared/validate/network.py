@@ -33,7 +33,11 @@ _APPROVED_TLD_LABELS = (
 APPROVED_TLDS: frozenset[str] = frozenset(idna.encode(t).decode() for t in _APPROVED_TLD_LABELS)
 
 DOMAIN_MAX_LEN = 253
-_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", re.ASCII)
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_LABEL_RE = re.compile(_LABEL, re.ASCII)
+# Every label of a host at once: a host it matches and without "--" passes `_check_labels` (the common
+# case, one regex instead of a loop over the labels).
+_HOST_RE = re.compile(rf"{_LABEL}(?:\.{_LABEL})*", re.ASCII)
 _SCHEME_RE = re.compile(r"[a-z][a-z0-9+.-]*://", re.ASCII | re.IGNORECASE)
 
 
@@ -85,6 +89,13 @@ def _to_alabel(host: str) -> str:
         raise InvalidValue("域名格式不正确") from None
     if len(ascii_host) > DOMAIN_MAX_LEN:
         raise InvalidValue(f"域名总长度不能超过{DOMAIN_MAX_LEN}个字符")
+    if "--" in ascii_host or _HOST_RE.fullmatch(ascii_host) is None:
+        _check_labels(ascii_host)  # a label to decode (xn--) or to refuse, with the reason
+    return ascii_host
+
+
+def _check_labels(ascii_host: str) -> None:
+    """Each label's syntax (DOMAIN §5.4 items 2-3); raises with the first fault found."""
     for label in ascii_host.split("."):
         if not label:
             raise InvalidValue("域名格式不正确（包含空的标签）")
@@ -99,7 +110,6 @@ def _to_alabel(host: str) -> str:
                 idna.decode(label)
             except (idna.IDNAError, UnicodeError):
                 raise InvalidValue("国际化域名编码（xn--）无效") from None
-    return ascii_host
 
 
 # What `_host_from_input` strips starts at one of these characters (a scheme and a port have a colon).
@@ -197,7 +207,10 @@ def validate_home_url(url: object, domains: Iterable[str | Domain]) -> str:
         raise InvalidValue("首页URL不能包含端口号")
     ascii_host = _to_alabel(host)
     filed = {_to_alabel(d.ascii if isinstance(d, Domain) else str(d).strip().rstrip(".")) for d in domains}
-    if not any(ascii_host == d or ascii_host.endswith("." + d) for d in filed):
+    for d in filed:
+        if ascii_host == d or ascii_host.endswith("." + d):
+            break
+    else:
         raise InvalidValue("首页URL必须使用本网站的域名或其子域名（如 www.example.com）")
     tail = tail.split("#", 1)[0]
     if _SPACE_RE.search(tail):

@@ -92,3 +92,24 @@ def test_check_characters_by_table_answer_as_the_published_functions():
     assert {identity._uscc_check_char(f"{n:017d}") for n in range(400)} >= {"0", "Y"}
     assert {identity._org_code_check_char(f"{n:08d}") for n in range(200)} == set("0123456789X")
     assert {identity._resident_id_check_char(f"{n:017d}") for n in range(200)} == set("0123456789X")
+
+
+LABEL_HOSTS = [
+    "example.com", "a.b.c.d.example.com", "a" * 63 + ".com", "a" * 64 + ".com", "a-b.com", "-ab.com", "ab-.com",
+    "a--b.com", "ab--c.com", "xn--fsqu00a.com", "xn--zz.com", "a..com", ".com", "com.", "a_b.com", "0.com",
+    "1-2.cn", "a.b-", "é.com", "a b.com", "a.com\n", "x" * 62 + "y.cn",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("host", LABEL_HOSTS)
+def test_host_regex_admits_only_hosts_the_label_checks_pass(host):
+    try:
+        network._check_labels(host)
+        passes = True
+    except network.InvalidValue:
+        passes = False
+    shortcut = "--" not in host and network._HOST_RE.fullmatch(host) is not None
+    if shortcut:
+        assert passes  # the shortcut never admits what the label loop refuses
+    if passes and "--" not in host:
+        assert shortcut  # and takes every plain valid host (else it saves nothing)
