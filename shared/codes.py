@@ -100,6 +100,12 @@ def get(table: str, code: str) -> dict[str, str] | None:
     return dict(row) if row is not None else None
 
 
+@functools.cache
+def code_set(table: str) -> frozenset[str]:
+    """The codes of a table as a set (the tables never change once read). Unknown table -> KeyError."""
+    return frozenset(_table(table).by_code)
+
+
 def is_valid(table: str, code: object) -> bool:
     """True if `code` is a code of `table`. Unknown table -> KeyError."""
     return isinstance(code, str) and code in _table(table).by_code

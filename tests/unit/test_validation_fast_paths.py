@@ -113,3 +113,56 @@ def test_host_regex_admits_only_hosts_the_label_checks_pass(host):
         assert passes  # the shortcut never admits what the label loop refuses
     if passes and "--" not in host:
         assert shortcut  # and takes every plain valid host (else it saves nothing)
+
+
+TEXTS = [
+    "", " ", "abc", "  abc  ", "\tabc\n", "a b", "中文", " 中文 ", "\u3000中文\u3000", "\u200b中文", "中文\ufeff",
+    " \u200b 中文 \u200b ", "\u200b \u200b", "ＡＢＣ１２３", " ＡＢＣ ", "\xa0x\xa0", "\u2060", "x\u200d", "\u200bx ",
+    "１８０１２３４５６７８", "abc\u200b", "\x1cabc\x1f",
+]  # fmt: skip
+
+
+def _strip_ends_reference(text: str) -> str:  # the loop before the strip() shortcut
+    start, end = 0, len(text)
+    while start < end and (text[start].isspace() or text[start] in "\u200b\u200c\u200d\u2060\ufeff"):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in "\u200b\u200c\u200d\u2060\ufeff"):
+        end -= 1
+    return text[start:end]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_strip_shortcut_answers_as_the_loop(text):
+    from shared.validate import _text
+
+    assert _text._strip_ends(text) == _strip_ends_reference(text)
+
+
+@pytest.mark.parametrize("value", [*TEXTS, None, 0, 12, True, 1.5, b"x", " ENTERPRISE ", "ＥＮＴＥＲＰＲＩＳＥ"])
+def test_field_types_answer_as_their_validators(value):
+    from pydantic import TypeAdapter, ValidationError
+
+    from shared import codes, fields
+    from shared import validate as v
+
+    def outcome(fn):
+        try:
+            return ("ok", fn(value))
+        except ValidationError as e:
+            return ("error", e.errors()[0]["msg"])
+        except v.InvalidValue as e:
+            return ("error", e.message)
+
+    def code(x):
+        text = v.normalize_text(x)
+        if not codes.is_valid("unit_natures", text):
+            raise v.InvalidValue("无效的代码" if text else "不能为空")
+        return text
+
+    for type_, reference in [
+        (fields.CleanStr, v.normalize_text),
+        (fields.text_field(5, min_len=2), lambda x: v.validate_text(x, max_len=5, min_len=2)),
+        (fields.optional_text_field(5), lambda x: v.validate_text(x, max_len=5, required=False)),
+        (fields.code_field("unit_natures"), code),
+    ]:
+        assert outcome(TypeAdapter(type_).validate_python) == outcome(reference), type_
