@@ -182,10 +182,17 @@ def province_by_gb(gb: str | int) -> dict[str, str] | None:
         text = text[:2]
     if len(text) != 2 or not text.isdigit():
         return None
+    row = _provinces_by_gb().get(text)
+    return dict(row) if row is not None else None
+
+
+@functools.cache
+def _provinces_by_gb() -> dict[str, MappingProxyType]:
+    # the first row of each GB code, as the scan of the table in file order found it
+    index: dict[str, MappingProxyType] = {}
     for row in _table("provinces").rows:
-        if row["gb2260"] == text:
-            return dict(row)
-    return None
+        index.setdefault(row["gb2260"], row)
+    return index
 
 
 def province_by_filing_abbr(abbr: str) -> dict[str, str] | None:

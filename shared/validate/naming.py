@@ -98,7 +98,7 @@ def validate_website_name(
         raise InvalidValue("网站名称不能包含域名")
     if not _NAME_CHARS_RE.fullmatch(name):
         raise InvalidValue("网站名称只能包含汉字、字母、数字和()-，不能包含空格或其他符号")
-    core = re.sub(r"[()\-]", "", name)
+    core = _NOT_COUNTED_RE.sub("", name)
     if len(core) < WEBSITE_NAME_MIN_LEN:
         raise InvalidValue(f"网站名称不能少于{WEBSITE_NAME_MIN_LEN}个字符")
     if len(name) > WEBSITE_NAME_MAX_LEN:
@@ -107,19 +107,33 @@ def validate_website_name(
         raise InvalidValue("网站名称不能全部为数字")
     if core.isascii() and core.isalpha():
         raise InvalidValue("网站名称不能全部为英文字母")
-    if nature not in NATIONAL_NATURES:
+    if nature not in NATIONAL_NATURES and name.startswith(FORBIDDEN_NAME_PREFIXES):
         for prefix in FORBIDDEN_NAME_PREFIXES:
             if name.startswith(prefix):
                 raise InvalidValue(f"网站名称不能以“{prefix}”开头（仅限国家机关、国防机构）")
     lowered = name.lower()
-    for word in sensitive_words:
-        if word and word.lower() in lowered:
+    for word, word_lower in _lowered(sensitive_words):
+        if word and word_lower in lowered:
             raise InvalidValue(f"网站名称包含敏感词“{word}”")
     if nature == "PERSONAL":
-        for word in (*personal_banned_words, *extra_personal_words):
-            if word and word.lower() in lowered:
+        for word, word_lower in (*_lowered(personal_banned_words), *_lowered(extra_personal_words)):
+            if word and word_lower in lowered:
                 raise InvalidValue(f"个人网站名称不能包含“{word}”")
     return name
+
+
+_NOT_COUNTED_RE = re.compile(r"[()\-]")  # not counted towards the minimum length
+# (word, lower-cased word) of the default lists (tuples: they never change), computed once
+_LOWERED = [(words, tuple((w, w.lower() if w else w) for w in words))
+            for words in (DEFAULT_SENSITIVE_WORDS, PERSONAL_BANNED_WORDS, ())]
+
+
+def _lowered(words: Iterable[str]) -> Iterable[tuple[str, str]]:
+    """(word, word.lower()) of each word, in order."""
+    for default, pairs in _LOWERED:
+        if words is default:
+            return pairs
+    return [(w, w.lower() if w else w) for w in words]
 
 
 def website_name_warnings(name: object, preapproval_codes: Iterable[str]) -> list[str]:

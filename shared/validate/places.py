@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from shared import codes
@@ -33,6 +34,22 @@ def validate_region(
     Province must be `xx0000` of a known province (with a filing bureau when `filing_only`);
     city `xxxx00` inside the province; county (optional) inside the city.
     """
+    if type(province) is str and type(city) is str and (county is None or type(county) is str):
+        return _known_region(province, city, county, filing_only)
+    return _validate_region(province, city, county, filing_only)
+
+
+# A file or a day of filings names the same few hundred regions again and again; the answer depends on
+# the codes only (the code tables never change once read). A refusal raises each time (lru_cache keeps no
+# exceptions).
+@functools.lru_cache(maxsize=4096)
+def _known_region(province: str, city: str, county: str | None, filing_only: bool) -> tuple[str, str, str | None]:
+    return _validate_region(province, city, county, filing_only)
+
+
+def _validate_region(
+    province: object, city: object, county: object, filing_only: bool
+) -> tuple[str, str, str | None]:
     p = _region_code(province, "省份")
     c = _region_code(city, "城市")
     if codes.region_level(p) != "province":
@@ -56,9 +73,10 @@ def validate_region(
     return p, c, k
 
 
-def _name_variants(name: str | None, strip_suffix: bool) -> list[str]:
+@functools.lru_cache(maxsize=1024)  # region names: a few hundred
+def _name_variants(name: str | None, strip_suffix: bool) -> tuple[str, ...]:
     if not name:
-        return []
+        return ()
     variants = [name]
     if strip_suffix:
         for suffix in _PROVINCE_SUFFIXES:
@@ -66,7 +84,7 @@ def _name_variants(name: str | None, strip_suffix: bool) -> list[str]:
             if short != name and len(short) >= 2:
                 variants.append(short)
                 break
-    return variants
+    return tuple(variants)
 
 
 def validate_address_detail(

@@ -166,3 +166,46 @@ def test_field_types_answer_as_their_validators(value):
         (fields.code_field("unit_natures"), code),
     ]:
         assert outcome(TypeAdapter(type_).validate_python) == outcome(reference), type_
+
+
+REGIONS = [
+    ("440000", "440300", "440305"), ("440000", "440300", None), ("440000", "440300", ""), ("110000", "110100", "110105"),
+    ("440000", "450300", None), ("440000", "440300", "440405"), ("440000", "440000", None), ("440300", "440300", None),
+    ("710000", "710100", None), ("990000", "990100", None), ("44000", "440300", None), ("４４００００", "440300", None),
+    (" 440000 ", "440300", None), ("", "440300", None), ("440000", "", None), ("440000", "440300", "440300"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("region", REGIONS)
+@pytest.mark.parametrize("filing_only", [True, False])
+def test_memoised_region_answers_as_the_checks(region, filing_only):
+    from shared.validate import places
+
+    def outcome(fn):
+        try:
+            return fn(*region, filing_only)
+        except places.InvalidValue as e:
+            return ("error", e.message)
+
+    first = outcome(lambda *a: places.validate_region(*a[:3], filing_only=a[3]))
+    assert outcome(lambda *a: places.validate_region(*a[:3], filing_only=a[3])) == first  # from the cache
+    assert outcome(places._validate_region) == first
+
+
+NAMES = ["示例科技官网", "反腐网站", "色情反腐之家", "中国示例网", "我的个人论坛", "ABC在线", "abc-def", "Bbs交流之家", "我的博客"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("nature", [None, "ENTERPRISE", "PERSONAL", "GOVERNMENT"])
+def test_website_name_default_word_lists_answer_as_given_lists(name, nature):
+    from shared import validate as v
+
+    def outcome(**kw):
+        try:
+            return v.validate_website_name(name, nature=nature, **kw)
+        except v.InvalidValue as e:
+            return ("error", e.message)
+
+    # copies of the default lists are not the defaults: they take the general path
+    assert outcome() == outcome(sensitive_words=list(v.DEFAULT_SENSITIVE_WORDS),
+                                personal_banned_words=list(v.PERSONAL_BANNED_WORDS), extra_personal_words=[])
