@@ -205,6 +205,9 @@ def _to_code(table: str, text: str, nature: str | None) -> str | None:
 
 
 def split_multi(text: str) -> list[str]:
+    if _SPLIT.search(text) is None:  # one value or none (the common case): nothing to split
+        value = text.strip()
+        return [value] if value else []
     return [p.strip() for p in _SPLIT.split(text) if p.strip()]
 
 
@@ -232,7 +235,7 @@ class CellError(Exception):
 def _codes(cells: list[str], idx: dict[str, int], key: str, table: str, errors: list[CellError]) -> list[str]:
     out = []
     for part in split_multi(cells[idx[key]]):
-        code = to_code(table, part)
+        code = _to_code(table, part, None)  # to_code without its frame
         if code is None:
             errors.append(CellError(key, f"“{part}”不是可选的值，请从下拉列表选择"))
         else:
@@ -245,7 +248,7 @@ def _code(cells: list[str], idx: dict[str, int], key: str, table: str, errors: l
     text = cells[idx[key]]
     if not text:
         return ""
-    code = to_code(table, text, nature=nature)
+    code = _to_code(table, text, nature)  # to_code without its frame
     if code is None:
         errors.append(CellError(key, f"“{text}”不是可选的值，请从下拉列表选择"))
         return text
@@ -295,6 +298,9 @@ def subject_input(cells: list[str], errors: list[CellError]) -> dict:
     }
 
 
+_WEBSITE_PRINCIPAL_CELLS = tuple(WEBSITE_IDX[c.key] for c in (*PRINCIPAL_COLUMNS, *PRINCIPAL_EXTRA_COLUMNS))
+
+
 def website_input(cells: list[str], errors: list[CellError]) -> dict:
     """Cells of a 网站 row → `Website` input."""
     i = WEBSITE_IDX
@@ -306,8 +312,7 @@ def website_input(cells: list[str], errors: list[CellError]) -> dict:
     else:
         errors.append(CellError("principal_same_as_subject", "请填写“是”或“否”"))
         same = False
-    principal_keys = [c.key for c in (*PRINCIPAL_COLUMNS, *PRINCIPAL_EXTRA_COLUMNS)]
-    has_principal = any(cells[i[k]] for k in principal_keys)
+    has_principal = any(cells[k] for k in _WEBSITE_PRINCIPAL_CELLS)
     types = _codes(cells, i, "preapproval_types", "preapproval_types", errors)
     numbers = split_multi(cells[i["preapproval_nos"]])
     preapprovals = []

@@ -209,3 +209,13 @@ def test_website_name_default_word_lists_answer_as_given_lists(name, nature):
     # copies of the default lists are not the defaults: they take the general path
     assert outcome() == outcome(sensitive_words=list(v.DEFAULT_SENSITIVE_WORDS),
                                 personal_banned_words=list(v.PERSONAL_BANNED_WORDS), extra_personal_words=[])
+
+
+@pytest.mark.parametrize("text", [
+    "", " ", "a", " a ", "a;b", "a；b", "a、b", "a,b", "a，b", "a\nb", "a\r\nb", ";", " ; ", "a;", ";a", "a;;b",
+    "\u3000a\u3000", "a b", "\u3000", "a\tb", " a ; b ",
+])  # fmt: skip
+def test_split_multi_single_value_shortcut(text):
+    from services.importer import columns as C
+
+    assert C.split_multi(text) == [p.strip() for p in C._SPLIT.split(text) if p.strip()]
