@@ -263,8 +263,13 @@ def region_in(child: str, parent: str) -> bool:
 
 def is_personal_nature(nature: str) -> bool:
     """True for unit natures flagged `is_personal` (PERSONAL)."""
-    row = _table("unit_natures").by_code.get(nature)
-    return row is not None and _is_true(row["is_personal"])
+    return nature in _personal_natures()
+
+
+@functools.cache
+def _personal_natures() -> frozenset[str]:
+    # asked two or three times per website (filing_data); the tables never change once read
+    return frozenset(row["code"] for row in _table("unit_natures").rows if _is_true(row["is_personal"]))
 
 
 def principal_id_types(include_legacy: bool = False) -> list[dict[str, str]]:

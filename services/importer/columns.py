@@ -211,6 +211,7 @@ def split_multi(text: str) -> list[str]:
     return [p.strip() for p in _SPLIT.split(text) if p.strip()]
 
 
+@lru_cache(maxsize=1024)  # every subject row names its province: a few dozen labels
 def province_gb(text: str) -> str | None:
     """Province name / short name / code / GB code → the 6-digit GB/T 2260 code (440000)."""
     t = _norm(text)
