@@ -253,15 +253,15 @@ def check_subject(
             s.cert_number = number
     region = _try(errors, f"{path}.province", v.validate_region, s.province, s.city, s.county or None)
     if region is not None:
-        prov = codes.province_by_gb(s.province)
-        _try(
-            errors,
-            f"{path}.mail_address",
-            v.validate_address_detail,
-            s.mail_address,
-            province_name=prov["name_zh"] if prov else None,
-        )
+        _try(errors, f"{path}.mail_address", v.validate_address_detail, s.mail_address,
+             province_name=_province_name(s.province))
     check_principal(s.principal, f"{path}.principal", errors, today, province=s.province, normalize=normalize)
+
+
+@functools.lru_cache(maxsize=256)  # a province code (validated: one of a few dozen) → its name
+def _province_name(gb: str) -> str | None:
+    prov = codes.province_by_gb(gb)
+    return prov["name_zh"] if prov else None
 
 
 def check_website(
