@@ -265,7 +265,7 @@ async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel
         if any(err["type"] in ("model_type", "model_attributes_type") and not err["loc"] for err in errors):
             raise Problem(400, "请求体须为 JSON 对象") from None
         raise invalid(translate_errors(e)) from None
-    _check_bounds(parsed, single_line=False)
+    _check_bounds(parsed, single_line=False, raw=raw)
     return parsed
 
 
@@ -286,10 +286,10 @@ def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
     return parsed
 
 
-def _check_bounds(parsed: BaseModel, *, single_line: bool) -> None:
+def _check_bounds(parsed: BaseModel, *, single_line: bool, raw: bytes | None = None) -> None:
     """What the database cannot hold (NUL, integers past its range, year 1 or 9999) is a 422 naming
-    the field, for every model of every route (`shared.bounds`)."""
-    errors = violations(parsed, single_line=single_line)
+    the field, for every model of every route (`shared.bounds`; `raw`: a body's JSON text)."""
+    errors = violations(parsed, single_line=single_line, raw=raw)
     if errors:
         raise invalid(errors)
 
