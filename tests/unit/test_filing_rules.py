@@ -173,6 +173,10 @@ def test_preapproval_contacts_file_and_override(tmp_path, monkeypatch):
     monkeypatch.setenv(preapproval_contacts.ENV_VAR, str(bad))
     with pytest.raises(RuntimeError):
         preapproval_contacts.contacts_for("310000", ["NEWS"])
+    with pytest.raises(RuntimeError):  # even when no type needs a contact
+        preapproval_contacts.contacts_for("310000", ["NONE"])
+    monkeypatch.delenv(preapproval_contacts.ENV_VAR)
+    assert preapproval_contacts.contacts_for("310000", ["NONE"]) == preapproval_contacts.contacts_for("310000", []) == []
 
 
 def test_audit_diff_and_scrub():
