@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -185,6 +186,84 @@ def _registrar(table: dict, model: type[Contract]):
     return register
 
 
+# ---------------------------------------------------------------- bodies parsed once per process
+
+
+class _Parsed:
+    """A message body's envelope, and once asked for its payload (a run: and its events' envelopes),
+    parsed from JSON and validated; a failed part is not kept (each consumer meets its error)."""
+
+    __slots__ = ("envelope", "_payload", "_inner")
+
+    def __init__(self, envelope: Envelope) -> None:
+        self.envelope = envelope
+        self._payload: Contract | None = None
+        self._inner: list[Envelope] | None = None
+
+    def payload(self) -> Contract:
+        if self._payload is None:
+            self._payload = self.envelope.parse_payload()
+        return self._payload
+
+    def run_envelopes(self) -> list[Envelope]:
+        if self._inner is None:
+            self._inner = self.payload().envelopes(self.envelope)  # type: ignore[attr-defined]  # an EventRun
+        return self._inner
+
+
+class _SharedParses:
+    """When several services consume in one process (`icp up`), the broker hands each of them the same
+    body (a submit's run of `filing.application.submitted` goes to verification and reporting): the
+    first consumer to read it parses and validates it, the others take that result (~20 µs per event
+    each, bench/verification_open.py). Kept by body until every other consuming service of this
+    process took it, or pushed out past `max_bytes` of bodies (a consumer lagging far behind parses
+    again). Only messages that more than one live consumer of this process receives are kept; parsed
+    messages are frozen contracts and envelopes that handlers only read."""
+
+    def __init__(self, max_bytes: int = 4 << 20) -> None:
+        self.max_bytes = max_bytes
+        self.consumers: weakref.WeakSet[Consumer] = weakref.WeakSet()  # the started ones
+        self._takers: dict[str, int] | None = None  # message type → services of this process receiving it (> 1)
+        self._entries: dict[bytes, list] = {}  # body → [parsed, services that took it, services receiving it]
+        self._bytes = 0
+
+    def changed(self) -> None:
+        services = {c.service for c in self.consumers}
+        takers = {t: n for t, spec in REGISTRY.items() if (n := len(services & set(spec.consumers))) > 1}
+        self._takers = takers or None
+        if not takers:
+            self._entries.clear()
+            self._bytes = 0
+
+    def parse(self, body: bytes, service: str) -> _Parsed:
+        """The body parsed for `service`: another service's parse when it is kept; never one this service
+        took before (a redelivery, or a repeat in one delivery batch, gets objects of its own, as before)."""
+        if self._takers is None:  # one consuming service here (or none): nothing to share
+            return _Parsed(Envelope.model_validate(orjson.loads(body)))
+        entry = self._entries.get(body)
+        if entry is not None and service not in entry[1]:
+            entry[1].add(service)
+            if len(entry[1]) >= entry[2]:  # every receiving service took it
+                del self._entries[body]
+                self._bytes -= len(body)
+            return entry[0]
+        # orjson builds the payload's dicts faster than pydantic's JSON parser: ~20 µs less per
+        # message of an import's 2.8 KB application (bench/verification_open.py)
+        parsed = _Parsed(Envelope.model_validate(orjson.loads(body)))
+        takers = self._takers.get(parsed.envelope.type, 0)
+        if entry is None and takers > 1 and len(body) <= self.max_bytes:
+            self._entries[body] = [parsed, {service}, takers]
+            self._bytes += len(body)
+            while self._bytes > self.max_bytes:  # the oldest first
+                old = next(iter(self._entries))
+                del self._entries[old]
+                self._bytes -= len(old)
+        return parsed
+
+
+SHARED_PARSES = _SharedParses()
+
+
 # ---------------------------------------------------------------- consumer
 
 
@@ -242,11 +321,15 @@ class Consumer:
     async def start(self) -> None:
         self._stopping = False
         self._workers = [asyncio.create_task(self._work(i)) for i in range(self.concurrency)]
+        SHARED_PARSES.consumers.add(self)
+        SHARED_PARSES.changed()
         await self.transport.consume(self.queue, self.prefetch, self._pending.put)
 
     async def stop(self, grace: float = 20.0) -> None:
         """Stop taking deliveries, finish the batches in flight, hand back the rest."""
         self._stopping = True
+        SHARED_PARSES.consumers.discard(self)
+        SHARED_PARSES.changed()
         await self.transport.stop_consuming()
         # Deliveries received but not started go back to the broker at once.
         while not self._pending.empty():
@@ -295,12 +378,11 @@ class Consumer:
         run_events = 0  # events of the runs taken into this batch
         for d in batch:
             try:
-                # orjson builds the payload's dicts faster than pydantic's JSON parser: ~20 µs less per
-                # message of an import's 2.8 KB application (bench/verification_open.py)
-                env = Envelope.model_validate(orjson.loads(d.body))
+                parsed = SHARED_PARSES.parse(d.body, self.service)
             except (ValidationError, ValueError) as e:
                 outcomes.append((d, "dead", PermanentError(f"unreadable message: {e}")))
                 continue
+            env = parsed.envelope
             types[id(d)] = env.type if env.type in REGISTRY else "unknown"  # bounded label values
             spec = REGISTRY.get(env.type)
             if spec is not None and spec.run_of is not None:
@@ -311,7 +393,7 @@ class Consumer:
                     # transaction of bounded size; the next run goes back to this consumer's queue
                     self._pending.put_nowait(d)
                     continue
-                events = self._unpack_run(d, env, spec.run_of, outcomes, types)
+                events = self._unpack_run(d, parsed, spec.run_of, outcomes, types)
                 run_events += len(events)
                 runnable += events
                 continue
@@ -320,7 +402,7 @@ class Consumer:
                 outcomes.append((d, "dead", PermanentError(f"no handler for {env.type} in {self.service}")))
                 continue
             try:
-                payload = env.parse_payload()
+                payload = parsed.payload()
             except (ValidationError, KeyError) as e:
                 outcomes.append((d, "dead", PermanentError(f"payload does not match {env.type}: {e}")))
                 continue
@@ -391,7 +473,7 @@ class Consumer:
             return
         await _safe(run.ack())
 
-    def _unpack_run(self, d: Delivery, env: Envelope, type_: str, outcomes: list, types: dict) -> list:
+    def _unpack_run(self, d: Delivery, parsed: _Parsed, type_: str, outcomes: list, types: dict) -> list:
         """An `EventRun`'s events as the messages they stand for, each as a part of its delivery
         (`_RunPart`): handled as if delivered alone, a failed one retried or dead-lettered alone, the run's
         delivery acknowledged once all are settled (`_settle_run`)."""
@@ -400,9 +482,10 @@ class Consumer:
         if handler is None:
             outcomes.append((d, "dead", PermanentError(f"no handler for {type_} in {self.service}")))
             return []
+        env = parsed.envelope
         try:
-            run = env.parse_payload()
-            inner = run.envelopes(env)
+            run = parsed.payload()
+            inner = parsed.run_envelopes()
         except (ValidationError, KeyError, ValueError, TypeError) as e:
             outcomes.append((d, "dead", PermanentError(f"payload does not match {env.type}: {e}")))
             return []
