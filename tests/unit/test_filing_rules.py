@@ -317,3 +317,23 @@ def test_an_outbox_row_from_a_json_payload_is_the_models():
     assert sorted(body) == sorted(body2) and body2["id"] == str(env2.id)
     assert [params[i] for i in (1, 2, 4, 5)] == [params2[i] for i in (1, 2, 4, 5)]
     assert env2.payload == env.payload
+
+
+def test_validate_filing_output_is_already_what_the_group_commit_writes():
+    # the API's group commit skips the bulk write's canonical pass (`canonical_form`): validate_filing's
+    # output must be its fixed point, repeats, same-as-subject principals and uncompressed IPs included
+    from services.filing.entry import bulk
+
+    body = fs.filing(websites=2)
+    w0, w1 = body["websites"]
+    w0.update(service_content=["ORG_PORTAL", "ORG_PORTAL"], languages=["ZH_HANS", "EN", "ZH_HANS"],
+              principal=fs.clone(body["subject"]["principal"]), home_urls=[f"HTTP://www.{w0['domains'][0]}/", f"www.{w0['domains'][0]}"])
+    w0["access"].update(access_methods=["CLOUD", "CLOUD"], server_locations=["BJ", "BJ", "SH"],
+                        ip_ranges=[{"start_ip": "2001:db8:0:0::1", "end_ip": "2001:0db8::0002"}])
+    w1.update(principal_same_as_subject=False, principal=fs.principal(email="lisi@example.com"))
+    body["subject"]["cert_number"] = body["subject"]["cert_number"].lower()
+    data = filing_model.validate_filing(FilingData.model_validate(body))
+    once = data.model_dump()
+    assert once == bulk._prepare(data.model_copy(deep=True), True).model_dump()
+    assert once == bulk._prepare(data.model_copy(deep=True), False).model_dump()
+    assert once["websites"][0]["service_content"] == ["ORG_PORTAL"] and once["websites"][0]["principal"] is None

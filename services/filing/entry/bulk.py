@@ -384,6 +384,7 @@ async def create_first_filings(
     correlation_ids: Sequence[str | None] | None = None,
     one_message: bool = False,
     copy: bool = False,
+    canonical_form: bool = False,
 ) -> list[CreatedFiling]:
     """Create the first filings of a chunk on `conn` (the caller's transaction): all or nothing.
 
@@ -392,6 +393,9 @@ async def create_first_filings(
     `FilingData` (structural validation), and `canonical(checked=True)` only finishes the form
     (multi-selects without repeats, same-as-subject principal dropped) instead of validating the
     certificate/ID numbers, home URLs and IPs a second time.
+
+    `canonical_form`: the items are `validate_filing`'s own output (the API's group commit, which
+    validated each in its request): already in canonical form, not put in it a second time.
 
     `correlation_ids`: per item, the request id for its audit entries and event (the API's group
     commit, `services/filing/entry/submits.py`); None → the current context's.
@@ -414,7 +418,7 @@ async def create_first_filings(
     dumps: list[dict[str, Any]] = []  # each item's model_dump(mode="json"), dumped once for every use
     for idx, (data, _sponsor, _key) in enumerate(items):
         try:
-            data = _prepare(data, checked)
+            data = data if canonical_form else _prepare(data, checked)
         except FilingError as e:
             refused.append((idx, e))
             data = None

@@ -169,6 +169,7 @@ class SubmitBatcher:
                 outbox=self.outbox,
                 source="entry",
                 checked=True,
+                canonical_form=True,  # validate_filing's output (`_Pending.data`)
                 correlation_ids=[item.context.get(logs.correlation_id) for item in items],
             )
         return [(made, cred[1]) for made, cred in zip(created, creds, strict=True)]
