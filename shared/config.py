@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     outbox_linger: float = Field(
         0.01, ge=0, le=1, description="seconds the relay waits after a wake-up so that the next commits share its round")
     outbox_linger_busy: float = Field(
-        0.03, ge=0, le=1,
+        0.1, ge=0, le=1,
         description="the relay's linger under a steady flow (a round published less than this ago): fewer, larger "
                     "rounds — one run message, one delivery and transaction per consumer — for events up to this later")
     outbox_runs: bool = Field(
