@@ -158,6 +158,26 @@ def _walk_model(model: BaseModel, prefix: str, pattern: re.Pattern, message: str
             _walk(value, _join(prefix, str(key)), pattern, message, False, False, found)
 
 
+def _scalar_problem(value: int | float | dt.date, low: bool, high: bool) -> str | None:
+    """Why a number or date (not a bool: the walks return on those first) is out of bounds, or None;
+    `low` / `high`: its field declares its own lower / upper bound."""
+    if isinstance(value, int):
+        if not high and value > INT_MAX:
+            return f"不能大于 {INT_MAX}"
+        if not low and value < INT_MIN:
+            return f"不能小于 {INT_MIN}"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return "须为有限的数字"
+        if (not high and value > INT_MAX * 1e6) or (not low and value < INT_MIN * 1e6):
+            return "数值超出允许范围"
+    else:  # a date; datetime is a date too
+        day = value.date() if isinstance(value, dt.datetime) else value
+        if not DATE_MIN <= day <= DATE_MAX:
+            return DATE_MESSAGE
+    return None
+
+
 def _walk(value: Any, path: str, pattern: re.Pattern, message: str, low: bool, high: bool,
           found: list[tuple[str, str]]) -> None:
     if value is None or value is True or value is False:
@@ -165,20 +185,9 @@ def _walk(value: Any, path: str, pattern: re.Pattern, message: str, low: bool, h
     if isinstance(value, str):
         if pattern.search(value):
             found.append((path, message))
-    elif isinstance(value, int):
-        if not high and value > INT_MAX:
-            found.append((path, f"不能大于 {INT_MAX}"))
-        elif not low and value < INT_MIN:
-            found.append((path, f"不能小于 {INT_MIN}"))
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            found.append((path, "须为有限的数字"))
-        elif (not high and value > INT_MAX * 1e6) or (not low and value < INT_MIN * 1e6):
-            found.append((path, "数值超出允许范围"))
-    elif isinstance(value, dt.date):  # datetime is a date too
-        day = value.date() if isinstance(value, dt.datetime) else value
-        if not DATE_MIN <= day <= DATE_MAX:
-            found.append((path, DATE_MESSAGE))
+    elif isinstance(value, int | float | dt.date):
+        if (problem := _scalar_problem(value, low, high)) is not None:
+            found.append((path, problem))
     elif isinstance(value, BaseModel):
         _walk_model(value, path, pattern, message, found)
     elif isinstance(value, list | tuple | set | frozenset):
@@ -254,20 +263,9 @@ def _walk_value(value: Any, path: str, low: bool, high: bool, found: list[tuple[
     """`_walk` without the text checks."""
     if value is None or value is True or value is False or isinstance(value, str):
         return
-    if isinstance(value, int):
-        if not high and value > INT_MAX:
-            found.append((path, f"不能大于 {INT_MAX}"))
-        elif not low and value < INT_MIN:
-            found.append((path, f"不能小于 {INT_MIN}"))
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            found.append((path, "须为有限的数字"))
-        elif (not high and value > INT_MAX * 1e6) or (not low and value < INT_MIN * 1e6):
-            found.append((path, "数值超出允许范围"))
-    elif isinstance(value, dt.date):
-        day = value.date() if isinstance(value, dt.datetime) else value
-        if not DATE_MIN <= day <= DATE_MAX:
-            found.append((path, DATE_MESSAGE))
+    if isinstance(value, int | float | dt.date):
+        if (problem := _scalar_problem(value, low, high)) is not None:
+            found.append((path, problem))
     elif isinstance(value, BaseModel):
         _walk_numeric(value, path, found)
     elif isinstance(value, list | tuple | set | frozenset):
