@@ -243,27 +243,3 @@ async def test_with_a_linger_the_submits_arriving_meanwhile_are_one_batch(system
             "SELECT request_id FROM audit_log WHERE subject_id = $1", r.subject_id)}
         assert ids == {f"req-{i}"}, (i, ids)
 
-
-
-async def test_the_group_commits_statement_is_planned_once_and_then_taken_from_the_plan_cache(
-        system: System, tenant: Tenant):
-    """Its rules query takes the keys through `rule_keys`/`rule_key_pairs` (migration 092), whose row estimate
-    does not depend on the arrays' values: PostgreSQL's plan cache then settles on the generic plan instead of
-    planning the ~25-relation statement at every write (with `unnest` it never did: 0 generic plans)."""
-    from services.filing.entry import bulk
-    from services.filing.sponsors import credentials as sponsors
-
-    ctx = system.ctx("filing")
-    async with ctx.pool.acquire() as conn:
-        for size in (1, 3, 2, 4, 1, 2, 5, 3, 2):  # a group commit's batches vary in size
-            datas = [filing_model.validate_filing(FilingData.model_validate(fs.filing()), copy=False)
-                     for _ in range(size)]
-            creds = [sponsors.new_credentials() for _ in datas]
-            await bulk.create_first_filings(
-                conn, provider_id=tenant.provider_id, actor=tenant.operator_id, import_job_id=None,
-                outbox=ctx.outbox, source="entry", checked=True, correlation_ids=[None] * size,
-                items=[(d, (u, h), j) for j, (d, (u, _pw, h)) in enumerate(zip(datas, creds, strict=True))])
-        plans = await conn.fetchrow(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE 'WITH conflicts AS%'")
-    assert plans is not None
-    assert plans["generic_plans"] >= 3, dict(plans)  # the first five are custom; the cache then keeps the generic one

@@ -87,33 +87,31 @@ class BulkRefused(Exception):
 # partial unique indexes' (subjects_cert_live, domains_live, subject_mobiles_live) so they are used;
 # each key is looked up through a LATERAL … LIMIT 1 (at most one live row per key: the unique
 # indexes), which keeps it an index probe per key; `= ANY($n)` and plain joins were answered with
-# sequential scans of the whole tables once they held a few thousand rows. The keys come through
-# `rule_keys` / `rule_key_pairs` (migration 092), `unnest` with a fixed row estimate: the plan cache then
-# keeps one generic plan instead of planning the statement on every group-commit write.
+# sequential scans of the whole tables once they held a few thousand rows.
 _CONFLICTS_TEMPLATE = """
 SELECT 'cert' AS kind, s.family, s.key, s.number, s.status, NULL::text AS reason
-  FROM rule_key_pairs($c1::text[], $c2::text[]) AS k(family, number),
+  FROM unnest($c1::text[], $c2::text[]) AS k(family, number),
        LATERAL (SELECT s.cert_family AS family, s.cert_number AS key, s.subject_no AS number, s.status
                   FROM subjects s
                  WHERE s.cert_family = k.family AND s.cert_number = k.number
                    AND s.status NOT IN ('CANCELLED', 'WITHDRAWN') LIMIT 1) s
 UNION ALL
 SELECT 'mobile', NULL, m.mobile, NULL, NULL, NULL
-  FROM rule_keys($c3::text[]) AS k(mobile),
+  FROM unnest($c3::text[]) AS k(mobile),
        LATERAL (SELECT m.mobile FROM subject_mobiles m WHERE m.mobile = k.mobile AND m.active LIMIT 1) m
 UNION ALL
 SELECT 'domain', NULL, d.ascii, d.website_no, d.status, NULL
-  FROM rule_keys($c4::text[]) AS k(ascii),
+  FROM unnest($c4::text[]) AS k(ascii),
        LATERAL (SELECT d.ascii, w.website_no, d.status
                   FROM domains d JOIN websites w ON w.id = d.website_id
                  WHERE d.ascii = k.ascii AND d.status NOT IN ('CANCELLED', 'WITHDRAWN') LIMIT 1) d
 UNION ALL
 SELECT 'username', NULL, u.name, NULL, NULL, NULL
-  FROM rule_keys($c5::text[]) AS k(name),
+  FROM unnest($c5::text[]) AS k(name),
        LATERAL (SELECT lower(u.username) AS name FROM users u WHERE lower(u.username) = k.name LIMIT 1) u
 UNION ALL
 SELECT 'reserved', r.kind, r.key, r.job_id, NULL, NULL
-  FROM rule_key_pairs($c6::text[], $c7::text[]) AS k(kind, key),
+  FROM unnest($c6::text[], $c7::text[]) AS k(kind, key),
        LATERAL (SELECT r.kind, r.key, r.job_id FROM batch_reservations r
                  WHERE r.kind = k.kind AND r.key = k.key AND r.expires_at > now()
                    AND r.job_id IS DISTINCT FROM $c8) r
