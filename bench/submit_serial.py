@@ -53,6 +53,19 @@ def report(label: str, rounds: list[tuple[float, float, float]]) -> None:
           f"Python {py[1]:6.0f} µs, wall {wall[1] / 1000:6.1f} ms")
 
 
+async def alternate(backend: psutil.Process, ways: list, make, warm: int, n: int, unit: str) -> None:
+    """Each way (label, fn) warmed up on `make(warm)` items, then measured 3 times on `make(n)`, the ways
+    alternated; one report line per way, per `unit`."""
+    for _, fn in ways:
+        await fn(make(warm))
+    rounds: dict[str, list] = {}
+    for _ in range(3):
+        for label, fn in ways:
+            rounds.setdefault(label, []).append(await measure(backend, fn, make(n)))
+    for label, rs in rounds.items():
+        report(f"{label}, per {unit}", rs)
+
+
 async def filing(conn: asyncpg.Connection, backend: psutil.Process, n: int) -> None:
     from shared.filing_data import FilingData
     from tests import filing_samples as fs
@@ -104,14 +117,7 @@ async def reporting(conn: asyncpg.Connection, backend: psutil.Process, n: int) -
 
     ways = [("log_event + apply, 1 per transaction", old), ("log_submitted, 1 per transaction", new(1)),
             ("log_submitted, runs of 5", new(5))]
-    for _, fn in ways:
-        await fn(events(30))
-    rounds: dict[str, list] = {}
-    for _ in range(3):  # alternated
-        for label, fn in ways:
-            rounds.setdefault(label, []).append(await measure(backend, fn, events(n)))
-    for label, rs in rounds.items():
-        report(label + ", per event", rs)
+    await alternate(backend, ways, events, 30, n, "event")
 
 
 async def bulk(conn: asyncpg.Connection, backend: psutil.Process, n: int) -> None:
@@ -204,14 +210,7 @@ async def group(conn: asyncpg.Connection, backend: psutil.Process, n: int) -> No
     ways = [("single-filing statement", alone)] + [(f"batch statement, {k} per batch", batched(k)) for k in sizes]
     if os.environ.get("ICP_BENCH_GENERIC"):  # the batch statement with its generic plan (in a transaction)
         ways += [(f"batch statement, {k} per batch, generic plan", batched(k, True)) for k in sizes]
-    for _, fn in ways:
-        await fn(datas(16))
-    rounds: dict[str, list] = {}
-    for _ in range(3):  # alternated
-        for label, fn in ways:
-            rounds.setdefault(label, []).append(await measure(backend, fn, datas(n)))
-    for label, rs in rounds.items():
-        report(label + ", per filing", rs)
+    await alternate(backend, ways, datas, 16, n, "filing")
 
 
 async def main(what: str, n: int) -> None:
