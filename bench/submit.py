@@ -584,6 +584,10 @@ async def bench(args) -> list[dict]:
                 await batched(results[-1])
                 await spy
                 results[-1]["drained_s"] = await settle(dsn, args.services)
+                # the floor at the same rate: what the host's lighter load alone does to the CPU of a request
+                # (more wake-ups per unit of work, caches cooled by the other processes in between)
+                results.append(await run_load("floor: aiohttp + 1 asyncpg transaction paced", args.clients,
+                                              args.seconds, args.warmup, floor, floors, rate=rate, db=db))
         return results
     finally:
         for p in procs:
@@ -659,9 +663,10 @@ def main() -> None:
             print(f"   backlog drained {r['drained_s']:.1f} s after the run (outbox, verification's cases, reporting)")
         for s in r["error_samples"]:
             print("   error:", s)
-    floors = [r for r in results if r["name"].startswith("floor")]
+    floors = [r for r in results if r["name"].startswith("floor") and not r.get("offered")]
     subs = [r for r in results if not r["name"].startswith("floor") and not r.get("offered")]
-    paced = [r for r in results if r.get("offered")]
+    paced = [r for r in results if r.get("offered") and not r["name"].startswith("floor")]
+    paced_floors = [r for r in results if r.get("offered") and r["name"].startswith("floor")]
     if args.json:
         Path(args.json).write_text(json.dumps(([idle] if idle else []) + results, indent=2, ensure_ascii=False))
     if not floors:
@@ -674,6 +679,12 @@ def main() -> None:
         done = ", ".join(f"{r['throughput']:.0f}" for r in paced)
         print(f"paced at {args.paced:g} × the floor ({offered}/s offered, {done}/s done): "
               f"worst submit p99 = {max(r['p99_ms'] for r in paced):.1f} ms (goal < 50)")
+    for f, sub, fp, sp in zip(floors, subs, paced_floors, paced, strict=False):
+        # server + its backends per request, paced against saturated: the same code's rise with the lighter load
+        cost = [r["cpu_ms_per_request"]["server"] + r["cpu_ms_per_request"]["pg_db"] for r in (f, sub, fp, sp)]
+        print(f"CPU per request, saturated → paced: floor {cost[0]:.3f} → {cost[2]:.3f} ms (× {cost[2] / cost[0]:.2f}), "
+              f"submit {cost[1]:.3f} → {cost[3]:.3f} ms (× {cost[3] / cost[1]:.2f}); "
+              f"submit / floor: {cost[1] / cost[0]:.2f} saturated, {cost[3] / cost[2]:.2f} paced")
 
 
 if __name__ == "__main__":
