@@ -20,6 +20,7 @@ from python_calamine_plus import CalamineError, CalamineWorkbook
 
 from services.importer.columns import EXAMPLE_PREFIX, FIRST_DATA_ROW, SHEETS
 from shared import validate as v
+from shared.validate import normalize_text
 
 EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -139,6 +140,11 @@ def read_sheet(wb: CalamineWorkbook, sheet: str, file_columns: list[str], *, max
                 value = raw[f]
                 if value == "":
                     continue
+                if type(value) is str:  # most cells: `cell_text`'s text case inline (2.2 million calls a file)
+                    text = value.strip() if value.isascii() else normalize_text(value)
+                    if text not in EXCEL_ERRORS:
+                        cells[t] = text
+                        continue
                 text, error = cell_text(value, kind)
                 cells[t] = text
                 if error:

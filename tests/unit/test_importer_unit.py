@@ -243,3 +243,29 @@ def test_a_sealed_canonical_item_parses_trusted_to_the_same_filing_and_structure
     del bad["subject"]["cert_number"]
     with pytest.raises(ValidationError):
         FilingData.model_validate(bad, context=TRUSTED)
+
+
+def test_read_sheet_text_cells_as_cell_text_gives_them():
+    """`read_sheet` normalises text cells inline: the same text and errors as `cell_text` (which it calls for
+    the rest), on spaces, full-width and invisible characters, Chinese text and Excel's error values."""
+    values = ["  plain  ", "ＡＢＣ１２３", "\u200b深圳市\u3000", "\ufeff#REF!", "#DIV/0!", " #N/A ", "名称，全角",
+              "tab\tinside", "\u00a0nbsp\u00a0", "x"]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = C.WEBSITE_SHEET
+    keys = [c.key for c in C.WEBSITE_COLUMNS]
+    ws.append(keys)
+    ws.append([c.label for c in C.WEBSITE_COLUMNS])
+    for value in values:
+        ws.append(["K1", value, value])
+    buf = io.BytesIO()
+    wb.save(buf)
+    rows = list(read_sheet(CalamineWorkbook.from_object(io.BytesIO(buf.getvalue())), C.WEBSITE_SHEET, keys,
+                           max_rows=100))
+    assert len(rows) == len(values)
+    for row, value in zip(rows, values, strict=True):
+        for col in (1, 2):
+            text, error = cell_text(value, C.WEBSITE_COLUMNS[col].kind)
+            assert row.cells[col] == text
+            assert [m for k, m in row.errors if k == keys[col]] == ([error] if error else [])
+    assert any(row.errors for row in rows)  # the error values were found
