@@ -34,8 +34,11 @@ _SPLIT = re.compile(r"[;；、,，\n\r]+")
 YES = {"是", "Y", "YES", "TRUE", "1", "同主体", "同主体负责人"}
 NO = {"否", "N", "NO", "FALSE", "0", ""}
 
-# kinds: text | id (text that must not be a number) | phone | code | codes (multi) | list (multi text)
-#        | date | valid_to | bool | province | region
+# kinds: text | free (free text kept as typed: names, addresses, remarks) | id (text that must not be a number)
+#        | phone | code | codes (multi) | list (multi text) | date | valid_to | bool | province | region
+# `text` cells have full-width letters, digits and punctuation made half-width (`normalize_text`), as the
+# validators of those fields do; `free` cells only lose the spaces at their ends (`clean_text`), as the
+# wizard keeps them: a name "深圳某某（集团）有限公司" is stored with its full-width brackets either way
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class Column:
 
 
 PRINCIPAL_COLUMNS = (
-    Column("principal_name", "负责人姓名", help="与证件一致", example="张三", width=12),
+    Column("principal_name", "负责人姓名", "free", help="与证件一致", example="张三", width=12),
     Column("principal_id_type", "负责人证件类型", "code", "id_types", example="居民身份证", width=14),
     Column("principal_id_number", "负责人证件号码", "id", help="文本格式；居民身份证18位，末位可为X",
            example="11010519491231002X", width=22),
@@ -73,7 +76,7 @@ PRINCIPAL_EXTRA_COLUMNS = (
            width=12),
     Column("principal_im_account", "即时通信账号", "id", required=False, help="填写类型时必填", example="12345678",
            width=14),
-    Column("principal_legal_rep_name", "法定代表人姓名", required=False,
+    Column("principal_legal_rep_name", "法定代表人姓名", "free", required=False,
            help="单位主体负责人不是法定代表人时填写（同时填写证件号码）", example="", width=12),
     Column("principal_legal_rep_id", "法定代表人证件号码", "id", required=False, help="与法定代表人姓名同时填写",
            example="", width=22),
@@ -91,18 +94,18 @@ SUBJECT_COLUMNS = (
            help="须与单位性质相符；个人填身份证件类型（如 居民身份证）", example="营业执照（个人或企业）", width=22),
     Column("cert_number", "主办单位证件号码", "id", help="文本格式，与证件完全一致（统一社会信用代码18位）",
            example="91440300MA5F0000X1", width=22),
-    Column("name", "主办单位名称", help="与证件完全一致；个人填姓名", example="深圳示例科技有限公司", width=26),
+    Column("name", "主办单位名称", "free", help="与证件完全一致；个人填姓名", example="深圳示例科技有限公司", width=26),
     Column("province", "所属省份", "province", help="从下拉列表选择，或填 GB/T 2260 六位代码（如 440000）",
            example="广东省", width=12),
     Column("city", "所属市（代码）", "region", help="GB/T 2260 六位代码，如 440300", example="440300", width=12),
     Column("county", "所属县/区（代码）", "region", required=False, help="GB/T 2260 六位代码，如 440305",
            example="440305", width=12),
-    Column("cert_address", "证件住所", help="与证件上的住所一致", example="深圳市南山区科技园路1号", width=28),
-    Column("mail_address", "通信地址", help="详细地址，精确到门牌号，不要重复省市县", example="科技园路1号A座101室",
+    Column("cert_address", "证件住所", "free", help="与证件上的住所一致", example="深圳市南山区科技园路1号", width=28),
+    Column("mail_address", "通信地址", "free", help="详细地址，精确到门牌号，不要重复省市县", example="科技园路1号A座101室",
            width=28),
-    Column("investor_or_superior", "投资者或上级主管单位", help="单位：法定代表人姓名或主管单位全称；个人：本人姓名",
+    Column("investor_or_superior", "投资者或上级主管单位", "free", help="单位：法定代表人姓名或主管单位全称；个人：本人姓名",
            example="张三", width=18),
-    Column("remark", "备注", required=False, example="", width=20),
+    Column("remark", "备注", "free", required=False, example="", width=20),
     *PRINCIPAL_COLUMNS,
     *PRINCIPAL_EXTRA_COLUMNS,
 )
@@ -124,7 +127,7 @@ WEBSITE_COLUMNS = (
     Column("preapproval_nos", "前置审批文号", "list", required=False,
            help="涉及前置审批时按前置审批类型的顺序填写文号，用 ; 分隔", example="", width=18),
     Column("languages", "网站语言", "codes", "languages", help="可多选，用 ; 分隔", example="中文简体", width=12),
-    Column("remark", "备注", required=False, example="", width=16),
+    Column("remark", "备注", "free", required=False, example="", width=16),
     Column("principal_same_as_subject", "负责人同主体负责人", "bool",
            help="填“是”时网站负责人各列可留空（自动使用主体负责人）；填“否”时必须填写", example="是", width=12),
     *(Column(c.key, "网站" + c.label, c.kind, c.table, False, c.width, c.help, "") for c in PRINCIPAL_COLUMNS),

@@ -2,7 +2,9 @@
 by row), cells normalised into text the `shared.filing_data` models understand.
 
 Normalisation (DOMAIN §4 conventions, §9): surrounding and full-width spaces, full-width digits and
-letters (`shared.validate.normalize_text`); numbers: an integer-valued float becomes its integer
+letters (`shared.validate.normalize_text`), except in free text (names, addresses, remarks: column kind
+`free`), which only loses the spaces at its ends and keeps its full-width punctuation as the wizard does
+(`shared.validate.clean_text`); numbers: an integer-valued float becomes its integer
 text (a phone typed as a number), but an ID/certificate number that Excel stored as a number with
 more than 15 digits has lost digits (110105194912310000, shown as 1.10105E+17) and is an error
 naming the cell; dates come as date cells, serial numbers or text; formulas give their cached value
@@ -20,7 +22,7 @@ from python_calamine_plus import CalamineError, CalamineWorkbook
 
 from services.importer.columns import EXAMPLE_PREFIX, FIRST_DATA_ROW, SHEETS
 from shared import validate as v
-from shared.validate import normalize_text
+from shared.validate import clean_text, normalize_text
 
 EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -50,7 +52,7 @@ def cell_text(value: object, kind: str) -> tuple[str, str | None]:
         return "", None
     t = type(value)
     if t is str:
-        text = v.normalize_text(value)
+        text = v.clean_text(value) if kind == "free" else v.normalize_text(value)
         if text in EXCEL_ERRORS:
             return text, f"单元格为错误值 {text}（公式出错），请填写实际内容"
         return text, None
@@ -141,7 +143,10 @@ def read_sheet(wb: CalamineWorkbook, sheet: str, file_columns: list[str], *, max
                 if value == "":
                     continue
                 if type(value) is str:  # most cells: `cell_text`'s text case inline (2.2 million calls a file)
-                    text = value.strip() if value.isascii() else normalize_text(value)
+                    if value.isascii():
+                        text = value.strip()
+                    else:
+                        text = clean_text(value) if kind == "free" else normalize_text(value)
                     if text not in EXCEL_ERRORS:
                         cells[t] = text
                         continue

@@ -20,6 +20,8 @@ from shared import crypto
     "value, kind, text, error",
     [
         ("  ａｂｃ１２３　", "text", "abc123", None),
+        ("  深圳某某（集团）有限公司，ＡＢ１　", "free", "深圳某某（集团）有限公司，ＡＢ１", None),  # free text as typed
+        ("深圳某某（集团）有限公司", "text", "深圳某某(集团)有限公司", None),
         (13800138000.0, "phone", "13800138000", None),
         (13800138000, "phone", "13800138000", None),
         (1.10105194912310e17, "id", "110105194912310000", "丢失"),
@@ -269,3 +271,50 @@ def test_read_sheet_text_cells_as_cell_text_gives_them():
             assert row.cells[col] == text
             assert [m for k, m in row.errors if k == keys[col]] == ([error] if error else [])
     assert any(row.errors for row in rows)  # the error values were found
+
+
+def test_imported_free_text_keeps_its_full_width_punctuation_as_the_wizard_does():
+    """A subject named as on its licence, "（集团）" in full-width brackets, is filed with that name from an import
+    as from the wizard (which keeps free text as typed), and so are addresses and remarks; the identifiers of the same row
+    are still made half-width, and fields whose rules make them half-width (the website name) are alike in both."""
+    import uuid
+
+    from services.filing.entry.model import validate_filing
+    from services.importer import worker as W
+    from shared import validate as v
+    from shared.filing_data import FilingData
+
+    first17 = next(f"11010519800101{n:03d}" for n in range(1000)
+                   if v.resident_id_check_char(f"11010519800101{n:03d}") == "X")
+    s, w = _rows_for_assess(first17 + "X", None, "是")
+    s[4] = "深圳市测试科技（集团）有限公司"
+    s[9] = "科技园路１号Ａ座（北）101室"
+    s[11] = "备注，全角"
+    s[17] = "１３８００００００01"  # a full-width mobile: half-width after reading, as before
+    w[2] = "测试科技（集团）官网"
+    wb = Workbook()
+    ws = wb.active
+    ws.title = C.SUBJECT_SHEET
+    ws.append([c.key for c in C.SUBJECT_COLUMNS])
+    ws.append([c.label for c in C.SUBJECT_COLUMNS])
+    ws.append(s)
+    ws2 = wb.create_sheet(C.WEBSITE_SHEET)
+    ws2.append([c.key for c in C.WEBSITE_COLUMNS])
+    ws2.append([c.label for c in C.WEBSITE_COLUMNS])
+    ws2.append(w)
+    buf = io.BytesIO()
+    wb.save(buf)
+    book = CalamineWorkbook.from_object(io.BytesIO(buf.getvalue()))
+    [srow] = read_sheet(book, C.SUBJECT_SHEET, [c.key for c in C.SUBJECT_COLUMNS], max_rows=10)
+    [wrow] = read_sheet(book, C.WEBSITE_SHEET, [c.key for c in C.WEBSITE_COLUMNS], max_rows=10)
+    plan = W.Plan("k" * 32, "r" * 32, uuid.uuid4(), 500)
+    found, data = W._assess_one("S1", 3, srow.cells, [], [(3, wrow.cells, [])], plan)
+    assert found == []
+    # what the wizard files from the same values as typed (its own normalisation of each field)
+    typed = {"subject": C.subject_input(s, []), "websites": [C.website_input(w, [])]}
+    assert data == validate_filing(FilingData.model_validate(typed))
+    assert data.subject.name == "深圳市测试科技（集团）有限公司"
+    assert data.subject.mail_address == "科技园路１号Ａ座（北）101室"
+    assert data.subject.remark == "备注，全角"
+    assert data.websites[0].name == "测试科技(集团)官网"  # the website name's own rule makes it half-width, in both
+    assert data.subject.principal.mobile == "13800000001"
