@@ -41,7 +41,7 @@ from services.importer.annotate import annotate_next, trim_heap
 from services.importer.assess import Plan, _assess_one  # noqa: F401  (the validation of one subject)
 from services.importer.errors import ErrorSink, RowError
 from services.importer.flow import WAKE, publisher, resend_stalled, staged_cleanup
-from services.importer.reader import TooManyRows, read_sheet
+from services.importer.reader import TooManyRows, merged_ranges, read_sheet
 from services.importer.sealing import load_upload
 from services.importer.settings import ImportSettings, import_settings
 from services.importer.validation import pack, publish_chunks
@@ -215,9 +215,11 @@ def _produce(data: bytes, file_columns: dict[str, list[str]], s: ImportSettings,
     try:
         wb = CalamineWorkbook.from_object(io.BytesIO(data))
         limits = {C.SUBJECT_SHEET: s.max_subject_rows, C.WEBSITE_SHEET: s.max_website_rows}
+        merges = merged_ranges(data, (C.SUBJECT_SHEET, C.WEBSITE_SHEET)) or {}
         for sheet in (C.SUBJECT_SHEET, C.WEBSITE_SHEET):
             batch = []
-            for row in read_sheet(wb, sheet, file_columns.get(sheet, []), max_rows=limits[sheet]):
+            for row in read_sheet(wb, sheet, file_columns.get(sheet, []), max_rows=limits[sheet],
+                                  merges=merges.get(sheet)):
                 batch.append(row)
                 if len(batch) >= _READ_BATCH:
                     if not put((sheet, batch)):

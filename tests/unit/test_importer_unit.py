@@ -318,3 +318,83 @@ def test_imported_free_text_keeps_its_full_width_punctuation_as_the_wizard_does(
     assert data.subject.remark == "备注，全角"
     assert data.websites[0].name == "测试科技(集团)官网"  # the website name's own rule makes it half-width, in both
     assert data.subject.principal.mobile == "13800000001"
+
+
+@pytest.mark.parametrize("filler_rows", [0, 3, 9000])
+def test_merged_ranges_from_the_sheet_part_are_calamines(filler_rows):
+    """The importer finds a sheet's merged ranges in the bytes after its cells (calamine parses the whole
+    sheet again for them): the same ranges as calamine's, on both sheets, after cells longer than one block
+    of the scan, and the same rows read with them."""
+    from services.importer.reader import merged_ranges
+
+    wb = Workbook()
+    sheets = {C.SUBJECT_SHEET: C.SUBJECT_COLUMNS, C.WEBSITE_SHEET: C.WEBSITE_COLUMNS}
+    first = True
+    for name, columns in sheets.items():
+        ws = wb.active if first else wb.create_sheet(name)
+        ws.title, first = name, False
+        ws.append([c.key for c in columns])
+        ws.append([c.label for c in columns])
+        for i in range(filler_rows):
+            ws.append([f"K{i}", "网站", "填充的网站名称" * 8, f"d{i}.example.com"])
+        n = ws.max_row
+        for i in range(4):
+            ws.append([f"M{i}", "网站", f"合并{i}"])
+        ws.merge_cells(start_row=n + 1, start_column=1, end_row=n + 3, end_column=1)  # vertical: the key
+        ws.merge_cells(start_row=n + 1, start_column=3, end_row=n + 1, end_column=5)  # horizontal
+        ws.merge_cells(start_row=n + 2, start_column=28, end_row=n + 4, end_column=29)  # a block past column Z
+    buf = io.BytesIO()
+    wb.save(buf)
+    data = buf.getvalue()
+    book = CalamineWorkbook.from_object(io.BytesIO(data))
+    found = merged_ranges(data, tuple(sheets))
+    assert found is not None
+    for name, columns in sheets.items():
+        theirs = book.stream_sheet_by_name(name, rich=True, max_row=0).merged_cell_ranges
+        assert sorted(found[name]) == sorted(theirs) and len(theirs) == 3
+        keys = [c.key for c in columns]
+        ours = list(read_sheet(book, name, keys, max_rows=10**6, merges=found[name]))
+        plain = list(read_sheet(book, name, keys, max_rows=10**6))
+        assert [(r.row_no, r.cells, r.errors) for r in ours] == [(r.row_no, r.cells, r.errors) for r in plain]
+        assert ours[-2].cells[0] == "M0"  # the merged key filled down
+    assert merged_ranges(b"PK\x03\x04 not a zip", tuple(sheets)) is None  # → calamine's
+
+
+def test_the_reader_thread_fills_merged_keys_from_the_scanned_ranges(monkeypatch):
+    """`worker._produce` (the reading thread) takes each sheet's merged ranges from `merged_ranges` and fills a
+    subject key merged down a block of websites."""
+    import queue
+    import threading
+
+    from services.importer import reader
+    from services.importer import worker as W
+
+    calls = []
+
+    def spy(data, sheets):
+        calls.append(sheets)
+        return reader.merged_ranges(data, sheets)
+
+    monkeypatch.setattr(W, "merged_ranges", spy)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = C.SUBJECT_SHEET
+    ws.append([c.key for c in C.SUBJECT_COLUMNS])
+    ws.append([c.label for c in C.SUBJECT_COLUMNS])
+    ws.append(["S1", "企业"])
+    ws2 = wb.create_sheet(C.WEBSITE_SHEET)
+    ws2.append([c.key for c in C.WEBSITE_COLUMNS])
+    ws2.append([c.label for c in C.WEBSITE_COLUMNS])
+    ws2.append(["S1", "网站", "甲网站"])
+    ws2.append(["", "网站", "乙网站"])
+    ws2.merge_cells(start_row=3, start_column=1, end_row=4, end_column=1)
+    buf = io.BytesIO()
+    wb.save(buf)
+    q: queue.Queue = queue.Queue()
+    columns = {C.SUBJECT_SHEET: [c.key for c in C.SUBJECT_COLUMNS], C.WEBSITE_SHEET: [c.key for c in C.WEBSITE_COLUMNS]}
+    W._produce(buf.getvalue(), columns, ImportSettings(), q, threading.Event())
+    got = {}
+    while (item := q.get_nowait())[0] != "end":
+        got[item[0]] = item[1]
+    assert calls == [(C.SUBJECT_SHEET, C.WEBSITE_SHEET)]
+    assert [(r.row_no, r.cells[0], r.cells[2]) for r in got[C.WEBSITE_SHEET]] == [(3, "S1", "甲网站"), (4, "S1", "乙网站")]
