@@ -30,6 +30,8 @@ from shared.validate import clean_text, normalize_text
 
 EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+_REPEATING = frozenset({"code", "codes", "province", "bool"})  # column kinds of a few values, memoised per sheet
+_MEMO_MAX = 4096
 MAX_EXACT = 10**15  # Excel keeps 15 significant digits
 
 
@@ -183,6 +185,8 @@ def read_sheet(wb: CalamineWorkbook, sheet: str, file_columns: list[str], *, max
     template = SHEETS[sheet]
     index = {c.key: i for i, c in enumerate(template)}
     mapping = [(f, index[key], template[index[key]].kind) for f, key in enumerate(file_columns) if key in index]
+    # code columns repeat a few labels ("企业", "居民身份证", "广东省") down the sheet: each normalised once
+    memo: dict[str, str] = {}
     width = len(template)
     fills = merged_fills(wb, sheet, merges)
     sources = {(r, c) for cells in fills.values() for (_, r, c) in cells}
@@ -207,6 +211,12 @@ def read_sheet(wb: CalamineWorkbook, sheet: str, file_columns: list[str], *, max
                 if type(value) is str:  # most cells: `cell_text`'s text case inline (2.2 million calls a file)
                     if value.isascii():
                         text = value.strip()
+                    elif kind in _REPEATING:
+                        text = memo.get(value)
+                        if text is None:
+                            text = normalize_text(value)
+                            if len(memo) < _MEMO_MAX:
+                                memo[value] = text
                     else:
                         text = clean_text(value) if kind == "free" else normalize_text(value)
                     if text not in EXCEL_ERRORS:

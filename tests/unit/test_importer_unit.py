@@ -258,6 +258,7 @@ def test_read_sheet_text_cells_as_cell_text_gives_them():
     keys = [c.key for c in C.WEBSITE_COLUMNS]
     ws.append(keys)
     ws.append([c.label for c in C.WEBSITE_COLUMNS])
+    values += values  # twice: the second time a code column's value comes from the sheet's memo
     for value in values:
         ws.append(["K1", value, value])
     buf = io.BytesIO()
@@ -265,6 +266,7 @@ def test_read_sheet_text_cells_as_cell_text_gives_them():
     rows = list(read_sheet(CalamineWorkbook.from_object(io.BytesIO(buf.getvalue())), C.WEBSITE_SHEET, keys,
                            max_rows=100))
     assert len(rows) == len(values)
+    assert C.WEBSITE_COLUMNS[1].kind == "code" and C.WEBSITE_COLUMNS[2].kind != "code"
     for row, value in zip(rows, values, strict=True):
         for col in (1, 2):
             text, error = cell_text(value, C.WEBSITE_COLUMNS[col].kind)
