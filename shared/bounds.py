@@ -58,7 +58,7 @@ def violations(model: BaseModel, *, single_line: bool = False, prefix: str = "",
     the walk (bench/request_overhead.py)."""
     found: list[tuple[str, str]] = []
     if raw is not None and not single_line and text_clean(raw):
-        _walk_numeric(model, prefix, found)
+        _walk_model(model, prefix, None, "", found)
     else:
         _walk_model(model, prefix, _CONTROL_LINE if single_line else _CONTROL,
                     LINE_MESSAGE if single_line else CONTROL_MESSAGE, found)
@@ -143,12 +143,13 @@ def _plan(cls: type[BaseModel]) -> list[tuple[str, str, bool, bool]]:
 
 # The walk runs on every parsed body, query and path of every request: it appends to one list
 # (a generator per level cost as much as the checks) and checks text with the one pattern of the
-# request's kind.
+# request's kind. Without a pattern (a body whose JSON text is clean, `text_clean`) it checks no text
+# and visits only the fields whose type can hold something else (`_numeric_plan`).
 
 
-def _walk_model(model: BaseModel, prefix: str, pattern: re.Pattern, message: str,
+def _walk_model(model: BaseModel, prefix: str, pattern: re.Pattern | None, message: str,
                 found: list[tuple[str, str]]) -> None:
-    for name, key, low, high in _plan(type(model)):
+    for name, key, low, high in _plan(type(model)) if pattern is not None else _numeric_plan(type(model)):
         value = getattr(model, name, None)
         if value is not None:
             _walk(value, f"{prefix}.{key}" if prefix else key, pattern, message, low, high, found)
@@ -178,12 +179,12 @@ def _scalar_problem(value: int | float | dt.date, low: bool, high: bool) -> str 
     return None
 
 
-def _walk(value: Any, path: str, pattern: re.Pattern, message: str, low: bool, high: bool,
+def _walk(value: Any, path: str, pattern: re.Pattern | None, message: str, low: bool, high: bool,
           found: list[tuple[str, str]]) -> None:
     if value is None or value is True or value is False:
         return
     if isinstance(value, str):
-        if pattern.search(value):
+        if pattern is not None and pattern.search(value):
             found.append((path, message))
     elif isinstance(value, int | float | dt.date):
         if (problem := _scalar_problem(value, low, high)) is not None:
@@ -195,21 +196,21 @@ def _walk(value: Any, path: str, pattern: re.Pattern, message: str, low: bool, h
             _walk(item, f"{path}[{i}]", pattern, message, low, high, found)
     elif isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(key, str) and _CONTROL_LINE.search(key):
+            if pattern is not None and isinstance(key, str) and _CONTROL_LINE.search(key):
                 found.append((_join(path, repr(key)[1:-1]), LINE_MESSAGE))
             else:
                 _walk(item, _join(path, str(key)), pattern, message, low, high, found)
 
 
-# ---------------------------------------------------------------- the walk of a body whose text is clean
+# ---------------------------------------------------------------- the fields a clean body's walk visits
 #
-# Only values that are not text can then be out of bounds. A model's plan names the fields whose
-# declared type can hold one (an int, float, date, model, container, Any); a field declared as text,
-# bool or a literal of those holds one of them once pydantic has validated it, and is not visited. A
-# value is still checked by what it is, not by what its field declares (the same checks as `_walk`).
+# In a body whose text is clean only values that are not text can be out of bounds. A model's numeric
+# plan names the fields whose declared type can hold one (an int, float, date, model, container, Any); a
+# field declared as text, bool or a literal of those holds one of them once pydantic has validated it, and
+# is not visited. A value is still checked by what it is, not by what its field declares (`_walk`).
 
 
-_NUMERIC_PLANS: dict[type, tuple[list[tuple[str, str, bool, bool]], bool]] = {}
+_NUMERIC_PLANS: dict[type, list[tuple[str, str, bool, bool]]] = {}
 
 
 def _can_hold_number(annotation: Any, seen: set[type]) -> bool:
@@ -232,49 +233,18 @@ def _can_hold_number(annotation: Any, seen: set[type]) -> bool:
         if issubclass(annotation, BaseModel):
             if annotation not in _NUMERIC_PLANS and annotation in seen:
                 return True  # a recursive model: visited
-            plan, extra = _numeric_plan(annotation, seen)
-            return bool(plan) or extra
+            return bool(_numeric_plan(annotation, seen)) or annotation.model_config.get("extra") == "allow"
     return True  # int, float, date, dict, Any, anything else: visited
 
 
-def _numeric_plan(cls: type[BaseModel], seen: set[type] | None = None) -> tuple[list[tuple[str, str, bool, bool]], bool]:
-    """`_plan` less the fields that can hold only text (see above), and whether extra fields are allowed."""
-    found = _NUMERIC_PLANS.get(cls)
-    if found is None:
+def _numeric_plan(cls: type[BaseModel], seen: set[type] | None = None) -> list[tuple[str, str, bool, bool]]:
+    """`_plan` less the fields that can hold only text (see above)."""
+    plan = _NUMERIC_PLANS.get(cls)
+    if plan is None:
         seen = (seen or set()) | {cls}
         fields = cls.model_fields
-        plan = [p for p in _plan(cls) if _can_hold_number(fields[p[0]].annotation, seen)]
-        found = _NUMERIC_PLANS[cls] = (plan, cls.model_config.get("extra") == "allow")
-    return found
-
-
-def _walk_numeric(model: BaseModel, prefix: str, found: list[tuple[str, str]]) -> None:
-    plan, extra = _numeric_plan(type(model))
-    for name, key, low, high in plan:
-        value = getattr(model, name, None)
-        if value is not None:
-            _walk_value(value, f"{prefix}.{key}" if prefix else key, low, high, found)
-    if extra and model.__pydantic_extra__:
-        for key, value in model.__pydantic_extra__.items():
-            _walk_value(value, _join(prefix, str(key)), False, False, found)
-
-
-def _walk_value(value: Any, path: str, low: bool, high: bool, found: list[tuple[str, str]]) -> None:
-    """`_walk` without the text checks."""
-    if value is None or value is True or value is False or isinstance(value, str):
-        return
-    if isinstance(value, int | float | dt.date):
-        if (problem := _scalar_problem(value, low, high)) is not None:
-            found.append((path, problem))
-    elif isinstance(value, BaseModel):
-        _walk_numeric(value, path, found)
-    elif isinstance(value, list | tuple | set | frozenset):
-        for i, item in enumerate(value):
-            if not isinstance(item, str):
-                _walk_value(item, f"{path}[{i}]", low, high, found)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _walk_value(item, _join(path, str(key)), low, high, found)
+        plan = _NUMERIC_PLANS[cls] = [p for p in _plan(cls) if _can_hold_number(fields[p[0]].annotation, seen)]
+    return plan
 
 
 # ---------------------------------------------------------------- the same bounds in JSON Schema

@@ -239,7 +239,7 @@ class _SharedParses:
         """The body parsed for `service`: another service's parse when it is kept; never one this service
         took before (a redelivery, or a repeat in one delivery batch, gets objects of its own, as before)."""
         if self._takers is None:  # one consuming service here (or none): nothing to share
-            return _Parsed(Envelope.model_validate(orjson.loads(body)))
+            return _parse(body)
         entry = self._entries.get(body)
         if entry is not None and service not in entry[1]:
             entry[1].add(service)
@@ -247,9 +247,7 @@ class _SharedParses:
                 del self._entries[body]
                 self._bytes -= len(body)
             return entry[0]
-        # orjson builds the payload's dicts faster than pydantic's JSON parser: ~20 µs less per
-        # message of an import's 2.8 KB application (bench/verification_open.py)
-        parsed = _Parsed(Envelope.model_validate(orjson.loads(body)))
+        parsed = _parse(body)
         takers = self._takers.get(parsed.envelope.type, 0)
         if entry is None and takers > 1 and len(body) <= self.max_bytes:
             self._entries[body] = [parsed, {service}, takers]
@@ -259,6 +257,12 @@ class _SharedParses:
                 del self._entries[old]
                 self._bytes -= len(old)
         return parsed
+
+
+def _parse(body: bytes) -> _Parsed:
+    # orjson builds the payload's dicts faster than pydantic's JSON parser: ~20 µs less per
+    # message of an import's 2.8 KB application (bench/verification_open.py)
+    return _Parsed(Envelope.model_validate(orjson.loads(body)))
 
 
 SHARED_PARSES = _SharedParses()

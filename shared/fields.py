@@ -54,17 +54,14 @@ def _before(fn: Callable[[Any], Any]) -> BeforeValidator:
     return BeforeValidator(as_pydantic(fn))
 
 
+_normalize_text = as_pydantic(v.normalize_text)
+
+
 def _clean_str(value: Any, info: Any) -> Any:
     """`as_pydantic(v.normalize_text)` with normalize_text's fast path inline (the most common field type)."""
-    if type(value) is str:
-        if info.context is TRUSTED:
-            return value
-        if value.isascii():
-            return value.strip()
-    try:
-        return v.normalize_text(value)
-    except v.InvalidValue as exc:
-        raise PydanticCustomError(ERROR_TYPE, "{reason}", {"reason": exc.message}) from None
+    if type(value) is str and info.context is not TRUSTED and value.isascii():
+        return value.strip()
+    return _normalize_text(value, info)
 
 
 _clean_str.__doc__ = v.normalize_text.__doc__

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from python_calamine_plus import CalamineError, CalamineWorkbook
 
 from services.importer.columns import EXAMPLE_PREFIX, FIRST_DATA_ROW, SHEETS
-from shared import validate as v
 from shared.validate import clean_text, normalize_text
 
 EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
@@ -58,7 +57,7 @@ def cell_text(value: object, kind: str) -> tuple[str, str | None]:
         return "", None
     t = type(value)
     if t is str:
-        text = v.clean_text(value) if kind == "free" else v.normalize_text(value)
+        text = clean_text(value) if kind == "free" else normalize_text(value)
         if text in EXCEL_ERRORS:
             return text, f"单元格为错误值 {text}（公式出错），请填写实际内容"
         return text, None
@@ -100,7 +99,7 @@ def cell_text(value: object, kind: str) -> tuple[str, str | None]:
         return (value.date().isoformat() if kind in ("date", "valid_to") else value.isoformat(sep=" ")), None
     if isinstance(value, dt.date):
         return value.isoformat(), None
-    return v.normalize_text(str(value)), None
+    return normalize_text(str(value)), None
 
 
 Range = tuple[tuple[int, int], tuple[int, int]]  # ((first row, first column), (last row, last column)), 0-based
