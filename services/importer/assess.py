@@ -12,7 +12,6 @@ sealed credentials of the chunk), sealed.
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import orjson
@@ -25,9 +24,6 @@ from shared import crypto
 from shared.auth import generate_password, generate_username, hash_generated_password
 from shared.errors_zh import translate_errors
 from shared.filing_data import FilingData, canonical, check_filing, principal_mobiles, rule_keys, subject_key
-
-_MAX_UNSEALED = 2  # closed chunks waiting for their password hashes
-_hash_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="import-hash")
 
 # kinds of import_keys (the file-wide rules)
 CERT, DOMAIN, MOBILE, USERNAME = 1, 2, 3, 4
@@ -60,40 +56,24 @@ class Plan:
     # first_row, quiet)
     keys: list[tuple] = field(default_factory=list)
 
-    closed: list[tuple[int, list[dict], list[dict], int, list[list]]] = field(default_factory=list)
-
     def flush(self) -> None:
-        """Close the current chunk; it is sealed once its hashes are ready (`seal`)."""
+        """Close the current chunk and seal it: the items for filing, the dry run's keys, the credentials."""
         if not self.items:
             return
         self.chunk_no += 1
-        self.closed.append((self.chunk_no, self.items, self.refs, self.websites_in_chunk, self.creds))
+        items, creds, context = self.items, self.creds, f"{self.job_id}:{self.chunk_no}"
+        body = orjson.dumps(items)  # UTF-8, compact: what json.dumps(ensure_ascii=False) gave
+        sealed = crypto.seal(self.secret, SEAL_PURPOSE, body, context)
+        # the dry run's payload (`BatchCheck.keys_only`): the rule keys and usernames only, a
+        # twentieth of the items, so the check phase does not carry every item through the outbox,
+        # the broker and filing a second time
+        check = orjson.dumps([{"k": it["k"], "sponsor": [it["sponsor"][0], ""], "c": 1} for it in items])
+        check_sealed = crypto.seal(self.secret, SEAL_PURPOSE, check, context + ":check")
+        secret_creds = (crypto.seal_bytes(self.result_secret, RESULT_PURPOSE, orjson.dumps(creds), context)
+                        if creds and len(creds) == len(items) else None)
+        self.chunks.append((self.job_id, self.chunk_no, len(items), self.websites_in_chunk, sealed, self.refs,
+                            secret_creds, check_sealed))
         self.items, self.refs, self.websites_in_chunk, self.creds = [], [], 0, []
-
-    def seal(self, wait: bool) -> None:
-        """Seal closed chunks whose password hashes are done (all of them when `wait`)."""
-        keep = []
-        for n, (chunk_no, items, refs, websites, creds) in enumerate(self.closed):
-            behind = len(self.closed) - n > _MAX_UNSEALED  # bounded memory: wait for the oldest
-            pending = [item["sponsor"] for item in items if isinstance(item["sponsor"][1], Future)]
-            if not wait and not behind and not all(sp[1].done() for sp in pending):
-                keep.append((chunk_no, items, refs, websites, creds))
-                continue
-            for sponsor in pending:  # the hashes were computed on the hashing threads meanwhile
-                sponsor[1] = sponsor[1].result()
-            body = orjson.dumps(items)  # UTF-8, compact: what json.dumps(ensure_ascii=False) gave
-            context = f"{self.job_id}:{chunk_no}"
-            sealed = crypto.seal(self.secret, SEAL_PURPOSE, body, context)
-            # the dry run's payload (`BatchCheck.keys_only`): the rule keys and usernames only, a
-            # twentieth of the items, so the check phase does not carry every item through the outbox,
-            # the broker and filing a second time
-            check = orjson.dumps([{"k": it["k"], "sponsor": [it["sponsor"][0], ""], "c": 1} for it in items])
-            check_sealed = crypto.seal(self.secret, SEAL_PURPOSE, check, context + ":check")
-            secret_creds = (crypto.seal_bytes(self.result_secret, RESULT_PURPOSE, orjson.dumps(creds), context)
-                            if creds and len(creds) == len(items) else None)
-            self.chunks.append((self.job_id, chunk_no, len(items), websites, sealed, refs, secret_creds,
-                                check_sealed))
-        self.closed = keep
 
 
 def _assess_one(key: str, s_row: int, s_cells: list[str], s_bad: list[str], websites: list, plan: Plan
@@ -181,7 +161,6 @@ def _assess_one(key: str, s_row: int, s_cells: list[str], s_bad: list[str], webs
 def assess(group: list[tuple], plan: Plan, errors: list[tuple[int, RowError]]) -> None:
     """Validate subjects with their websites and plan the clean ones (runs in a thread). `errors` gets
     (subject position, error)."""
-    plan.seal(wait=False)
     accepted: list[tuple[_Accepted, dict]] = []
     for key, s_row, s_cells, s_bad, websites in group:
         plan.pos += 1
@@ -211,10 +190,11 @@ def assess(group: list[tuple], plan: Plan, errors: list[tuple[int, RowError]]) -
         plan.usernames.add(username)
         plan.keys.append((USERNAME, username, ref["p"], ref["k"], 1, ref["s"], "subject_key", "", ref["s"], True))
         creds.append((username, generate_password()))
-    # PBKDF2 releases the GIL: hash on other cores while this thread goes on validating
-    hashes = [_hash_pool.submit(hash_generated_password, p) for _, p in creds]
-    for (data, ref), (username, password), pw_hash in zip(accepted, creds, hashes, strict=True):
-        _plan_item(plan, data, ref, [username, pw_hash], [ref["k"], data.name, username, password, data.domains])
+    # hashed here, one after the other: handing each hash to a thread pool (it once overlapped the validation)
+    # cost 3× the CPU of the hash itself in thread switches (bench/README.md, Importer, sixth round)
+    for (data, ref), (username, password) in zip(accepted, creds, strict=True):
+        _plan_item(plan, data, ref, [username, hash_generated_password(password)],
+                   [ref["k"], data.name, username, password, data.domains])
 
 
 @dataclass(slots=True)
@@ -240,7 +220,7 @@ def _plan_item(plan: Plan, data: _Accepted, ref: dict, sponsor: list, cred: list
     n = data.websites
     if plan.websites_in_chunk and plan.websites_in_chunk + n > plan.chunk_websites:
         plan.flush()
-    # "c": the data is in canonical form (_assess_one); the hash in "sponsor": a future
+    # "c": the data is in canonical form (_assess_one)
     plan.items.append({"data": data.json, "sponsor": sponsor, "c": 1, "k": data.keys})
     plan.refs.append({"k": ref["k"], "s": ref["s"], "w": ref["w"]})
     if cred is not None:

@@ -135,7 +135,6 @@ async def on_validate_chunk(cmd: ValidateChunk, mctx: MessageContext) -> None:
     def work() -> None:
         assess(group, plan, errors)
         plan.flush()
-        plan.seal(True)
 
     await asyncio.get_running_loop().run_in_executor(None, work)
     # record once: the job row first (every recording of the job serialises on it), then the chunk's

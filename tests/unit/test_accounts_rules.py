@@ -199,6 +199,29 @@ def test_generated_password_hashes_have_a_salt_each_and_the_configured_iteration
     assert_generated_hashes([first, second] + [h for _u, _pw, h in creds])
 
 
+def test_generated_password_hashes_are_standard_pbkdf2_so_stored_ones_still_verify():
+    """The hash comes from cryptography's PBKDF2 (cheaper); it must be the same function as the hashlib one that
+    wrote the hashes already stored, both ways."""
+    import base64
+    import hashlib
+
+    from shared.auth import hash_generated_password, pbkdf2_sha256, verify_password
+
+    def b64(b: bytes) -> str:
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+    salt, password = bytes(range(16)), "Abc234defgh5"
+    for iterations in (1, 100, 1000):
+        assert pbkdf2_sha256(password.encode(), salt, iterations) == hashlib.pbkdf2_hmac(
+            "sha256", password.encode(), salt, iterations)
+    stored = f"$pbkdf2-sha256$100${b64(salt)}${b64(hashlib.pbkdf2_hmac('sha256', password.encode(), salt, 100))}"
+    assert verify_password(stored, password) and not verify_password(stored, password + "x")
+    _, scheme, iterations, salt_b64, dk_b64 = hash_generated_password(password).split("$")
+    salt2 = base64.urlsafe_b64decode(salt_b64 + "=" * (-len(salt_b64) % 4))
+    assert (scheme, iterations) == ("pbkdf2-sha256", "100")
+    assert dk_b64 == b64(hashlib.pbkdf2_hmac("sha256", password.encode(), salt2, 100))
+
+
 def test_generated_usernames_are_readable_and_distinct():
     from shared.auth import generate_username
 
