@@ -2,11 +2,11 @@
 # Before/now import runs alternated in one window (the host is shared: only same-window figures compare).
 #   git archive <commit> | tar -x -C /tmp/imp-before && ln -s "$PWD/.venv" /tmp/imp-before/.venv
 #   cp bench/import.py /tmp/imp-before/bench/import.py      # the same bench script for both
-#   bench/ab_import.sh /tmp/imp-before [rounds=2] [rows=20000]
+#   bench/ab_import.sh /tmp/imp-before [rounds=2] [rows=20000] ["--filing-workers 1" (more bench arguments)]
 # Prints per run: end to end, CPU seconds of the services' processes + their PostgreSQL backends by phase,
 # and the import phase's split (filing, verification, RabbitMQ, the host's busy CPU).
 set -euo pipefail
-before=${1:?the before tree}; rounds=${2:-2}; rows=${3:-20000}
+before=${1:?the before tree}; rounds=${2:-2}; rows=${3:-20000}; extra=${4:-}
 here=$(cd "$(dirname "$0")/.." && pwd)
 summary() {
   python3 - "$1" "$2" <<'PY'
@@ -24,8 +24,8 @@ print(f"{label:6s} e2e {total} s, CPU {sum(phases.values()):.1f} s:", " ".join(f
 PY
 }
 for _ in $(seq 1 "$rounds"); do
-  (cd "$before" && PYTHONPATH="$before" .venv/bin/python bench/import.py --rows "$rows" --importer-workers 2 > /tmp/ab-before.log 2>&1)
+  (cd "$before" && PYTHONPATH="$before" .venv/bin/python bench/import.py --rows "$rows" --importer-workers 2 $extra > /tmp/ab-before.log 2>&1)
   summary before /tmp/ab-before.log
-  (cd "$here" && .venv/bin/python bench/import.py --rows "$rows" --importer-workers 2 > /tmp/ab-now.log 2>&1)
+  (cd "$here" && .venv/bin/python bench/import.py --rows "$rows" --importer-workers 2 $extra > /tmp/ab-now.log 2>&1)
   summary now /tmp/ab-now.log
 done
