@@ -17,6 +17,10 @@ class ImportSettings(BaseSettings):
     max_website_rows: int = Field(100_000, description="most website rows in one file")
     max_subject_rows: int = Field(100_000, description="most subject rows in one file")
     max_errors: int = Field(10_000, description="errors recorded per job (the count goes on)")
+    read_process: bool = Field(
+        True, description="read the websites sheet in a short-lived process of its own while the reading worker "
+                          "reads the subjects sheet (both cores); off: one after the other in the worker"
+    )
     chunk_websites: int = Field(500, description="website rows per filing.batch.* command")
     window: int = Field(4, description="chunks in flight per job (flow control towards filing)")
     check_window: int = Field(

@@ -6,8 +6,9 @@ the job again from the file (reading and validation are deterministic and write 
 staging rows, errors and planned chunks, all replaced on restart). No broker delivery is held
 while a job runs. Steps:
 
-1. read both sheets in a thread (streaming, bounded memory), normalise cells, stage rows (COPY
-   into `import_rows`), note cell-level and file-wide key errors;
+1. read both sheets (`services.importer.reading`: the subjects sheet in a thread, the websites sheet beside
+   it in a short-lived process; streaming, bounded memory), normalise cells, stage rows (COPY into
+   `import_rows`), note cell-level and file-wide key errors;
 2. split the subjects (key order) into validation chunks and publish them, each an
    `importer.chunk.validate` command that any importer worker takes (`services.importer.validation`:
    the wizard's rules per subject, the planned import chunk; the worker recording the last chunk runs
@@ -22,18 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import os
-import queue
 import socket
-import threading
 import uuid
-from dataclasses import dataclass, field
 
 import asyncpg
-import orjson
 import structlog
-from python_calamine_plus import CalamineWorkbook
 
 from services.importer import columns as C
 from services.importer import validation
@@ -41,15 +36,13 @@ from services.importer.annotate import annotate_next, trim_heap
 from services.importer.assess import Plan, _assess_one  # noqa: F401  (the validation of one subject)
 from services.importer.errors import ErrorSink, RowError
 from services.importer.flow import WAKE, publisher, resend_stalled, staged_cleanup
-from services.importer.reader import TooManyRows, merged_ranges, read_sheet
+from services.importer.reading import read_and_stage
 from services.importer.sealing import load_upload
 from services.importer.settings import ImportSettings, import_settings
 from services.importer.validation import pack, publish_chunks
 from shared.service import ServiceContext
 
 log = structlog.get_logger(__name__)
-
-_READ_BATCH = 2000
 
 
 def worker_id() -> str:
@@ -193,132 +186,6 @@ async def run_job(ctx: ServiceContext, job: asyncpg.Record, me: str, s: ImportSe
         hb.cancel()
         if not work.done():
             work.cancel()
-
-
-# ---------------------------------------------------------------- reading
-
-
-def _produce(data: bytes, file_columns: dict[str, list[str]], s: ImportSettings, q: queue.Queue,
-             stop: threading.Event) -> None:
-    """Reader thread: streams both sheets into `q` in batches (bounded queue = bounded memory)."""
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    sheet = C.SUBJECT_SHEET
-    try:
-        wb = CalamineWorkbook.from_object(io.BytesIO(data))
-        limits = {C.SUBJECT_SHEET: s.max_subject_rows, C.WEBSITE_SHEET: s.max_website_rows}
-        merges = merged_ranges(data, (C.SUBJECT_SHEET, C.WEBSITE_SHEET)) or {}
-        for sheet in (C.SUBJECT_SHEET, C.WEBSITE_SHEET):
-            batch = []
-            for row in read_sheet(wb, sheet, file_columns.get(sheet, []), max_rows=limits[sheet],
-                                  merges=merges.get(sheet)):
-                batch.append(row)
-                if len(batch) >= _READ_BATCH:
-                    if not put((sheet, batch)):
-                        return
-                    batch = []
-            if batch and not put((sheet, batch)):
-                return
-        put(("end", None))
-    except TooManyRows:
-        put(("too_many", sheet))
-    except BaseException as e:  # unreadable content (a reader panic is a BaseException): a file error
-        put(("crash", repr(e)[:300]))
-
-
-def _take(q: queue.Queue, thread: threading.Thread) -> tuple:
-    while True:
-        try:
-            return q.get(timeout=0.5)
-        except queue.Empty:
-            if not thread.is_alive() and q.empty():
-                return ("crash", "reader stopped")
-
-
-@dataclass
-class Reading:
-    subject_rows: int = 0
-    website_rows: int = 0
-    subject_keys: dict[str, int] = field(default_factory=dict)
-    websites_of: dict[str, int] = field(default_factory=dict)  # subject key → its website rows
-    fatal: str | None = None
-
-
-async def read_and_stage(ctx: ServiceContext, job: asyncpg.Record, data: bytes, sink: ErrorSink,
-                         s: ImportSettings) -> Reading:
-    q: queue.Queue = queue.Queue(maxsize=3)
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=_produce, args=(data, job["file_columns"], s, q, stop), name="import-reader", daemon=True
-    )
-    thread.start()
-    loop = asyncio.get_running_loop()
-    out = Reading()
-    sidx = C.SUBJECT_IDX
-    try:
-        while True:
-            kind, batch = await loop.run_in_executor(None, _take, q, thread)
-            if kind == "end":
-                break
-            if kind == "too_many":
-                limit = s.max_subject_rows if batch == C.SUBJECT_SHEET else s.max_website_rows
-                out.fatal = f"工作表“{batch}”超过 {limit} 行数据，请拆分为多个文件分批导入"
-                break
-            if kind == "crash":
-                out.fatal = "文件内容无法读取（可能已损坏），请用 Excel 重新保存为 .xlsx 后上传"
-                log.warning("import.read_failed", job_id=str(job["id"]), error=batch)
-                break
-            sheet_no = C.SHEET_NO[kind]
-            records = []
-            for r in batch:
-                key = r.cells[0]
-                if not key:
-                    sink.add(RowError(kind, r.row_no, "subject_key", "", "必填项，不能为空（用于关联主体与网站）"))
-                    continue
-                if kind == C.SUBJECT_SHEET:
-                    first = out.subject_keys.get(key)
-                    if first is not None:
-                        sink.add(RowError(kind, r.row_no, "subject_key", key, f"主体编号重复（与第 {first} 行相同）"))
-                        continue
-                    out.subject_keys[key] = r.row_no
-                    out.subject_rows += 1
-                else:
-                    if key not in out.subject_keys:
-                        sink.add(RowError(kind, r.row_no, "subject_key", key,
-                                          "主体表中没有此主体编号，网站无法关联到主体"))
-                        out.website_rows += 1
-                        continue
-                    out.website_rows += 1
-                    out.websites_of[key] = out.websites_of.get(key, 0) + 1
-                idx = sidx if kind == C.SUBJECT_SHEET else C.WEBSITE_IDX
-                for k, message in r.errors:
-                    sink.add(RowError(kind, r.row_no, k, r.cells[idx[k]], message))
-                # the cells as one JSON text: asyncpg's text[] encoder checks every element against three
-                # ABCs (3× the client CPU of the staging COPY, on the one reading core)
-                records.append((job["id"], sheet_no, key, r.row_no, orjson.dumps(r.cells).decode(),
-                                [k for k, _ in r.errors]))
-            async with ctx.pool.acquire() as conn:
-                if records:
-                    await conn.copy_records_to_table(
-                        "import_rows", records=records, columns=("job_id", "sheet", "key", "row_no", "cells", "bad")
-                    )
-                await sink.flush(conn)
-                await conn.execute(
-                    "UPDATE import_jobs SET rows_read = $2, updated_at = now() WHERE id = $1",
-                    job["id"], out.subject_rows + out.website_rows,
-                )
-    finally:
-        stop.set()
-        await loop.run_in_executor(None, thread.join)
-    return out
 
 
 # ---------------------------------------------------------------- planning the validation chunks

@@ -313,6 +313,46 @@ async def test_any_error_rejects_the_whole_file_with_every_error_located(system:
     assert (await system.client.get(f"/api/importer/jobs/{job_id}/result", headers=h)).status == 409
 
 
+async def test_the_websites_sheet_read_apart_gives_what_reading_in_turn_gives(system: System, monkeypatch):
+    """The websites sheet read by a process of its own (`read_process`, the default) while the worker reads the
+    subjects sheet: the same errors in the same order as the two sheets read one after the other, for a file
+    with errors of every reading kind on both sheets (empty, repeated and unknown keys, lost digits)."""
+    from services.importer import reading as R
+
+    started = []
+    real_start = R.SheetReader.start
+
+    async def spy(*args, **kw):
+        started.append(args[1])
+        return await real_start(*args, **kw)
+
+    monkeypatch.setattr(R.SheetReader, "start", spy)
+    _, h = await new_provider(system)
+    subjects = [subject_row("S1"), subject_row("S2", principal_id_number=110105194912310021), subject_row("S1"),
+                subject_row("S3")]
+    websites = [website_row("S1"), website_row("S9"), website_row(""), website_row("S2"),
+                website_row("S3", principal_same_as_subject="否", principal_id_number=110105194912310021),
+                website_row("S3")]
+    data = filled(subjects, websites)
+    s = import_settings()
+    got = {}
+    try:
+        for apart in (True, False):
+            s.read_process = apart
+            body = await run_import(system, h, data)
+            assert body["status"] == "REJECTED", body
+            r = await system.client.get(f"/api/importer/jobs/{body['job_id']}/errors?page_size=500", headers=h)
+            got[apart] = [(e["sheet"], e["row"], e["column_name"], e["value"], e["message"])
+                          for e in (await r.json())["items"]]
+    finally:
+        s.read_process = True
+    assert started == [C.WEBSITE_SHEET]  # read apart once, in turn once
+    assert got[True] == got[False]
+    cells = {(sheet, row, column) for sheet, row, column, _v, _m in got[True]}
+    assert {("网站", 5, "主体编号"), ("网站", 8, "网站负责人证件号码"), ("主体", 6, "主体编号")} <= cells
+    assert any(sheet == "网站" and row == 6 for sheet, row, *_ in got[True])  # the empty key
+
+
 async def test_same_domain_in_two_subjects_and_shared_mobile_are_file_errors(system: System):
     _, h = await new_provider(system)
     shared_mobile = mobile()

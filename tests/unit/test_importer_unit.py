@@ -363,13 +363,13 @@ def test_merged_ranges_from_the_sheet_part_are_calamines(filler_rows):
 
 
 def test_the_reader_thread_fills_merged_keys_from_the_scanned_ranges(monkeypatch):
-    """`worker._produce` (the reading thread) takes each sheet's merged ranges from `merged_ranges` and fills a
+    """`reading._produce` (the reading thread) takes each sheet's merged ranges from `merged_ranges` and fills a
     subject key merged down a block of websites."""
     import queue
     import threading
 
     from services.importer import reader
-    from services.importer import worker as W
+    from services.importer import reading as R
 
     calls = []
 
@@ -377,7 +377,7 @@ def test_the_reader_thread_fills_merged_keys_from_the_scanned_ranges(monkeypatch
         calls.append(sheets)
         return reader.merged_ranges(data, sheets)
 
-    monkeypatch.setattr(W, "merged_ranges", spy)
+    monkeypatch.setattr(R, "merged_ranges", spy)
     wb = Workbook()
     ws = wb.active
     ws.title = C.SUBJECT_SHEET
@@ -394,9 +394,49 @@ def test_the_reader_thread_fills_merged_keys_from_the_scanned_ranges(monkeypatch
     wb.save(buf)
     q: queue.Queue = queue.Queue()
     columns = {C.SUBJECT_SHEET: [c.key for c in C.SUBJECT_COLUMNS], C.WEBSITE_SHEET: [c.key for c in C.WEBSITE_COLUMNS]}
-    W._produce(buf.getvalue(), columns, ImportSettings(), q, threading.Event())
+    R._produce(buf.getvalue(), columns, ImportSettings(), q, threading.Event(), (C.SUBJECT_SHEET, C.WEBSITE_SHEET))
     got = {}
     while (item := q.get_nowait())[0] != "end":
         got[item[0]] = item[1]
     assert calls == [(C.SUBJECT_SHEET, C.WEBSITE_SHEET)]
     assert [(r.row_no, r.cells[0], r.cells[2]) for r in got[C.WEBSITE_SHEET]] == [(3, "S1", "甲网站"), (4, "S1", "乙网站")]
+
+
+async def test_the_sheet_process_reads_a_sheet_as_the_reader_does_and_reports_bad_files():
+    """`sheet_process` (the websites sheet read beside the reading worker) gives, in a real child process,
+    the rows `read_sheet` gives in the worker: the same cells, errors and merged keys filled down; a sheet past
+    its row limit and a file that cannot be read end in their last frame, not in rows."""
+    import orjson
+
+    from services.importer.reader import merged_ranges
+    from services.importer.sheet_process import SheetReader
+    from tests.integration.importer_workbooks import filled, subject_row, website_row
+
+    websites = [website_row("S1"), website_row("S1", ip_ranges="300.1.1.1"), website_row("S2")]
+    websites[2]["principal_id_number"] = 110105194912310021  # a number past 15 digits: an error naming the cell
+    data = filled([subject_row("S1"), subject_row("S2")], websites)
+    columns = [c.key for c in C.WEBSITE_COLUMNS]
+    want = list(read_sheet(CalamineWorkbook.from_object(io.BytesIO(data)), C.WEBSITE_SHEET, columns, max_rows=10,
+                           merges=(merged_ranges(data, (C.WEBSITE_SHEET,)) or {}).get(C.WEBSITE_SHEET)))
+
+    async def run(data: bytes, max_rows: int) -> tuple[list, dict]:
+        reader = await SheetReader.start(data, C.WEBSITE_SHEET, columns, max_rows)
+        rows: list = []
+        try:
+            async for frame in reader.frames():
+                if isinstance(frame, dict):
+                    return rows, frame
+                rows += frame
+        finally:
+            await reader.close()
+        raise AssertionError("no last frame")
+
+    rows, last = await run(data, 10)
+    assert last == {"end": len(want)} and len(want) == 3
+    assert [(r[0], r[1], orjson.loads(r[2]), r[3]) for r in rows] == [
+        (w.row_no, w.cells[0], w.cells, [k for k, _ in w.errors]) for w in want]
+    assert [r[4] for r in rows] == [[[k, w.cells[C.WEBSITE_IDX[k]], m] for k, m in w.errors] for w in want]
+    assert rows[2][4] and rows[2][4][0][:2] == ["principal_id_number", "110105194912310000"]  # lost digits, named
+    assert await run(data, 2) == ([], {"too_many": C.WEBSITE_SHEET})
+    rows, last = await run(b"PK\x03\x04 not a workbook", 10)
+    assert rows == [] and "crash" in last

@@ -1,0 +1,116 @@
+"""One sheet read in a process of its own, beside the reading worker: the worker reads the subjects sheet
+in its reader thread while this process reads the websites sheet on the other core (two threads of one
+process share the interpreter lock, so they would take turns on one core). The rows come back staged-ready.
+
+    python -m services.importer.sheet_process     (started by `worker.read_and_stage`, never by hand)
+
+stdin: one JSON line {"sheet", "columns", "max_rows"}, then the file's bytes to the end. stdout: frames of a
+4-byte big-endian length and orjson: lists of rows [row_no, key, cells as JSON text, [error column keys],
+[[column key, value, reason], …]], then one last frame {"end": n} | {"too_many": sheet} | {"crash": text}.
+The file holds full ID numbers: it passes through the pipe only, never a file or a log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import struct
+import sys
+from collections.abc import AsyncIterator
+
+import orjson
+from python_calamine_plus import CalamineWorkbook
+
+from services.importer.columns import SHEETS
+from services.importer.reader import TooManyRows, merged_ranges, read_sheet
+
+BATCH = 2000
+_LEN = struct.Struct(">I")
+
+
+def frames(data: bytes, sheet: str, columns: list[str], max_rows: int):
+    """The frames' objects for a sheet of the file (what `main` writes)."""
+    idx = {c.key: i for i, c in enumerate(SHEETS[sheet])}
+    count = 0
+    try:
+        wb = CalamineWorkbook.from_object(io.BytesIO(data))
+        merges = merged_ranges(data, (sheet,)) or {}
+        batch: list[list] = []
+        for r in read_sheet(wb, sheet, columns, max_rows=max_rows, merges=merges.get(sheet)):
+            batch.append([r.row_no, r.cells[0], orjson.dumps(r.cells).decode(), [k for k, _ in r.errors],
+                          [[k, r.cells[idx[k]], message] for k, message in r.errors]])
+            count += 1
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        yield {"end": count}
+    except TooManyRows:
+        yield {"too_many": sheet}
+    except BaseException as e:  # unreadable content (a reader panic is a BaseException): a file error
+        yield {"crash": repr(e)[:300]}
+
+
+def main() -> None:
+    stdin, out = sys.stdin.buffer, sys.stdout.buffer
+    header = orjson.loads(stdin.readline())
+    data = stdin.read()
+    for frame in frames(data, header["sheet"], header["columns"], header["max_rows"]):
+        body = orjson.dumps(frame)
+        out.write(_LEN.pack(len(body)))
+        out.write(body)
+    out.flush()
+
+
+if __name__ == "__main__":
+    main()
+
+
+# ---------------------------------------------------------------- the reading worker's side
+
+
+class SheetReader:
+    """A running sheet process: `start` it with the file, then take its frames (`frames`); `close` ends it."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def start(cls, data: bytes, sheet: str, columns: list[str], max_rows: int) -> SheetReader:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "services.importer.sheet_process",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        reader = cls(proc)
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(orjson.dumps({"sheet": sheet, "columns": columns, "max_rows": max_rows}) + b"\n")
+            proc.stdin.write(data)
+            await proc.stdin.drain()
+            proc.stdin.close()
+        except BaseException:
+            await reader.close()
+            raise
+        return reader
+
+    async def frames(self) -> AsyncIterator[list | dict]:
+        """The frames, up to the last one (a dict); a process that ends without it raises (a worker's
+        failure, not the file's: the job is tried again)."""
+        assert self.proc.stdout is not None
+        while True:
+            try:
+                (n,) = _LEN.unpack(await self.proc.stdout.readexactly(_LEN.size))
+                frame = orjson.loads(await self.proc.stdout.readexactly(n))
+            except asyncio.IncompleteReadError:
+                code = await self.proc.wait()
+                raise RuntimeError(f"the sheet process ended without a result (exit code {code})") from None
+            yield frame
+            if isinstance(frame, dict):
+                return
+
+    async def close(self) -> None:
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+        await self.proc.wait()
