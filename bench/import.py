@@ -165,7 +165,8 @@ async def one_run(rows: int, per_subject: int, base: dict[str, str], pids: dict[
     monitor = await asyncpg.connect(dsn)
 
     async def cpu() -> dict[str, float]:
-        out = {name: sum(p.cpu_times()[:2]) for name, p in services.items()}
+        # user + system, with the process's children once they ended (the reading's sheet process)
+        out = {name: sum(p.cpu_times()[:4]) for name, p in services.items()}
         # the whole host (busy time of every core): what the services' rows leave out is RabbitMQ,
         # PostgreSQL's background work (WAL writer, checkpoints, autovacuum), and anyone else here
         t = psutil.cpu_times()

@@ -48,9 +48,10 @@ class ErrorSink:
             self._pending.append(error.record(self.job_id, self.count, self.file_columns))
 
     async def flush(self, conn: asyncpg.Connection) -> None:
-        if self._pending:
-            await conn.copy_records_to_table("import_errors", records=self._pending, columns=COLUMNS)
-            self._pending = []
+        # taken first: errors added while the COPY runs (another task of the job) wait for the next flush
+        pending, self._pending = self._pending, []
+        if pending:
+            await conn.copy_records_to_table("import_errors", records=pending, columns=COLUMNS)
 
 
 def error_out(r) -> dict:

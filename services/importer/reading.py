@@ -1,9 +1,10 @@
 """The reading stage of an import job (`worker.process`, under the job's lease): both sheets read, their rows
-staged in `import_rows` for the validation chunks to gather, their row-level errors noted. The subjects sheet
-is read in a thread (streaming, bounded memory: a bounded queue between it and the event loop); the websites
-sheet beside it, in a short-lived process of its own (`sheet_process`, on the other core), or after it in the
-same thread when `read_process` is off. A file that cannot be read, or a sheet past its row limit, ends the
-stage with `Reading.fatal` (the job is rejected); a reading process that dies raises (the job is tried again).
+staged in `import_rows` for the validation chunks to gather, their row-level errors noted. The websites sheet
+(the larger) is read in a thread (streaming, bounded memory: a bounded queue between it and the event loop);
+the subjects sheet beside it, in a short-lived process of its own (`sheet_process`, on the other core), or
+before it in the same thread when `read_process` is off. A file that cannot be read, or a sheet past its row
+limit, ends the stage with `Reading.fatal` (the job is rejected); a reading process that dies raises (the job
+is tried again).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import io
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -84,132 +86,145 @@ class Reading:
     subject_keys: dict[str, int] = field(default_factory=dict)
     websites_of: dict[str, int] = field(default_factory=dict)  # subject key → its website rows
     fatal: str | None = None
-    staged_apart: int = 0  # website rows the sheet process staged so far (progress)
+    # the website rows read (row number, key, cell errors): their key rules run once every subject row is read
+    later: list[tuple[int, str, list]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # when each part ended, from the start (the log)
 
-    def website(self, sink: ErrorSink, row_no: int, key: str, errors: list) -> bool:
-        """A website row's key rules and cell errors ([column key, value, reason]), once every subject row
-        is read; whether the row belongs to a subject."""
-        sheet = C.WEBSITE_SHEET
+    def subject(self, sink: ErrorSink, row_no: int, key: str, errors: list) -> bool:
+        """A subject row's key rules and cell errors ([column key, value, reason]); whether it is staged."""
+        sheet = C.SUBJECT_SHEET
         if not key:
             sink.add(RowError(sheet, row_no, "subject_key", "", "必填项，不能为空（用于关联主体与网站）"))
             return False
-        self.website_rows += 1
-        if key not in self.subject_keys:
-            sink.add(RowError(sheet, row_no, "subject_key", key, "主体表中没有此主体编号，网站无法关联到主体"))
+        first = self.subject_keys.get(key)
+        if first is not None:
+            sink.add(RowError(sheet, row_no, "subject_key", key, f"主体编号重复（与第 {first} 行相同）"))
             return False
-        self.websites_of[key] = self.websites_of.get(key, 0) + 1
+        self.subject_keys[key] = row_no
+        self.subject_rows += 1
         for k, value, message in errors:
             sink.add(RowError(sheet, row_no, k, value, message))
         return True
+
+    def website(self, sink: ErrorSink, row_no: int, key: str, errors: list) -> None:
+        """A website row's key rules and cell errors, once every subject row is read."""
+        sheet = C.WEBSITE_SHEET
+        if not key:
+            sink.add(RowError(sheet, row_no, "subject_key", "", "必填项，不能为空（用于关联主体与网站）"))
+            return
+        self.website_rows += 1
+        if key not in self.subject_keys:
+            sink.add(RowError(sheet, row_no, "subject_key", key, "主体表中没有此主体编号，网站无法关联到主体"))
+            return
+        self.websites_of[key] = self.websites_of.get(key, 0) + 1
+        for k, value, message in errors:
+            sink.add(RowError(sheet, row_no, k, value, message))
 
 
 _ROW_COLUMNS = ("job_id", "sheet", "key", "row_no", "cells", "bad")
 
 
-async def _stage_apart(ctx: ServiceContext, job: asyncpg.Record, data: bytes, s: ImportSettings, out: Reading
-                       ) -> tuple[list[tuple[int, str, list]], dict]:
-    """The websites sheet read by a process of its own (`sheet_process`) while the reader thread reads the
-    subjects sheet, its rows staged as they come: those of an unknown subject key too (no chunk gathers
-    them), as their key is known only once every subject row is read. Returns (row number, key, cell
-    errors) of every row, in file order, for `Reading.website`, and the last frame."""
-    sheet = C.WEBSITE_SHEET
-    reader = await SheetReader.start(data, sheet, (job["file_columns"] or {}).get(sheet, []), s.max_website_rows)
-    rows: list[tuple[int, str, list]] = []
+async def _stage(ctx: ServiceContext, job: asyncpg.Record, records: list[tuple], sink: ErrorSink, out: Reading
+                 ) -> None:
+    """Staged rows (COPY into `import_rows`), the errors noted so far, the progress."""
+    async with ctx.pool.acquire() as conn:
+        if records:
+            await conn.copy_records_to_table("import_rows", records=records, columns=_ROW_COLUMNS)
+        await sink.flush(conn)
+        await conn.execute("UPDATE import_jobs SET rows_read = $2, updated_at = now() WHERE id = $1",
+                           job["id"], out.subject_rows + len(out.later))
+
+
+async def _subjects_apart(ctx: ServiceContext, job: asyncpg.Record, data: bytes, sink: ErrorSink,
+                          s: ImportSettings, out: Reading) -> dict:
+    """The subjects sheet read by a process of its own (`sheet_process`) while the reader thread reads the
+    websites sheet; its rows checked and staged as they come. Returns the last frame."""
+    sheet = C.SUBJECT_SHEET
+    reader = await SheetReader.start(data, sheet, (job["file_columns"] or {}).get(sheet, []), s.max_subject_rows)
     try:
         async for frame in reader.frames():
             if isinstance(frame, dict):
-                return rows, frame
-            rows += [(row_no, key, errors) for row_no, key, _cells, _bad, errors in frame]
-            records = [(job["id"], 2, key, row_no, cells, bad) for row_no, key, cells, bad, _e in frame if key]
-            if records:
-                async with ctx.pool.acquire() as conn:
-                    await conn.copy_records_to_table("import_rows", records=records, columns=_ROW_COLUMNS)
-                out.staged_apart += len(records)
+                return frame
+            await _stage(ctx, job, [(job["id"], 1, key, row_no, cells, bad) for row_no, key, cells, bad, errors
+                                    in frame if out.subject(sink, row_no, key, errors)], sink, out)
     finally:
         await reader.close()
     raise AssertionError("unreachable: frames ends with its last frame")
 
 
-def _read_failed(out: Reading, s: ImportSettings, kind: str, detail: str, job_id) -> None:
+def _failure(s: ImportSettings, kind: str, detail: str, job_id) -> str:
+    """The job's rejection for a sheet past its row limit or a file that cannot be read."""
     if kind == "too_many":
         limit = s.max_subject_rows if detail == C.SUBJECT_SHEET else s.max_website_rows
-        out.fatal = f"工作表“{detail}”超过 {limit} 行数据，请拆分为多个文件分批导入"
-    else:
-        out.fatal = "文件内容无法读取（可能已损坏），请用 Excel 重新保存为 .xlsx 后上传"
-        log.warning("import.read_failed", job_id=str(job_id), error=detail)
+        return f"工作表“{detail}”超过 {limit} 行数据，请拆分为多个文件分批导入"
+    log.warning("import.read_failed", job_id=str(job_id), error=detail)
+    return "文件内容无法读取（可能已损坏），请用 Excel 重新保存为 .xlsx 后上传"
 
 
 async def read_and_stage(ctx: ServiceContext, job: asyncpg.Record, data: bytes, sink: ErrorSink,
                          s: ImportSettings) -> Reading:
-    """Both sheets read, their rows staged (`import_rows`) and their row-level errors noted. The subjects
-    sheet in the reader thread; the websites sheet beside it in a process of its own (`read_process`,
-    the default), else after it in the same thread."""
+    """Both sheets read, their rows staged (`import_rows`) and their row-level errors noted, the subjects'
+    first, then the websites' (whose key rules need every subject). The websites sheet (the larger) in the
+    reader thread; the subjects sheet beside it in a process of its own (`read_process`, the default), else
+    before it in the same thread. Website rows are staged as read, those of an unknown subject key too (no
+    chunk gathers them)."""
     apart = s.read_process
     q: queue.Queue = queue.Queue(maxsize=3)
     stop = threading.Event()
-    sheets = (C.SUBJECT_SHEET,) if apart else (C.SUBJECT_SHEET, C.WEBSITE_SHEET)
+    sheets = (C.WEBSITE_SHEET,) if apart else (C.SUBJECT_SHEET, C.WEBSITE_SHEET)
     thread = threading.Thread(
         target=_produce, args=(data, job["file_columns"], s, q, stop, sheets), name="import-reader", daemon=True
     )
     thread.start()
     out = Reading()
-    websites = asyncio.create_task(_stage_apart(ctx, job, data, s, out)) if apart else None
+    started = time.perf_counter()
+    subjects = asyncio.create_task(_subjects_apart(ctx, job, data, sink, s, out)) if apart else None
     loop = asyncio.get_running_loop()
-    sidx = C.SUBJECT_IDX
+    failed: tuple[str, str] | None = None
     try:
         while True:
             kind, batch = await loop.run_in_executor(None, _take, q, thread)
             if kind == "end":
                 break
             if kind in ("too_many", "crash"):
-                _read_failed(out, s, kind, batch, job["id"])
+                failed = (kind, batch)
                 break
+            idx = C.SUBJECT_IDX if kind == C.SUBJECT_SHEET else C.WEBSITE_IDX
             records = []
             for r in batch:
                 key = r.cells[0]
+                errors = [(k, r.cells[idx[k]], message) for k, message in r.errors]
                 if kind == C.WEBSITE_SHEET:
-                    if out.website(sink, r.row_no, key, [(k, r.cells[C.WEBSITE_IDX[k]], m) for k, m in r.errors]):
-                        records.append((job["id"], 2, key, r.row_no, orjson.dumps(r.cells).decode(),
-                                        [k for k, _ in r.errors]))
+                    out.later.append((r.row_no, key, errors))
+                    if not key:
+                        continue
+                elif not out.subject(sink, r.row_no, key, errors):
                     continue
-                if not key:
-                    sink.add(RowError(kind, r.row_no, "subject_key", "", "必填项，不能为空（用于关联主体与网站）"))
-                    continue
-                first = out.subject_keys.get(key)
-                if first is not None:
-                    sink.add(RowError(kind, r.row_no, "subject_key", key, f"主体编号重复（与第 {first} 行相同）"))
-                    continue
-                out.subject_keys[key] = r.row_no
-                out.subject_rows += 1
-                for k, message in r.errors:
-                    sink.add(RowError(kind, r.row_no, k, r.cells[sidx[k]], message))
                 # the cells as one JSON text: asyncpg's text[] encoder checks every element against three
                 # ABCs (3× the client CPU of the staging COPY, on the one reading core)
-                records.append((job["id"], 1, key, r.row_no, orjson.dumps(r.cells).decode(), [k for k, _ in r.errors]))
-            async with ctx.pool.acquire() as conn:
-                if records:
-                    await conn.copy_records_to_table("import_rows", records=records, columns=_ROW_COLUMNS)
-                await sink.flush(conn)
-                await conn.execute(
-                    "UPDATE import_jobs SET rows_read = $2, updated_at = now() WHERE id = $1",
-                    job["id"], out.subject_rows + out.website_rows + out.staged_apart,
-                )
-        if websites is not None and out.fatal is None:
-            rows, last = await websites
+                records.append((job["id"], C.SHEET_NO[kind], key, r.row_no, orjson.dumps(r.cells).decode(),
+                                [k for k, _ in r.errors]))
+            await _stage(ctx, job, records, sink, out)
+        out.seconds["thread"] = round(time.perf_counter() - started, 2)
+        if subjects is not None:
+            last = await subjects  # (also after the thread failed: the subjects sheet's failure comes first)
+            out.seconds["apart"] = round(time.perf_counter() - started, 2)
             if "end" not in last:
                 kind = "too_many" if "too_many" in last else "crash"
-                _read_failed(out, s, kind, last.get(kind, ""), job["id"])
-            else:
-                for row_no, key, errors in rows:  # in file order, after the subjects' (as when read in turn)
-                    out.website(sink, row_no, key, errors)
-                del rows
-                async with ctx.pool.acquire() as conn:
-                    await sink.flush(conn)
+                failed = (kind, last[kind])
+        if failed is not None:
+            out.fatal = _failure(s, *failed, job["id"])
+            return out
+        for row_no, key, errors in out.later:  # in file order, after every subject row's
+            out.website(sink, row_no, key, errors)
+        out.later = []
+        await _stage(ctx, job, [], sink, out)
     finally:
         stop.set()
-        if websites is not None and not websites.done():
-            websites.cancel()
+        if subjects is not None and not subjects.done():
+            subjects.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await websites
+                await subjects
         await loop.run_in_executor(None, thread.join)
+    out.seconds["all"] = round(time.perf_counter() - started, 2)
     return out

@@ -18,8 +18,8 @@ class ImportSettings(BaseSettings):
     max_subject_rows: int = Field(100_000, description="most subject rows in one file")
     max_errors: int = Field(10_000, description="errors recorded per job (the count goes on)")
     read_process: bool = Field(
-        True, description="read the websites sheet in a short-lived process of its own while the reading worker "
-                          "reads the subjects sheet (both cores); off: one after the other in the worker"
+        True, description="read the subjects sheet in a short-lived process of its own while the reading worker "
+                          "reads the websites sheet (both cores); off: one after the other in the worker"
     )
     chunk_websites: int = Field(500, description="website rows per filing.batch.* command")
     window: int = Field(4, description="chunks in flight per job (flow control towards filing)")

@@ -1,5 +1,5 @@
-"""One sheet read in a process of its own, beside the reading worker: the worker reads the subjects sheet
-in its reader thread while this process reads the websites sheet on the other core (two threads of one
+"""One sheet read in a process of its own, beside the reading worker: the worker reads the websites sheet
+in its reader thread while this process reads the subjects sheet on the other core (two threads of one
 process share the interpreter lock, so they would take turns on one core). The rows come back staged-ready.
 
     python -m services.importer.sheet_process     (started by `worker.read_and_stage`, never by hand)
@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import queue
 import struct
 import sys
+import threading
 from collections.abc import AsyncIterator
 
 import orjson
@@ -26,6 +28,7 @@ from services.importer.columns import SHEETS
 from services.importer.reader import TooManyRows, merged_ranges, read_sheet
 
 BATCH = 2000
+_AHEAD = 8
 _LEN = struct.Struct(">I")
 
 
@@ -57,11 +60,24 @@ def main() -> None:
     stdin, out = sys.stdin.buffer, sys.stdout.buffer
     header = orjson.loads(stdin.readline())
     data = stdin.read()
-    for frame in frames(data, header["sheet"], header["columns"], header["max_rows"]):
-        body = orjson.dumps(frame)
-        out.write(_LEN.pack(len(body)))
-        out.write(body)
-    out.flush()
+    # a thread writes the frames: the reading goes on while the worker, busy with its own sheet, is slow to
+    # take them (a frame is ~650 KB, the pipe holds 64 KB), up to `_AHEAD` frames (bounded memory)
+    ahead: queue.Queue = queue.Queue(maxsize=_AHEAD)
+
+    def write() -> None:
+        while (body := ahead.get()) is not None:
+            out.write(_LEN.pack(len(body)))
+            out.write(body)
+        out.flush()
+
+    writer = threading.Thread(target=write, name="frames")
+    writer.start()
+    try:
+        for frame in frames(data, header["sheet"], header["columns"], header["max_rows"]):
+            ahead.put(orjson.dumps(frame))
+    finally:
+        ahead.put(None)
+        writer.join()
 
 
 if __name__ == "__main__":

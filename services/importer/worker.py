@@ -6,7 +6,7 @@ the job again from the file (reading and validation are deterministic and write 
 staging rows, errors and planned chunks, all replaced on restart). No broker delivery is held
 while a job runs. Steps:
 
-1. read both sheets (`services.importer.reading`: the subjects sheet in a thread, the websites sheet beside
+1. read both sheets (`services.importer.reading`: the websites sheet in a thread, the subjects sheet beside
    it in a short-lived process; streaming, bounded memory), normalise cells, stage rows (COPY into
    `import_rows`), note cell-level and file-wide key errors;
 2. split the subjects (key order) into validation chunks and publish them, each an
@@ -244,7 +244,7 @@ async def process(ctx: ServiceContext, job: asyncpg.Record, me: str, s: ImportSe
         )
         await publish_chunks(conn, publisher(ctx.outbox, conn), job_id, job["provider_id"], chunks, sink.count == 0)
     log.info("import.read", job_id=str(job_id), subjects=reading.subject_rows, websites=reading.website_rows,
-             chunks=len(chunks), errors=sink.count)
+             chunks=len(chunks), errors=sink.count, seconds=reading.seconds)
 
 
 async def _reject(conn: asyncpg.Connection, job_id: uuid.UUID, me: str, message: str, count: int) -> None:

@@ -313,9 +313,9 @@ async def test_any_error_rejects_the_whole_file_with_every_error_located(system:
     assert (await system.client.get(f"/api/importer/jobs/{job_id}/result", headers=h)).status == 409
 
 
-async def test_the_websites_sheet_read_apart_gives_what_reading_in_turn_gives(system: System, monkeypatch):
-    """The websites sheet read by a process of its own (`read_process`, the default) while the worker reads the
-    subjects sheet: the same errors in the same order as the two sheets read one after the other, for a file
+async def test_a_sheet_read_apart_gives_what_reading_in_turn_gives(system: System, monkeypatch):
+    """The subjects sheet read by a process of its own (`read_process`, the default) while the worker reads the
+    websites sheet: the same errors in the same order as the two sheets read one after the other, for a file
     with errors of every reading kind on both sheets (empty, repeated and unknown keys, lost digits)."""
     from services.importer import reading as R
 
@@ -346,7 +346,7 @@ async def test_the_websites_sheet_read_apart_gives_what_reading_in_turn_gives(sy
                           for e in (await r.json())["items"]]
     finally:
         s.read_process = True
-    assert started == [C.WEBSITE_SHEET]  # read apart once, in turn once
+    assert started == [C.SUBJECT_SHEET]  # read apart once, in turn once
     assert got[True] == got[False]
     cells = {(sheet, row, column) for sheet, row, column, _v, _m in got[True]}
     assert {("网站", 5, "主体编号"), ("网站", 8, "网站负责人证件号码"), ("主体", 6, "主体编号")} <= cells
