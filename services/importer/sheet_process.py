@@ -2,7 +2,7 @@
 in its reader thread while this process reads the subjects sheet on the other core (two threads of one
 process share the interpreter lock, so they would take turns on one core). The rows come back staged-ready.
 
-    python -m services.importer.sheet_process     (started by `worker.read_and_stage`, never by hand)
+    python -m services.importer.sheet_process     (started by `reading.read_and_stage`, never by hand)
 
 stdin: one JSON line {"sheet", "columns", "max_rows"}, then the file's bytes to the end. stdout: frames of a
 4-byte big-endian length and orjson: lists of rows [row_no, key, cells as JSON text, [error column keys],
@@ -52,6 +52,8 @@ def frames(data: bytes, sheet: str, columns: list[str], max_rows: int):
         yield {"end": count}
     except TooManyRows:
         yield {"too_many": sheet}
+    except GeneratorExit:  # closed by its consumer: not the file's failure
+        raise
     except BaseException as e:  # unreadable content (a reader panic is a BaseException): a file error
         yield {"crash": repr(e)[:300]}
 

@@ -440,3 +440,22 @@ async def test_the_sheet_process_reads_a_sheet_as_the_reader_does_and_reports_ba
     assert await run(data, 2) == ([], {"too_many": C.WEBSITE_SHEET})
     rows, last = await run(b"PK\x03\x04 not a workbook", 10)
     assert rows == [] and "crash" in last
+
+
+async def test_a_sheet_process_that_dies_mid_frame_is_a_failure_of_the_worker_not_of_the_file():
+    """A reading process that ends without its last frame (killed, out of memory) makes `frames` raise, so the job's
+    attempt fails and another worker reads the file again; it is not reported as an unreadable file."""
+    import asyncio
+    import sys
+
+    from services.importer.sheet_process import SheetReader
+
+    # a frame's length, then half of its body, then exit 3
+    script = "import sys; sys.stdout.buffer.write(b'\\x00\\x00\\x00\\x10[[1'); sys.stdout.flush(); sys.exit(3)"
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE)
+    reader = SheetReader(proc)
+    with pytest.raises(RuntimeError, match="exit code 3"):
+        async for _frame in reader.frames():
+            pass
+    await reader.close()
+    assert proc.returncode == 3
