@@ -233,3 +233,32 @@ def read_sheet(wb: CalamineWorkbook, sheet: str, file_columns: list[str], *, max
         if count > max_rows:
             raise TooManyRows(sheet)
         yield SheetRow(r0 + 1, cells, errors)
+
+
+def sheet_batches(data: bytes, sheets: tuple[str, ...], file_columns: dict[str, list[str]],
+                  limits: dict[str, int], size: int = 2000) -> Iterator[tuple[str, object]]:
+    """The sheets of a file read in turn, as (sheet, [SheetRow, …]) batches of `size` rows, then one last
+    item: ("end", None), ("too_many", sheet) past a sheet's limit, or ("crash", text) for a file that cannot
+    be read (a reader panic is a BaseException). What the reader thread and the sheet process both stream."""
+    sheet = sheets[0]
+    try:
+        wb = CalamineWorkbook.from_object(io.BytesIO(data))
+        merges = merged_ranges(data, sheets) or {}
+        for sheet in sheets:
+            batch: list[SheetRow] = []
+            for row in read_sheet(wb, sheet, file_columns.get(sheet, []), max_rows=limits[sheet],
+                                  merges=merges.get(sheet)):
+                batch.append(row)
+                if len(batch) >= size:
+                    yield sheet, batch
+                    batch = []
+            if batch:
+                yield sheet, batch
+        yield "end", None
+    except TooManyRows:
+        yield "too_many", sheet
+    except GeneratorExit:  # closed by its consumer: not the file's failure
+        raise
+    except BaseException as e:
+        yield "crash", repr(e)[:300]
+

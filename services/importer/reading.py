@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import queue
 import threading
 import time
@@ -20,18 +19,15 @@ from dataclasses import dataclass, field
 import asyncpg
 import orjson
 import structlog
-from python_calamine_plus import CalamineWorkbook
 
 from services.importer import columns as C
 from services.importer.errors import ErrorSink, RowError
-from services.importer.reader import TooManyRows, merged_ranges, read_sheet
+from services.importer.reader import sheet_batches
 from services.importer.settings import ImportSettings
 from services.importer.sheet_process import SheetReader
 from shared.service import ServiceContext
 
 log = structlog.get_logger(__name__)
-
-_READ_BATCH = 2000
 
 
 def _produce(data: bytes, file_columns: dict[str, list[str]], s: ImportSettings, q: queue.Queue,
@@ -47,27 +43,10 @@ def _produce(data: bytes, file_columns: dict[str, list[str]], s: ImportSettings,
                 continue
         return False
 
-    sheet = C.SUBJECT_SHEET
-    try:
-        wb = CalamineWorkbook.from_object(io.BytesIO(data))
-        limits = {C.SUBJECT_SHEET: s.max_subject_rows, C.WEBSITE_SHEET: s.max_website_rows}
-        merges = merged_ranges(data, sheets) or {}
-        for sheet in sheets:
-            batch = []
-            for row in read_sheet(wb, sheet, file_columns.get(sheet, []), max_rows=limits[sheet],
-                                  merges=merges.get(sheet)):
-                batch.append(row)
-                if len(batch) >= _READ_BATCH:
-                    if not put((sheet, batch)):
-                        return
-                    batch = []
-            if batch and not put((sheet, batch)):
-                return
-        put(("end", None))
-    except TooManyRows:
-        put(("too_many", sheet))
-    except BaseException as e:  # unreadable content (a reader panic is a BaseException): a file error
-        put(("crash", repr(e)[:300]))
+    limits = {C.SUBJECT_SHEET: s.max_subject_rows, C.WEBSITE_SHEET: s.max_website_rows}
+    for item in sheet_batches(data, sheets, file_columns, limits):
+        if not put(item):
+            return
 
 
 def _take(q: queue.Queue, thread: threading.Thread) -> tuple:

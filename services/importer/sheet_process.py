@@ -14,48 +14,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import queue
 import struct
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import orjson
-from python_calamine_plus import CalamineWorkbook
 
 from services.importer.columns import SHEETS
-from services.importer.reader import TooManyRows, merged_ranges, read_sheet
+from services.importer.reader import sheet_batches
 
-BATCH = 2000
 _AHEAD = 8
 _LEN = struct.Struct(">I")
 
 
-def frames(data: bytes, sheet: str, columns: list[str], max_rows: int):
+def frames(data: bytes, sheet: str, columns: list[str], max_rows: int) -> Iterator[list | dict]:
     """The frames' objects for a sheet of the file (what `main` writes)."""
     idx = {c.key: i for i, c in enumerate(SHEETS[sheet])}
     count = 0
-    try:
-        wb = CalamineWorkbook.from_object(io.BytesIO(data))
-        merges = merged_ranges(data, (sheet,)) or {}
-        batch: list[list] = []
-        for r in read_sheet(wb, sheet, columns, max_rows=max_rows, merges=merges.get(sheet)):
-            batch.append([r.row_no, r.cells[0], orjson.dumps(r.cells).decode(), [k for k, _ in r.errors],
-                          [[k, r.cells[idx[k]], message] for k, message in r.errors]])
-            count += 1
-            if len(batch) >= BATCH:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-        yield {"end": count}
-    except TooManyRows:
-        yield {"too_many": sheet}
-    except GeneratorExit:  # closed by its consumer: not the file's failure
-        raise
-    except BaseException as e:  # unreadable content (a reader panic is a BaseException): a file error
-        yield {"crash": repr(e)[:300]}
+    for kind, batch in sheet_batches(data, (sheet,), {sheet: columns}, {sheet: max_rows}):
+        if kind != sheet:
+            yield {kind: count if kind == "end" else batch}
+            return
+        count += len(batch)
+        yield [[r.row_no, r.cells[0], orjson.dumps(r.cells).decode(), [k for k, _ in r.errors],
+                [[k, r.cells[idx[k]], message] for k, message in r.errors]] for r in batch]
 
 
 def main() -> None:

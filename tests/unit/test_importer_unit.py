@@ -372,12 +372,13 @@ def test_the_reader_thread_fills_merged_keys_from_the_scanned_ranges(monkeypatch
     from services.importer import reading as R
 
     calls = []
+    real = reader.merged_ranges
 
     def spy(data, sheets):
         calls.append(sheets)
-        return reader.merged_ranges(data, sheets)
+        return real(data, sheets)
 
-    monkeypatch.setattr(R, "merged_ranges", spy)
+    monkeypatch.setattr(reader, "merged_ranges", spy)
     wb = Workbook()
     ws = wb.active
     ws.title = C.SUBJECT_SHEET
