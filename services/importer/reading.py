@@ -196,8 +196,8 @@ async def read_and_stage(ctx: ServiceContext, job: asyncpg.Record, data: bytes, 
             return out
         for row_no, key, errors in out.later:  # in file order, after every subject row's
             out.website(sink, row_no, key, errors)
-        out.later = []
         await _stage(ctx, job, [], sink, out)
+        out.later = []
     finally:
         stop.set()
         if subjects is not None and not subjects.done():
