@@ -44,6 +44,10 @@ class SheetRow:
     cells: list[str]  # normalised texts in template column order
     errors: list[tuple[str, str]]  # (column key, Chinese reason)
 
+    def cell_errors(self, idx: dict[str, int]) -> list[tuple[str, str, str]]:
+        """(column key, the cell's text, reason) of each error; `idx`: the sheet's `columns.column_index`."""
+        return [(k, self.cells[idx[k]], message) for k, message in self.errors]
+
 
 def _serial_to_date(n: float) -> dt.date | None:
     if 1 <= n < 2958466:

@@ -172,7 +172,7 @@ async def read_and_stage(ctx: ServiceContext, job: asyncpg.Record, data: bytes, 
             records = []
             for r in batch:
                 key = r.cells[0]
-                errors = [(k, r.cells[idx[k]], message) for k, message in r.errors]
+                errors = r.cell_errors(idx)
                 if kind == C.WEBSITE_SHEET:
                     out.later.append((r.row_no, key, errors))
                     if not key:

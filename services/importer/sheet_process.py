@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import orjson
 
-from services.importer.columns import SHEETS
+from services.importer.columns import column_index
 from services.importer.reader import sheet_batches
 
 _AHEAD = 8
@@ -31,7 +31,7 @@ _LEN = struct.Struct(">I")
 
 def frames(data: bytes, sheet: str, columns: list[str], max_rows: int) -> Iterator[list | dict]:
     """The frames' objects for a sheet of the file (what `main` writes)."""
-    idx = {c.key: i for i, c in enumerate(SHEETS[sheet])}
+    idx = column_index(sheet)
     count = 0
     for kind, batch in sheet_batches(data, (sheet,), {sheet: columns}, {sheet: max_rows}):
         if kind != sheet:
@@ -39,7 +39,7 @@ def frames(data: bytes, sheet: str, columns: list[str], max_rows: int) -> Iterat
             return
         count += len(batch)
         yield [[r.row_no, r.cells[0], orjson.dumps(r.cells).decode(), [k for k, _ in r.errors],
-                [[k, r.cells[idx[k]], message] for k, message in r.errors]] for r in batch]
+                r.cell_errors(idx)] for r in batch]
 
 
 def main() -> None:
