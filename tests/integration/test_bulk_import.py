@@ -11,6 +11,7 @@ import json
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 
 from services.filing.entry.bulk import BulkRefused, check_chunk, create_first_filings
@@ -339,3 +340,62 @@ async def test_large_values_are_compressed_with_lz4(system: System):
     got = {r["col"]: r["how"] for r in rows}
     assert {f"{s}.outbox.body" for s in ("filing", "verification", "reporting", "importer", "detection")} <= set(got)
     assert len(got) == 9 and set(got.values()) == {"l"}, got
+
+
+@pytest.mark.parametrize("copy", [False, True])
+async def test_a_filing_for_an_unknown_provider_writes_nothing(system: System, copy: bool):
+    """Only the sponsor account's row keeps a foreign key to providers (filing 093): it alone refuses a
+    first filing naming a provider that does not exist, in either way of writing, and nothing of it stays."""
+    job_id = str(uuid.uuid4())
+    username = "zbz" + uuid.uuid4().hex[:10]
+    pool = system.ctx("filing").pool
+    async with pool.acquire() as conn:
+        with pytest.raises(asyncpg.ForeignKeyViolationError) as e:
+            async with conn.transaction():
+                await create_first_filings(conn, provider_id="P-NOSUCH", actor="tester", import_job_id=job_id,
+                                           copy=copy, items=[(FilingData.model_validate(item_json(2)),
+                                                              (username, "$pbkdf2-sha256$100$abc$def"), 0)])
+        assert e.value.constraint_name == "users_provider_id_fkey"
+    assert await imported(system, job_id) == {"subjects": 0, "applications": 0, "websites": 0}
+    assert not await pool.fetchval("SELECT count(*) FROM users WHERE username = $1", username)
+
+
+async def test_a_provider_is_never_deleted_or_renamed(system: System):
+    """What the provider foreign keys dropped by filing 093 did besides checking inserts: a provider with
+    filings could not be deleted. The guard refuses it for every provider."""
+    pid, _ = await new_provider(system)
+    await _file_one(system, pid, item_json())
+    pool = system.ctx("filing").pool
+    for sql in ("DELETE FROM providers WHERE provider_id = $1",
+                "UPDATE providers SET provider_id = provider_id || '-X' WHERE provider_id = $1"):
+        with pytest.raises(asyncpg.RestrictViolationError, match="never deleted or renamed"):
+            await pool.execute(sql, pid)
+    await pool.execute("UPDATE providers SET name = name || '（改）' WHERE provider_id = $1", pid)  # the rest changes
+    assert await pool.fetchval("SELECT count(*) FROM subjects WHERE provider_id = $1", pid) == 1
+
+
+async def test_a_domain_and_an_access_name_their_websites_own_subject(system: System):
+    """domains and accesses reference (subject_id, website_id) of websites (filing 092): one check per row
+    where there were two, and a row naming another subject than its website's is refused."""
+    pid, _ = await new_provider(system)
+    await _file_one(system, pid, item_json())
+    await _file_one(system, pid, item_json())
+    other, _ = await new_provider(system)  # (an access of the same provider exists: its unique index first)
+    pool = system.ctx("filing").pool
+    (w1, s1), (_w2, s2) = [(r["id"], r["subject_id"]) for r in await pool.fetch(
+        "SELECT id, subject_id FROM websites WHERE provider_id = $1 ORDER BY created_at", pid)]
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="domains_website_fkey"):
+        await pool.execute("INSERT INTO domains (website_id, subject_id, ascii, unicode) VALUES ($1, $2, 'x.cn', 'x.cn')",
+                           w1, s2)
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="accesses_website_fkey"):
+        await pool.execute("""INSERT INTO accesses (website_id, subject_id, provider_id, access_methods, ip_ranges,
+                                                    server_locations, created_by)
+                              VALUES ($1, $2, $3, '[]', '[]', '[]', 't')""", w1, s2, other)
+    # the website's own subject is taken, and deleting the website still takes its domains and accesses with it
+    await pool.execute("INSERT INTO domains (website_id, subject_id, ascii, unicode) VALUES ($1, $2, 'y.cn', 'y.cn')",
+                       w1, s1)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("DELETE FROM websites WHERE id = $1", w1)
+        assert await conn.fetchval("SELECT count(*) FROM domains WHERE website_id = $1", w1) == 0
+        assert await conn.fetchval("SELECT count(*) FROM accesses WHERE website_id = $1", w1) == 0
+
