@@ -289,28 +289,6 @@ async def teardown(procs: dict[str, subprocess.Popen], db: str, vhost: str) -> N
     rabbitmqctl("delete_vhost", vhost)
 
 
-# (table, referenced table) in filing's schema: the provider's foreign keys (7 checks for a subject with two
-# websites) and two implied by a website's own (domains.subject_id, accesses.subject_id: 4 more), of 22
-EXPERIMENT_FKS = [("users", "providers"), ("subjects", "providers"), ("websites", "providers"),
-                  ("accesses", "providers"), ("applications", "providers"), ("domains", "subjects"),
-                  ("accesses", "subjects")]
-
-
-async def drop_foreign_keys(dsn: str) -> list[str]:
-    conn = await asyncpg.connect(dsn)
-    dropped = []
-    try:
-        for table, ref in EXPERIMENT_FKS:
-            for r in await conn.fetch("""SELECT conname FROM pg_constraint WHERE contype = 'f'
-                                         AND conrelid = $1::regclass AND confrelid = $2::regclass""",
-                                      f"filing.{table}", f"filing.{ref}"):
-                await conn.execute(f'ALTER TABLE filing.{table} DROP CONSTRAINT "{r["conname"]}"')
-                dropped.append(f"{table}.{r['conname']}")
-    finally:
-        await conn.close()
-    return dropped
-
-
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
@@ -320,9 +298,6 @@ async def main() -> None:
     ap.add_argument("--importer-workers", type=int, default=0,
                     help="run the importer as `--api` + N `--worker` processes (0: one process, role all)")
     ap.add_argument("--profile", metavar="DIR", help="py-spy every service process over the run into DIR/<process>.spy")
-    ap.add_argument("--drop-foreign-keys", action="store_true",
-                    help="an experiment, not the product: drop the provider's and the implied foreign keys of the "
-                         "tables a first filing writes (EXPERIMENT_FKS) in the throwaway database, to measure them")
     args = ap.parse_args()
     run = uuid.uuid4().hex[:8]
     db, vhost = f"icp_bench_import_{run}", f"icp_bench_import_{run}"
@@ -341,8 +316,6 @@ async def main() -> None:
     try:
         migrate = subprocess.run([str(ROOT / ".venv/bin/icp"), "migrate"], env=env, cwd=ROOT, capture_output=True)
         assert migrate.returncode == 0, migrate.stderr.decode()[-2000:]
-        if args.drop_foreign_keys:
-            print(f"dropped for the experiment: {await drop_foreign_keys(dsn)}")
         for service in ("filing", "verification", "importer"):
             port = free_port()
             role = ("--api",) if service == "importer" and args.importer_workers else ()
