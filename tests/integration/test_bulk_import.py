@@ -399,34 +399,3 @@ async def test_a_domain_and_an_access_name_their_websites_own_subject(system: Sy
         assert await conn.fetchval("SELECT count(*) FROM domains WHERE website_id = $1", w1) == 0
         assert await conn.fetchval("SELECT count(*) FROM accesses WHERE website_id = $1", w1) == 0
 
-
-async def test_a_canonical_chunk_parses_in_one_pass_as_item_by_item(system: System):
-    """`batch._parse_sealed`: a chunk sealed in canonical form is parsed from its JSON in one pass, to exactly
-    what `_parse` gives item by item; a chunk that is not (no "c" flag), or that does not parse so (an item
-    missing a field), goes item by item, and the item is named with its error."""
-    from services.filing.entry import batch
-
-    job_id = str(uuid.uuid4())
-
-    def command(items: list[dict]) -> BatchImport:
-        sealed = crypto.seal(get_settings().secret_key, "batch-import", json.dumps(items).encode(), f"{job_id}:1")
-        return BatchImport(job_id=job_id, chunk_no=1, provider_id="P", actor="t", items_sealed=sealed,
-                           item_count=len(items))
-
-    items = [{"data": item_json(n, own_principal=n == 2), "sponsor": [f"zbz{n}", f"$h{n}"], "c": 1} for n in (1, 2, 3)]
-    one_pass = batch._parse_sealed(command(items))
-    by_item = batch._parse(items)
-    assert one_pass[2] is True and one_pass[1] == by_item[1] == {}
-    assert [(d.model_dump(), sp, i) for d, sp, i in one_pass[0]] == [(d.model_dump(), sp, i) for d, sp, i in by_item[0]]
-    assert [len(d.websites) for d, _sp, _i in one_pass[0]] == [1, 2, 3]
-
-    plain = [{k: v for k, v in it.items() if k != "c"} for it in items]
-    parsed, refused, canonical = batch._parse_sealed(command(plain))
-    assert canonical is False and refused == {} and len(parsed) == 3
-
-    broken = [dict(it) for it in items]
-    broken[1] = {**broken[1], "data": {**broken[1]["data"], "subject": {k: v for k, v in broken[1]["data"]["subject"].items()
-                                                                        if k != "name"}}}
-    parsed, refused, canonical = batch._parse_sealed(command(broken))
-    assert canonical is True and [i for _d, _sp, i in parsed] == [0, 2]
-    assert list(refused) == [1] and refused[1][0].field == "subject.name"

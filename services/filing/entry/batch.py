@@ -29,7 +29,6 @@ import time
 
 import orjson
 import structlog
-from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from services.filing import reservations
 from services.filing.entry.bulk import (
@@ -52,30 +51,20 @@ from shared.contracts.filing import (
     BatchImport,
 )
 from shared.contracts.importer import ImportJobFinished
-from shared.fields import TRUSTED
-from shared.filing_data import FilingData
 
 log = structlog.get_logger(__name__)
 
 SEAL_PURPOSE = "batch-import"  # the importer seals with the same purpose (services/importer/worker.py)
 
 
-def open_raw(cmd: BatchCheck | BatchImport) -> bytes:
-    """The chunk's items as sealed, in JSON (a keys-only check: their rule keys and usernames, under a context
-    of their own, so neither payload opens as the other); a chunk that cannot be opened can never succeed
-    (dead-lettered)."""
+def open_items(cmd: BatchCheck | BatchImport) -> list[dict]:
+    """The chunk's items (a keys-only check: their rule keys and usernames, under a context of their own,
+    so neither payload opens as the other); a chunk that cannot be opened can never succeed (dead-lettered)."""
     context = f"{cmd.job_id}:{cmd.chunk_no}" + (":check" if getattr(cmd, "keys_only", False) else "")
     try:
-        return crypto.open_sealed(get_settings().secret_key, SEAL_PURPOSE, cmd.items_sealed, context)
-    except crypto.SealError as e:
-        raise PermanentError(f"batch chunk {cmd.job_id}:{cmd.chunk_no} cannot be opened: {e}") from None
-
-
-def open_items(cmd: BatchCheck | BatchImport, raw: bytes | None = None) -> list[dict]:
-    """The chunk's items (`open_raw`), as JSON values."""
-    try:
-        items = orjson.loads(open_raw(cmd) if raw is None else raw)
-    except ValueError as e:
+        raw = crypto.open_sealed(get_settings().secret_key, SEAL_PURPOSE, cmd.items_sealed, context)
+        items = orjson.loads(raw)
+    except (crypto.SealError, ValueError) as e:
         raise PermanentError(f"batch chunk {cmd.job_id}:{cmd.chunk_no} cannot be opened: {e}") from None
     if not isinstance(items, list) or len(items) != cmd.item_count:
         raise PermanentError(f"batch chunk {cmd.job_id}:{cmd.chunk_no}: item count mismatch")
@@ -107,35 +96,6 @@ def _parse(items: list[dict]) -> tuple[list[tuple], dict[int, list[BatchConflict
         except FilingError as e:
             refused[i] = _conflicts(i, e)
     return parsed, refused
-
-
-class _SealedItem(BaseModel):
-    """An item as the importer seals it."""
-
-    data: FilingData
-    sponsor: tuple[str, str]
-    c: int = 0
-
-
-_SEALED_ITEMS = TypeAdapter(list[_SealedItem])
-
-
-def _parse_sealed(cmd: BatchImport) -> tuple[list[tuple], dict[int, list[BatchConflict]], bool]:
-    """`_parse` of the chunk's items, and whether they are all in canonical form. A chunk the importer sealed
-    in canonical form (every item, always, from a current importer) is parsed straight from its JSON in one
-    pass (pydantic's own parser: no Python dicts built first, ≈ a third of the parse's CPU), with the field
-    validators skipped as `_parse` skips them; any other chunk, or one that does not parse so, goes item by
-    item through `_parse`, which names each item's errors."""
-    raw = open_raw(cmd)
-    try:
-        sealed = _SEALED_ITEMS.validate_json(raw, context=TRUSTED)
-    except ValidationError:
-        sealed = None
-    if sealed is not None and len(sealed) == cmd.item_count and all(it.c == 1 for it in sealed):
-        return [(it.data, it.sponsor, i) for i, it in enumerate(sealed)], {}, True
-    items = open_items(cmd, raw)
-    parsed, refused = _parse(items)
-    return parsed, refused, _canonical(items)
 
 
 async def _provider_known(mctx: MessageContext, provider_id: str) -> bool:
@@ -205,17 +165,18 @@ async def on_batch_import(cmd: BatchImport, mctx: MessageContext) -> None:
         if reply is not None:
             await mctx.publish(BatchChunkImported.model_validate(reply))
         return
+    items = open_items(cmd)
     conflicts: list[BatchConflict] = []
     created: list[str] = []
     websites = 0
     started = time.perf_counter()
-    parsed, unparsed, canonical = _parse_sealed(cmd)
+    parsed, unparsed = _parse(items)
     conflicts += [c for i in sorted(unparsed) for c in unparsed[i]]
     try:
         async with conn.transaction():  # the chunk is all or nothing
             filings = await create_first_filings(
                 conn, provider_id=cmd.provider_id, items=parsed, actor=cmd.actor, import_job_id=cmd.job_id,
-                checked=canonical, one_message=True,  # the chunk's events in one message
+                checked=_canonical(items), one_message=True,  # the chunk's events in one message
                 copy=True,  # the rows by binary COPY in this transaction (no JSON parameters to parse)
             )
             if conflicts:  # an item that did not parse: the others' conflicts are reported with it
