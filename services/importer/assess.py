@@ -22,6 +22,7 @@ from services.importer.errors import RowError
 from services.importer.sealing import RESULT_PURPOSE, SEAL_PURPOSE
 from shared import crypto
 from shared.auth import generate_password, generate_username, hash_generated_password
+from shared.contracts.filing import pack_items
 from shared.errors_zh import translate_errors
 from shared.filing_data import FilingData, canonical, check_filing, principal_mobiles, rule_keys, subject_key
 
@@ -63,12 +64,12 @@ class Plan:
         self.chunk_no += 1
         items, creds, context = self.items, self.creds, f"{self.job_id}:{self.chunk_no}"
         body = orjson.dumps(items)  # UTF-8, compact: what json.dumps(ensure_ascii=False) gave
-        sealed = crypto.seal(self.secret, SEAL_PURPOSE, body, context)
+        sealed = crypto.seal(self.secret, SEAL_PURPOSE, pack_items(body), context)
         # the dry run's payload (`BatchCheck.keys_only`): the rule keys and usernames only, a
         # twentieth of the items, so the check phase does not carry every item through the outbox,
         # the broker and filing a second time
         check = orjson.dumps([{"k": it["k"], "sponsor": [it["sponsor"][0], ""], "c": 1} for it in items])
-        check_sealed = crypto.seal(self.secret, SEAL_PURPOSE, check, context + ":check")
+        check_sealed = crypto.seal(self.secret, SEAL_PURPOSE, pack_items(check), context + ":check")
         secret_creds = (crypto.seal_bytes(self.result_secret, RESULT_PURPOSE, orjson.dumps(creds), context)
                         if creds and len(creds) == len(items) else None)
         self.chunks.append((self.job_id, self.chunk_no, len(items), self.websites_in_chunk, sealed, self.refs,

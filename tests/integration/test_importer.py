@@ -20,7 +20,7 @@ from services.importer.template import build_template
 from shared import crypto
 from shared.auth import verify_password
 from shared.config import get_settings
-from shared.contracts.filing import BatchImport
+from shared.contracts.filing import BatchImport, unpack_items
 from tests.conftest import System
 from tests.integration.importer_workbooks import (
     convert,
@@ -479,7 +479,9 @@ async def test_already_filed_domain_or_subject_rejects_the_file_in_the_dry_run(s
     assert checks and all(c["keys_only"] for c in checks)
     secret = get_settings().secret_key
     for c in checks:
-        items = json.loads(crypto.open_sealed(secret, "batch-import", c["items_sealed"], f"{job_id}:{c['chunk_no']}:check"))
+        packed = crypto.open_sealed(secret, "batch-import", c["items_sealed"], f"{job_id}:{c['chunk_no']}:check")
+        assert packed[:1] == b"x"  # compressed before it was sealed (pack_items)
+        items = json.loads(unpack_items(packed))
         assert len(items) == c["item_count"] and all(set(it) == {"k", "sponsor", "c"} for it in items), items
         with pytest.raises(crypto.SealError):  # never opens as a chunk's items
             crypto.open_sealed(secret, "batch-import", c["items_sealed"], f"{job_id}:{c['chunk_no']}")

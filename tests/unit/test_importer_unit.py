@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import orjson
 import pytest
 from openpyxl import Workbook
 from python_calamine_plus import CalamineWorkbook
@@ -14,6 +15,7 @@ from services.importer.reader import TooManyRows, cell_text, read_sheet
 from services.importer.settings import ImportSettings
 from services.importer.upload import FileRejected, check_file
 from shared import crypto
+from shared.contracts.filing import pack_items, unpack_items
 
 
 @pytest.mark.parametrize(
@@ -91,6 +93,19 @@ def test_seal_round_trip_and_binding():
                  ("k", "p", token[:-4] + "AAAA", "job:1"), ("k", "p", "garbage", "job:1")):
         with pytest.raises(crypto.SealError):
             crypto.open_sealed(*args)
+
+
+def test_chunk_items_are_compressed_before_they_are_sealed_and_plain_ones_still_open():
+    """`pack_items` / `unpack_items` (shared.contracts.filing): what a chunk's items cost on their way is
+    their compressed size; a chunk sealed before (plain JSON) opens as it is."""
+    body = orjson.dumps([{"data": {"subject": {"name": f"深圳某某{i}有限公司", "cert_number": f"91440300{i:010d}"}},
+                          "sponsor": [f"zbz{i:08d}", "$pbkdf2-sha256$100$x$y"], "c": 1} for i in range(250)])
+    packed = pack_items(body)
+    assert packed[:1] == b"x" and len(packed) * 4 < len(body)
+    assert unpack_items(packed) == body
+    assert unpack_items(body) == body and unpack_items(b" []") == b" []"
+    token = crypto.seal("k", "batch-import", packed, "job:1")
+    assert unpack_items(crypto.open_sealed("k", "batch-import", token, "job:1")) == body
 
 
 def _sheet_with_rows(n: int, merged: bool = False) -> CalamineWorkbook:

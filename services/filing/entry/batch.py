@@ -26,6 +26,7 @@ no full ID number or password hash travels in plaintext, no plaintext password a
 from __future__ import annotations
 
 import time
+import zlib
 
 import orjson
 import structlog
@@ -49,6 +50,7 @@ from shared.contracts.filing import (
     BatchChunkImported,
     BatchConflict,
     BatchImport,
+    unpack_items,
 )
 from shared.contracts.importer import ImportJobFinished
 
@@ -62,9 +64,9 @@ def open_items(cmd: BatchCheck | BatchImport) -> list[dict]:
     so neither payload opens as the other); a chunk that cannot be opened can never succeed (dead-lettered)."""
     context = f"{cmd.job_id}:{cmd.chunk_no}" + (":check" if getattr(cmd, "keys_only", False) else "")
     try:
-        raw = crypto.open_sealed(get_settings().secret_key, SEAL_PURPOSE, cmd.items_sealed, context)
+        raw = unpack_items(crypto.open_sealed(get_settings().secret_key, SEAL_PURPOSE, cmd.items_sealed, context))
         items = orjson.loads(raw)
-    except (crypto.SealError, ValueError) as e:
+    except (crypto.SealError, ValueError, zlib.error) as e:
         raise PermanentError(f"batch chunk {cmd.job_id}:{cmd.chunk_no} cannot be opened: {e}") from None
     if not isinstance(items, list) or len(items) != cmd.item_count:
         raise PermanentError(f"batch chunk {cmd.job_id}:{cmd.chunk_no}: item count mismatch")
