@@ -138,8 +138,9 @@ def pack_items(body: bytes) -> bytes:
     """A chunk's items as they are sealed: their JSON, zlib-compressed (level 1: ≈ 1 ms for a chunk's
     400 kB). Sealed data does not compress (and base64 adds a third), so compressing first is what
     shrinks what the chunk costs on its way: the importer's chunk row and outbox row, the broker, filing's
-    opening of it (bench/README.md, Importer, seventh round). No one can observe the sizes to learn the
-    contents from them (the sealed items never meet data an outsider chose in one message)."""
+    opening of it (bench/README.md, Importer, seventh round). Compressing before encrypting tells no one
+    anything: a chunk holds one uploaded file's rows, its uploader's own, and its size is seen only inside
+    the platform (the databases, the broker)."""
     return zlib.compress(body, 1)
 
 
