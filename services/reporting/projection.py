@@ -56,7 +56,31 @@ async def log_event(conn: asyncpg.Connection, env: Envelope) -> None:
 async def apply(conn: asyncpg.Connection, message_id: uuid.UUID, payload: Contract) -> None:
     fn = _APPLY.get(type(payload))
     if fn is not None:
+        application_id = getattr(payload, "application_id", None)
+        if application_id:
+            await lock_applications(conn, [application_id])
         await fn(conn, message_id, payload)
+
+
+# An application's events are applied one transaction at a time. Its status is recomputed from its history
+# rows (`_REFRESH_SQL`) under READ COMMITTED, and a consumer applies two batches at once (scaled out, more):
+# its submission and its approval in two concurrent transactions each missed the other's rows (the approval's
+# refresh found no application row yet, the submission's found no approval yet), and the read model kept
+# the application 审核中 for good, which a rebuild then corrected. Each transaction first takes a lock per
+# application (transaction-scoped advisory locks, in key order): the second waits for the first to commit,
+# and its statements then see every row the first wrote.
+_LOCK_NAMESPACE = 0x52505441  # "RPTA": reporting's application locks (the two-key form keeps them apart)
+_LOCK_SQL = "SELECT count(pg_advisory_xact_lock($1, k)) FROM unnest($2::int4[]) AS k"
+
+
+def _lock_key(application_id: str) -> int:
+    """A signed 32-bit key from the id's last 32 bits (uuid7: random); a clash only serialises two applications."""
+    low = uuid.UUID(application_id).int & 0xFFFFFFFF
+    return low - (1 << 32) if low >= 1 << 31 else low
+
+
+async def lock_applications(conn: asyncpg.Connection, application_ids: list[str]) -> None:
+    await conn.fetchval(_LOCK_SQL, _LOCK_NAMESPACE, sorted({_lock_key(a) for a in application_ids}))
 
 
 # ---------------------------------------------------------------- progress
@@ -170,6 +194,7 @@ async def log_submitted(conn: asyncpg.Connection, events: list[tuple[Envelope, A
     written, when an application comes twice (then apply them one by one, in order)."""
     if len({p.application_id for _, p in events}) < len(events):
         return False
+    await lock_applications(conn, [p.application_id for _, p in events])
     rows = []
     for i, (env, p) in enumerate(events):
         rows.append({

@@ -4,8 +4,11 @@ cancellation; scoping (provider / bureau / admin); rebuild from the event log; d
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from services.reporting import projection
 from services.reporting.rebuild import rebuild
@@ -21,6 +24,7 @@ from shared.contracts.filing import (
     WebsiteSnapshot,
 )
 from shared.contracts.verification import ApplicationApproved, ApplicationStatusChanged
+from shared.ids import uuid7
 from tests import filing_samples as fs
 from tests.conftest import System
 from tests.integration.change_helpers import apply_cancellation, approve, bureau, filed, reject
@@ -310,3 +314,50 @@ async def test_a_run_of_submitted_events_written_set_based_equals_applying_them_
     assert apps[b]["status"] == "APPROVED"  # its approval came first
     assert (apps[c]["version"], apps[c]["website_names"], apps[c]["submitted_at"]) == (2, ["新版"], t0 - timedelta(days=1))
     assert (apps[d]["version"], apps[d]["website_names"]) == (2, ["丁二"])
+
+
+@pytest.mark.parametrize("first", ["submitted", "approved"])
+async def test_an_applications_events_in_concurrent_transactions_miss_nothing(system: System, first: str):
+    """The consumer applies two batches at once: an application's submission and its approval in two open
+    transactions. Whichever commits first, the application ends APPROVED (the lock of `lock_applications`:
+    without it, the approval's refresh found no application row and the submission's found no approval,
+    and the read model kept 审核中 until a rebuild; seen in a full test run)."""
+    app_id, sid, wid = str(uuid7()), str(uuid.uuid4()), str(uuid.uuid4())
+    t0 = datetime.now(UTC)
+    submitted = ApplicationSubmitted(
+        application_id=app_id, type="FIRST_FILING", provider_id="p-race", province="110000",
+        subject=_state(sid, wid, 1, "并发").subject, websites=[], submitted_at=t0, submitted_by="op")
+    approved = ApplicationApproved(application_id=app_id, version=1, case_id="c", provider_id="p-race",
+                                   subject_id=sid, approved_at=t0 + timedelta(seconds=1), approved_by="bj")
+
+    async def submit(conn):
+        env = Envelope(type=spec_of(submitted).type, producer="test", provider_id="p-race",
+                       payload=submitted.model_dump(mode="json"))
+        assert await projection.log_submitted(conn, [(env, submitted)])
+
+    async def approve(conn):
+        await projection.apply(conn, uuid.uuid4(), approved)
+
+    steps = {"submitted": submit, "approved": approve}
+    second = "approved" if first == "submitted" else "submitted"
+    pool = system.ctx("reporting").pool
+    async with pool.acquire() as c1, pool.acquire() as c2:
+        tr1 = c1.transaction()
+        await tr1.start()
+        await steps[first](c1)
+
+        async def other():
+            async with c2.transaction():
+                await steps[second](c2)
+
+        task = asyncio.create_task(other())
+        await asyncio.sleep(0.3)  # the other transaction has run (or waits for the lock) by now
+        waited = not task.done()
+        await tr1.commit()
+        await task
+    row = await pool.fetchrow("SELECT status, decided_at FROM applications WHERE application_id = $1",
+                              uuid.UUID(app_id))
+    assert (row["status"], row["decided_at"]) == ("APPROVED", approved.approved_at)
+    assert waited  # the second transaction waited for the first
+    await pool.execute("DELETE FROM application_history WHERE application_id = $1", uuid.UUID(app_id))
+    await pool.execute("DELETE FROM applications WHERE application_id = $1", uuid.UUID(app_id))
