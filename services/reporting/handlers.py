@@ -10,18 +10,24 @@ from shared.contracts.filing import ApplicationSubmitted
 
 
 async def on_event(payload: Contract, mctx: MessageContext) -> None:
+    application_id = getattr(payload, "application_id", None)
+    if application_id:  # an application's events one transaction at a time (projection.lock_applications)
+        await projection.lock_applications(mctx.conn, [application_id])
     await projection.log_event(mctx.conn, mctx.envelope)
     await projection.apply(mctx.conn, mctx.envelope.id, payload)
 
 
 async def on_submitted(payload: ApplicationSubmitted, mctx: MessageContext) -> None:
     """Every submit's event: what `on_event` does, in two statements instead of five."""
+    await projection.lock_applications(mctx.conn, [payload.application_id])
     await projection.log_submitted(mctx.conn, [(mctx.envelope, payload)])
 
 
 async def on_submitted_run(items: list[tuple[ApplicationSubmitted, MessageContext]]) -> None:
     """A delivery batch's run of submits' events, set-based; one by one when an application comes twice."""
-    if not await projection.log_submitted(items[0][1].conn, [(mctx.envelope, p) for p, mctx in items]):
+    conn = items[0][1].conn
+    await projection.lock_applications(conn, [p.application_id for p, _ in items])
+    if not await projection.log_submitted(conn, [(mctx.envelope, p) for p, mctx in items]):
         for p, mctx in items:
             await on_submitted(p, mctx)
 

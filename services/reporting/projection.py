@@ -56,9 +56,6 @@ async def log_event(conn: asyncpg.Connection, env: Envelope) -> None:
 async def apply(conn: asyncpg.Connection, message_id: uuid.UUID, payload: Contract) -> None:
     fn = _APPLY.get(type(payload))
     if fn is not None:
-        application_id = getattr(payload, "application_id", None)
-        if application_id:
-            await lock_applications(conn, [application_id])
         await fn(conn, message_id, payload)
 
 
@@ -66,9 +63,11 @@ async def apply(conn: asyncpg.Connection, message_id: uuid.UUID, payload: Contra
 # rows (`_REFRESH_SQL`) under READ COMMITTED, and a consumer applies two batches at once (scaled out, more):
 # its submission and its approval in two concurrent transactions each missed the other's rows (the approval's
 # refresh found no application row yet, the submission's found no approval yet), and the read model kept
-# the application 审核中 for good, which a rebuild then corrected. Each transaction first takes a lock per
-# application (transaction-scoped advisory locks, in key order): the second waits for the first to commit,
-# and its statements then see every row the first wrote.
+# the application 审核中 for good, which a rebuild then corrected. Each live handler first takes a lock per
+# application (`handlers.py`; transaction-scoped advisory locks, in key order): the second waits for the
+# first to commit, and its statements then see every row the first wrote. Not the rebuild: its lock on
+# event_log keeps live consumers out already, and one lock per application of the whole log in its one
+# transaction would outgrow the server's lock table.
 _LOCK_NAMESPACE = 0x52505441  # "RPTA": reporting's application locks (the two-key form keeps them apart)
 _LOCK_SQL = "SELECT count(pg_advisory_xact_lock($1, k)) FROM unnest($2::int4[]) AS k"
 
@@ -194,7 +193,6 @@ async def log_submitted(conn: asyncpg.Connection, events: list[tuple[Envelope, A
     written, when an application comes twice (then apply them one by one, in order)."""
     if len({p.application_id for _, p in events}) < len(events):
         return False
-    await lock_applications(conn, [p.application_id for _, p in events])
     rows = []
     for i, (env, p) in enumerate(events):
         rows.append({

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.reporting import projection
+from services.reporting import handlers, projection
 from services.reporting.rebuild import rebuild
 from shared.bus import MessageContext
 from shared.contracts import Envelope, spec_of
@@ -254,7 +254,6 @@ async def test_a_run_of_submitted_events_written_set_based_equals_applying_them_
     the same log, history and applications rows as `log_event` + `apply` per event, in order: new
     applications, one already approved (disorder), an older version after a newer one, and a run
     where an application comes twice (then one by one)."""
-    from services.reporting import handlers
 
     t0 = datetime(2026, 3, 1, 8, 0, 0, 123456, tzinfo=UTC)
     a, b, c, d = (str(uuid.uuid4()) for _ in range(4))
@@ -319,9 +318,9 @@ async def test_a_run_of_submitted_events_written_set_based_equals_applying_them_
 @pytest.mark.parametrize("first", ["submitted", "approved"])
 async def test_an_applications_events_in_concurrent_transactions_miss_nothing(system: System, first: str):
     """The consumer applies two batches at once: an application's submission and its approval in two open
-    transactions. Whichever commits first, the application ends APPROVED (the lock of `lock_applications`:
-    without it, the approval's refresh found no application row and the submission's found no approval,
-    and the read model kept 审核中 until a rebuild; seen in a full test run)."""
+    transactions, through the live handlers. Whichever commits first, the application ends APPROVED (the
+    lock of `projection.lock_applications`: without it, the approval's refresh found no application row and
+    the submission's found no approval, and the read model kept 审核中 until a rebuild; seen in a full run)."""
     app_id, sid, wid = str(uuid7()), str(uuid.uuid4()), str(uuid.uuid4())
     t0 = datetime.now(UTC)
     submitted = ApplicationSubmitted(
@@ -330,13 +329,15 @@ async def test_an_applications_events_in_concurrent_transactions_miss_nothing(sy
     approved = ApplicationApproved(application_id=app_id, version=1, case_id="c", provider_id="p-race",
                                    subject_id=sid, approved_at=t0 + timedelta(seconds=1), approved_by="bj")
 
-    async def submit(conn):
-        env = Envelope(type=spec_of(submitted).type, producer="test", provider_id="p-race",
-                       payload=submitted.model_dump(mode="json"))
-        assert await projection.log_submitted(conn, [(env, submitted)])
+    def context(p, conn) -> MessageContext:
+        return MessageContext(Envelope(type=spec_of(p).type, producer="test", provider_id="p-race",
+                                       payload=p.model_dump(mode="json")), conn, None)
+
+    async def submit(conn):  # a delivery batch's run, as the consumer hands it over
+        await handlers.on_submitted_run([(submitted, context(submitted, conn))])
 
     async def approve(conn):
-        await projection.apply(conn, uuid.uuid4(), approved)
+        await handlers.on_event(approved, context(approved, conn))
 
     steps = {"submitted": submit, "approved": approve}
     second = "approved" if first == "submitted" else "submitted"
