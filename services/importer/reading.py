@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass, field
 
 import asyncpg
-import orjson
 import structlog
 
 from services.importer import columns as C
@@ -114,6 +113,22 @@ async def _stage(ctx: ServiceContext, job: asyncpg.Record, records: list[tuple],
                            job["id"], out.subject_rows + len(out.later))
 
 
+def _records(job: asyncpg.Record, sheet: str, rows: list, sink: ErrorSink, out: Reading) -> list[tuple]:
+    """Rows of a sheet in their staged form (`SheetRow.staged`, or a sheet process's frame) as `import_rows`
+    records: a subject row once its key rules pass, a website row with a key (its key rules wait in
+    `out.later` until every subject row is read)."""
+    records = []
+    for row_no, key, cells, bad, errors in rows:
+        if sheet == C.WEBSITE_SHEET:
+            out.later.append((row_no, key, errors))
+            if not key:
+                continue
+        elif not out.subject(sink, row_no, key, errors):
+            continue
+        records.append((job["id"], C.SHEET_NO[sheet], key, row_no, cells, bad))
+    return records
+
+
 async def _subjects_apart(ctx: ServiceContext, job: asyncpg.Record, data: bytes, sink: ErrorSink,
                           s: ImportSettings, out: Reading) -> dict:
     """The subjects sheet read by a process of its own (`sheet_process`) while the reader thread reads the
@@ -124,8 +139,7 @@ async def _subjects_apart(ctx: ServiceContext, job: asyncpg.Record, data: bytes,
         async for frame in reader.frames():
             if isinstance(frame, dict):
                 return frame
-            await _stage(ctx, job, [(job["id"], 1, key, row_no, cells, bad) for row_no, key, cells, bad, errors
-                                    in frame if out.subject(sink, row_no, key, errors)], sink, out)
+            await _stage(ctx, job, _records(job, sheet, frame, sink, out), sink, out)
     finally:
         await reader.close()
     raise AssertionError("unreachable: frames ends with its last frame")
@@ -169,21 +183,7 @@ async def read_and_stage(ctx: ServiceContext, job: asyncpg.Record, data: bytes, 
                 failed = (kind, batch)
                 break
             idx = C.SUBJECT_IDX if kind == C.SUBJECT_SHEET else C.WEBSITE_IDX
-            records = []
-            for r in batch:
-                key = r.cells[0]
-                errors = r.cell_errors(idx)
-                if kind == C.WEBSITE_SHEET:
-                    out.later.append((r.row_no, key, errors))
-                    if not key:
-                        continue
-                elif not out.subject(sink, r.row_no, key, errors):
-                    continue
-                # the cells as one JSON text: asyncpg's text[] encoder checks every element against three
-                # ABCs (3× the client CPU of the staging COPY, on the one reading core)
-                records.append((job["id"], C.SHEET_NO[kind], key, r.row_no, orjson.dumps(r.cells).decode(),
-                                [k for k, _ in r.errors]))
-            await _stage(ctx, job, records, sink, out)
+            await _stage(ctx, job, _records(job, kind, [r.staged(idx) for r in batch], sink, out), sink, out)
         out.seconds["thread"] = round(time.perf_counter() - started, 2)
         if subjects is not None:
             last = await subjects  # (also after the thread failed: the subjects sheet's failure comes first)

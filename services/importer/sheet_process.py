@@ -38,8 +38,7 @@ def frames(data: bytes, sheet: str, columns: list[str], max_rows: int) -> Iterat
             yield {kind: count if kind == "end" else batch}
             return
         count += len(batch)
-        yield [[r.row_no, r.cells[0], orjson.dumps(r.cells).decode(), [k for k, _ in r.errors],
-                r.cell_errors(idx)] for r in batch]
+        yield [r.staged(idx) for r in batch]
 
 
 def main() -> None:
@@ -64,10 +63,6 @@ def main() -> None:
     finally:
         ahead.put(None)
         writer.join()
-
-
-if __name__ == "__main__":
-    main()
 
 
 # ---------------------------------------------------------------- the reading worker's side
@@ -116,3 +111,7 @@ class SheetReader:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.kill()
         await self.proc.wait()
+
+
+if __name__ == "__main__":
+    main()
