@@ -419,11 +419,9 @@ def test_the_reader_thread_fills_merged_keys_from_the_scanned_ranges(monkeypatch
 
 
 async def test_the_sheet_process_reads_a_sheet_as_the_reader_does_and_reports_bad_files():
-    """`sheet_process` (the websites sheet read beside the reading worker) gives, in a real child process,
+    """`sheet_process` (a sheet read beside the reading worker; the subjects sheet in a job) gives, in a real child process,
     the rows `read_sheet` gives in the worker: the same cells, errors and merged keys filled down; a sheet past
     its row limit and a file that cannot be read end in their last frame, not in rows."""
-    import orjson
-
     from services.importer.reader import merged_ranges
     from services.importer.sheet_process import SheetReader
     from tests.integration.importer_workbooks import filled, subject_row, website_row
