@@ -138,6 +138,7 @@ Handler = Callable[[Contract, MessageContext], Awaitable[None]]
 # Several messages of one type at once, in delivery order, in the batch's transaction; each item
 # has its own MessageContext (its envelope; `publish` defaults to its tenant, correlation and causation).
 BatchHandler = Callable[[list[tuple[Contract, MessageContext]]], Awaitable[None]]
+BeforeBatch = Callable[[asyncpg.Connection, list[Contract]], Awaitable[None]]
 
 
 class HandlerTable:
@@ -152,6 +153,14 @@ class HandlerTable:
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
         self._many: dict[str, BatchHandler] = {}
+        self.before_batch: BeforeBatch | None = None
+
+    def before(self, fn: BeforeBatch) -> BeforeBatch:
+        """`fn(conn, payloads)` runs first in every consumer transaction, with the payloads the transaction
+        is about to handle: a service takes there the locks its handlers need, all at once and in one order
+        (two delivery batches that each took their locks as their messages came could deadlock)."""
+        self.before_batch = fn
+        return fn
 
     def on(self, model: type[Contract]):
         return _registrar(self._handlers, model)
@@ -551,6 +560,11 @@ class Consumer:
                         continue
                     fresh.discard(env.id)
                     todo.append(item)
+                if todo and self.handlers.before_batch is not None:
+                    try:
+                        await self.handlers.before_batch(conn, [item[2] for item in todo])
+                    except Exception as e:
+                        raise _BatchFailed() from e
                 for run, many in self._runs(todo):
                     if many is not None:
                         try:
@@ -587,6 +601,8 @@ class Consumer:
 
     async def _slow_path(self, runnable) -> list[tuple[Delivery, str, Exception | None]]:
         async with self.pool.acquire() as conn, conn.transaction():
+            if runnable and self.handlers.before_batch is not None:
+                await self.handlers.before_batch(conn, [payload for _d, _env, payload, _h in runnable])
             return [(d, *await self._handle_one(conn, env, payload, handler)) for d, env, payload, handler in runnable]
 
     async def _run(self, conn: asyncpg.Connection, env: Envelope, payload: Contract, handler: Handler) -> None:

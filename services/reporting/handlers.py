@@ -32,9 +32,20 @@ async def on_submitted_run(items: list[tuple[ApplicationSubmitted, MessageContex
             await on_submitted(p, mctx)
 
 
+async def lock_batch(conn, payloads: list[Contract]) -> None:
+    """Before a consumer transaction's handlers: the locks of every application it touches, in one sorted
+    statement. The handlers' own `lock_applications` then hold them already; taken as each message came,
+    two concurrent batches with two applications in opposite orders would deadlock (one aborted by the
+    server and retried)."""
+    ids = [a for p in payloads if (a := getattr(p, "application_id", None))]
+    if ids:
+        await projection.lock_applications(conn, ids)
+
+
 def register(table: HandlerTable) -> None:
     """Every event the read models are built from (the provider directory included, so that a
     rebuild restores it too)."""
+    table.before(lock_batch)
     for model in projection.LOGGED:
         table.on(model)(on_event)
     table.on(ApplicationSubmitted)(on_submitted)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import aio_pika
 import asyncpg
@@ -18,7 +19,7 @@ import pytest
 
 from shared import db
 from shared.bus import Consumer, HandlerTable, Outgoing, PermanentError
-from shared.contracts import Contract, EventRun, message
+from shared.contracts import Contract, Envelope, EventRun, message
 from shared.ids import uuid7
 from shared.outbox import Outbox, OutboxRelay
 from shared.topology import build_topology
@@ -559,6 +560,67 @@ async def test_solo_messages_get_a_transaction_each(spine: Harness):
     txids = await spine.pool.fetch("SELECT n FROM effects WHERE message_id = ANY($1::uuid[])", chunk_ids)
     assert len(txids) == 12 and len({r["n"] for r in txids}) == 12  # twelve transactions
     assert spine.consumer.stats.handled == 24 and spine.consumer.stats.batches < 24, spine.consumer.stats
+
+
+async def test_a_batchs_locks_are_taken_before_its_handlers_so_two_batches_never_deadlock(spine: Harness):
+    """Two delivery batches in two transactions, each handler locking its message's key and holding it a
+    while: [1, 2] and [2, 1] deadlock when each lock is taken as its message comes (the server aborts one,
+    which goes back for another try). With `HandlerTable.before`, every lock of a batch is taken first, in
+    one order: the second batch waits for the first, and both commit."""
+    async def locked(p: Ping, ctx) -> None:
+        await ctx.conn.execute("SELECT pg_advisory_xact_lock(7, $1)", p.n)
+        await asyncio.sleep(0.3)
+        await ctx.conn.execute("INSERT INTO effects (n, message_id) VALUES ($1, $2)", p.n, ctx.envelope.id)
+
+    async def lock_all(conn, payloads) -> None:
+        await conn.execute("SELECT count(pg_advisory_xact_lock(7, k)) FROM unnest($1::int4[]) AS k",
+                           sorted({p.n for p in payloads}))
+
+    def batch(*ns: int) -> list:  # (delivery, envelope, payload, handler), as the consumer hands them over
+        out = []
+        for n in ns:
+            p = Ping(n=n)
+            env = Envelope(type="spine.ping.sent", producer="test", payload=p.model_dump(mode="json"))
+            out.append((SimpleNamespace(message_id=str(env.id)), env, p, locked))
+        return out
+
+    async def both() -> list[tuple[str, Exception | None]]:
+        outcomes = await asyncio.gather(spine.consumer._fast_path(batch(1, 2)), spine.consumer._fast_path(batch(2, 1)))
+        return [(outcome, err) for one in outcomes for _d, outcome, err in one]
+
+    # the control: each lock as its message comes — the server finds the deadlock and aborts one batch
+    control = await both()
+    assert any(o == "retry" and isinstance(e, asyncpg.DeadlockDetectedError) for o, e in control), control
+    survivors = await spine.effects()
+    assert len(survivors) == 3  # the aborted message's effect rolled back, the three others redone
+    spine.handlers.before(lock_all)
+    found = await both()
+    assert [o for o, _e in found] == ["ok"] * 4, found
+    assert await spine.effects() == sorted(survivors + [1, 1, 2, 2])
+
+
+async def test_before_runs_first_in_every_transaction_with_its_payloads(spine: Harness):
+    """`HandlerTable.before` sees what each transaction handles, first: the whole batch, and after a
+    failure the rest redone one by one (its own transaction), in the same transaction as the handlers."""
+    calls: list[tuple[list[int], int]] = []
+
+    async def record(conn, payloads) -> None:
+        calls.append(([p.n for p in payloads], await conn.fetchval("SELECT txid_current()")))
+
+    async def handle(p: Ping, ctx) -> None:
+        if p.mode == "permanent":
+            raise PermanentError("bad data")
+        await ctx.conn.execute("INSERT INTO effects (n, message_id) VALUES (txid_current(), $1)", ctx.envelope.id)
+
+    spine.handlers.before(record)
+    runnable = []
+    for p in (Ping(n=1), Ping(n=2, mode="permanent"), Ping(n=3)):
+        env = Envelope(type="spine.ping.sent", producer="test", payload=p.model_dump(mode="json"))
+        runnable.append((SimpleNamespace(message_id=str(env.id)), env, p, handle))
+    outcomes = await spine.consumer._fast_path(runnable)
+    assert [o for _d, o, _e in outcomes] == ["dead", "ok", "ok"]
+    assert [ns for ns, _tx in calls] == [[1, 2, 3], [1, 3]]
+    assert {r["n"] for r in await spine.pool.fetch("SELECT n FROM effects")} == {calls[1][1]}  # the redo's
 
 
 async def test_one_write_batch_answers_each_message_on_its_own(spine_amqp: Harness):

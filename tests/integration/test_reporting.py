@@ -8,11 +8,12 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 
 from services.reporting import handlers, projection
 from services.reporting.rebuild import rebuild
-from shared.bus import MessageContext
+from shared.bus import HandlerTable, MessageContext
 from shared.contracts import Envelope, spec_of
 from shared.contracts.filing import (
     AccessState,
@@ -362,3 +363,26 @@ async def test_an_applications_events_in_concurrent_transactions_miss_nothing(sy
     assert waited  # the second transaction waited for the first
     await pool.execute("DELETE FROM application_history WHERE application_id = $1", uuid.UUID(app_id))
     await pool.execute("DELETE FROM applications WHERE application_id = $1", uuid.UUID(app_id))
+
+
+async def test_a_delivery_batchs_application_locks_are_all_taken_first(system: System):
+    """Reporting's `before` (handlers.lock_batch): a consumer transaction holds the lock of every application
+    its batch touches before its first handler runs, so two batches never take them in opposite orders."""
+    a, b = str(uuid7()), str(uuid7())
+    t0 = datetime.now(UTC)
+    payloads = [ApplicationApproved(application_id=x, version=1, case_id="c", provider_id="p-lock", subject_id=str(uuid.uuid4()),
+                                    approved_at=t0, approved_by="bj") for x in (a, b)]
+    table = HandlerTable()
+    handlers.register(table)
+    assert table.before_batch is handlers.lock_batch
+    pool = system.ctx("reporting").pool
+    async with pool.acquire() as c1, pool.acquire() as c2:
+        async with c1.transaction():
+            await table.before_batch(c1, payloads)
+            for x in (a, b):
+                async with c2.transaction():
+                    await c2.execute("SET LOCAL lock_timeout = '100ms'")
+                    with pytest.raises(asyncpg.LockNotAvailableError):
+                        await projection.lock_applications(c2, [x])
+        async with c2.transaction():  # released with the first transaction
+            await projection.lock_applications(c2, [a, b])
