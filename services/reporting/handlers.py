@@ -8,25 +8,25 @@ from shared.bus import HandlerTable, MessageContext
 from shared.contracts import Contract
 from shared.contracts.filing import ApplicationSubmitted
 
+# An application's events are applied one transaction at a time: the consumer's transaction holds the lock
+# of every application it touches before its first handler runs (`lock_batch`, registered as the table's
+# `before`). Without it, two transactions applying an application's submission and its approval each missed
+# the other's rows, and the read model kept 审核中 until a rebuild.
+
 
 async def on_event(payload: Contract, mctx: MessageContext) -> None:
-    application_id = getattr(payload, "application_id", None)
-    if application_id:  # an application's events one transaction at a time (projection.lock_applications)
-        await projection.lock_applications(mctx.conn, [application_id])
     await projection.log_event(mctx.conn, mctx.envelope)
     await projection.apply(mctx.conn, mctx.envelope.id, payload)
 
 
 async def on_submitted(payload: ApplicationSubmitted, mctx: MessageContext) -> None:
     """Every submit's event: what `on_event` does, in two statements instead of five."""
-    await projection.lock_applications(mctx.conn, [payload.application_id])
     await projection.log_submitted(mctx.conn, [(mctx.envelope, payload)])
 
 
 async def on_submitted_run(items: list[tuple[ApplicationSubmitted, MessageContext]]) -> None:
     """A delivery batch's run of submits' events, set-based; one by one when an application comes twice."""
     conn = items[0][1].conn
-    await projection.lock_applications(conn, [p.application_id for p, _ in items])
     if not await projection.log_submitted(conn, [(mctx.envelope, p) for p, mctx in items]):
         for p, mctx in items:
             await on_submitted(p, mctx)
@@ -34,9 +34,8 @@ async def on_submitted_run(items: list[tuple[ApplicationSubmitted, MessageContex
 
 async def lock_batch(conn, payloads: list[Contract]) -> None:
     """Before a consumer transaction's handlers: the locks of every application it touches, in one sorted
-    statement. The handlers' own `lock_applications` then hold them already; taken as each message came,
-    two concurrent batches with two applications in opposite orders would deadlock (one aborted by the
-    server and retried)."""
+    statement (taken as each message came, two concurrent batches with two applications in opposite orders
+    would deadlock: one aborted by the server and retried)."""
     ids = [a for p in payloads if (a := getattr(p, "application_id", None))]
     if ids:
         await projection.lock_applications(conn, ids)

@@ -319,9 +319,10 @@ async def test_a_run_of_submitted_events_written_set_based_equals_applying_them_
 @pytest.mark.parametrize("first", ["submitted", "approved"])
 async def test_an_applications_events_in_concurrent_transactions_miss_nothing(system: System, first: str):
     """The consumer applies two batches at once: an application's submission and its approval in two open
-    transactions, through the live handlers. Whichever commits first, the application ends APPROVED (the
-    lock of `projection.lock_applications`: without it, the approval's refresh found no application row and
-    the submission's found no approval, and the read model kept 审核中 until a rebuild; seen in a full run)."""
+    transactions, through the live handlers after the consumer's `before` (`handlers.lock_batch`). Whichever
+    commits first, the application ends APPROVED (the lock: without it, the approval's refresh found no
+    application row and the submission's found no approval, and the read model kept 审核中 until a rebuild;
+    seen in a full run)."""
     app_id, sid, wid = str(uuid7()), str(uuid.uuid4()), str(uuid.uuid4())
     t0 = datetime.now(UTC)
     submitted = ApplicationSubmitted(
@@ -334,10 +335,12 @@ async def test_an_applications_events_in_concurrent_transactions_miss_nothing(sy
         return MessageContext(Envelope(type=spec_of(p).type, producer="test", provider_id="p-race",
                                        payload=p.model_dump(mode="json")), conn, None)
 
-    async def submit(conn):  # a delivery batch's run, as the consumer hands it over
+    async def submit(conn):  # a delivery batch's run, as the consumer hands it over (its `before` first)
+        await handlers.lock_batch(conn, [submitted])
         await handlers.on_submitted_run([(submitted, context(submitted, conn))])
 
     async def approve(conn):
+        await handlers.lock_batch(conn, [approved])
         await handlers.on_event(approved, context(approved, conn))
 
     steps = {"submitted": submit, "approved": approve}
