@@ -8,17 +8,20 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import shutil
 import uuid
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
+import services.filing as filing_pkg
 from services.filing.entry.bulk import BulkRefused, check_chunk, create_first_filings
 from services.filing.entry.model import FilingError
 from services.filing.entry.store import check_database_rules, create_first_filing
 from services.importer import columns as C
-from shared import crypto
+from shared import crypto, db
 from shared.config import get_settings
 from shared.contracts.filing import BatchImport
 from shared.filing_data import FilingData
@@ -399,3 +402,30 @@ async def test_a_domain_and_an_access_name_their_websites_own_subject(system: Sy
         assert await conn.fetchval("SELECT count(*) FROM domains WHERE website_id = $1", w1) == 0
         assert await conn.fetchval("SELECT count(*) FROM accesses WHERE website_id = $1", w1) == 0
 
+
+async def test_092s_index_can_be_built_concurrently_before_the_upgrade(pg_dsn, tmp_path):
+    """deploy/README.md, "Upgrading a large database": the operator builds `websites_subject_id` with CREATE
+    INDEX CONCURRENTLY (writes go on) before the rollout; filing 092 then keeps that index and only swaps the
+    foreign keys."""
+    folder = Path(filing_pkg.__file__).parent / "migrations"
+    before = tmp_path / "migrations"
+    before.mkdir()
+    for f in folder.iterdir():
+        if f.suffix == ".sql" and f.name < "092":
+            shutil.copy(f, before / f.name)
+    schema = f"upgrade_{uuid.uuid4().hex[:8]}"
+    await db.migrate(pg_dsn, schema, before)
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        await conn.execute(f'CREATE UNIQUE INDEX CONCURRENTLY websites_subject_id ON "{schema}".websites (subject_id, id)')
+        index = f"SELECT '\"{schema}\".websites_subject_id'::regclass::oid"
+        built = await conn.fetchval(index)
+        applied = await db.migrate(pg_dsn, schema, folder)
+        assert "service/092_website_subject_keys" in applied and "service/093_provider_keys" in applied
+        assert await conn.fetchval(index) == built  # the one built beforehand, not built again
+        keys = {r["conname"] for r in await conn.fetch(
+            "SELECT conname FROM pg_constraint WHERE connamespace = $1::regnamespace AND contype = 'f'", schema)}
+        assert {"domains_website_fkey", "accesses_website_fkey"} <= keys
+    finally:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await conn.close()

@@ -5,7 +5,7 @@
 -- CPU in an import (bench/README.md, Importer, "Seventh round"; issue 14).
 -- The referenced unique index takes the place of websites_subject (subject_id, position): a
 -- subject's few websites are still found by it and sorted by position after.
-CREATE UNIQUE INDEX websites_subject_id ON websites (subject_id, id);
+CREATE UNIQUE INDEX IF NOT EXISTS websites_subject_id ON websites (subject_id, id);  -- may be built CONCURRENTLY before (deploy/README.md)
 DROP INDEX websites_subject;
 
 ALTER TABLE domains
