@@ -8,11 +8,6 @@ from shared.bus import HandlerTable, MessageContext
 from shared.contracts import Contract
 from shared.contracts.filing import ApplicationSubmitted
 
-# An application's events are applied one transaction at a time: the consumer's transaction holds the lock
-# of every application it touches before its first handler runs (`lock_batch`, registered as the table's
-# `before`). Without it, two transactions applying an application's submission and its approval each missed
-# the other's rows, and the read model kept 审核中 until a rebuild.
-
 
 async def on_event(payload: Contract, mctx: MessageContext) -> None:
     await projection.log_event(mctx.conn, mctx.envelope)
@@ -26,16 +21,15 @@ async def on_submitted(payload: ApplicationSubmitted, mctx: MessageContext) -> N
 
 async def on_submitted_run(items: list[tuple[ApplicationSubmitted, MessageContext]]) -> None:
     """A delivery batch's run of submits' events, set-based; one by one when an application comes twice."""
-    conn = items[0][1].conn
-    if not await projection.log_submitted(conn, [(mctx.envelope, p) for p, mctx in items]):
+    if not await projection.log_submitted(items[0][1].conn, [(mctx.envelope, p) for p, mctx in items]):
         for p, mctx in items:
             await on_submitted(p, mctx)
 
 
 async def lock_batch(conn, payloads: list[Contract]) -> None:
-    """Before a consumer transaction's handlers: the locks of every application it touches, in one sorted
-    statement (taken as each message came, two concurrent batches with two applications in opposite orders
-    would deadlock: one aborted by the server and retried)."""
+    """Before a consumer transaction's handlers (the table's `before`): the lock of every application it
+    touches, in one sorted statement (`projection.lock_applications`; the comment above it says why). Taken as each message
+    came, two concurrent batches with two applications in opposite orders would deadlock."""
     ids = [a for p in payloads if (a := getattr(p, "application_id", None))]
     if ids:
         await projection.lock_applications(conn, ids)

@@ -63,9 +63,10 @@ async def apply(conn: asyncpg.Connection, message_id: uuid.UUID, payload: Contra
 # rows (`_REFRESH_SQL`) under READ COMMITTED, and a consumer applies two batches at once (scaled out, more):
 # its submission and its approval in two concurrent transactions each missed the other's rows (the approval's
 # refresh found no application row yet, the submission's found no approval yet), and the read model kept
-# the application 审核中 for good, which a rebuild then corrected. Each live handler first takes a lock per
-# application (`handlers.py`; transaction-scoped advisory locks, in key order): the second waits for the
-# first to commit, and its statements then see every row the first wrote. Not the rebuild: its lock on
+# the application 审核中 for good, which a rebuild then corrected. Every live consumer transaction first takes
+# the lock of each application its batch touches (`handlers.lock_batch`, the handler table's `before`;
+# transaction-scoped advisory locks, in key order): the second waits for the first to commit, and its
+# statements then see every row the first wrote. Not the rebuild: its lock on
 # event_log keeps live consumers out already, and one lock per application of the whole log in its one
 # transaction would outgrow the server's lock table.
 _LOCK_NAMESPACE = 0x52505441  # "RPTA": reporting's application locks (the two-key form keeps them apart)

@@ -562,6 +562,15 @@ async def test_solo_messages_get_a_transaction_each(spine: Harness):
     assert spine.consumer.stats.handled == 24 and spine.consumer.stats.batches < 24, spine.consumer.stats
 
 
+def handed_over(pings: list[Ping], handler) -> list:
+    """Pings as the consumer hands a delivery batch to `_fast_path`: (delivery, envelope, payload, handler)."""
+    out = []
+    for p in pings:
+        env = Envelope(type="spine.ping.sent", producer="test", payload=p.model_dump(mode="json"))
+        out.append((SimpleNamespace(message_id=str(env.id)), env, p, handler))
+    return out
+
+
 async def test_a_batchs_locks_are_taken_before_its_handlers_so_two_batches_never_deadlock(spine: Harness):
     """Two delivery batches in two transactions, each handler locking its message's key and holding it a
     while: [1, 2] and [2, 1] deadlock when each lock is taken as its message comes (the server aborts one,
@@ -576,16 +585,9 @@ async def test_a_batchs_locks_are_taken_before_its_handlers_so_two_batches_never
         await conn.execute("SELECT count(pg_advisory_xact_lock(7, k)) FROM unnest($1::int4[]) AS k",
                            sorted({p.n for p in payloads}))
 
-    def batch(*ns: int) -> list:  # (delivery, envelope, payload, handler), as the consumer hands them over
-        out = []
-        for n in ns:
-            p = Ping(n=n)
-            env = Envelope(type="spine.ping.sent", producer="test", payload=p.model_dump(mode="json"))
-            out.append((SimpleNamespace(message_id=str(env.id)), env, p, locked))
-        return out
-
     async def both() -> list[tuple[str, Exception | None]]:
-        outcomes = await asyncio.gather(spine.consumer._fast_path(batch(1, 2)), spine.consumer._fast_path(batch(2, 1)))
+        outcomes = await asyncio.gather(spine.consumer._fast_path(handed_over([Ping(n=1), Ping(n=2)], locked)),
+                                        spine.consumer._fast_path(handed_over([Ping(n=2), Ping(n=1)], locked)))
         return [(outcome, err) for one in outcomes for _d, outcome, err in one]
 
     # the control: each lock as its message comes — the server finds the deadlock and aborts one batch
@@ -613,11 +615,7 @@ async def test_before_runs_first_in_every_transaction_with_its_payloads(spine: H
         await ctx.conn.execute("INSERT INTO effects (n, message_id) VALUES (txid_current(), $1)", ctx.envelope.id)
 
     spine.handlers.before(record)
-    runnable = []
-    for p in (Ping(n=1), Ping(n=2, mode="permanent"), Ping(n=3)):
-        env = Envelope(type="spine.ping.sent", producer="test", payload=p.model_dump(mode="json"))
-        runnable.append((SimpleNamespace(message_id=str(env.id)), env, p, handle))
-    outcomes = await spine.consumer._fast_path(runnable)
+    outcomes = await spine.consumer._fast_path(handed_over([Ping(n=1), Ping(n=2, mode="permanent"), Ping(n=3)], handle))
     assert [o for _d, o, _e in outcomes] == ["dead", "ok", "ok"]
     assert [ns for ns, _tx in calls] == [[1, 2, 3], [1, 3]]
     assert {r["n"] for r in await spine.pool.fetch("SELECT n FROM effects")} == {calls[1][1]}  # the redo's
